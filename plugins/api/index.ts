@@ -1,0 +1,30 @@
+// The REST API: resources, collections, annotations, taxonomy, health.
+// Every input is validated with Joi; every error leaves as a Boom error.
+
+import type { Plugin } from '@hapi/hapi';
+
+import type { Config } from '../../server/config';
+import { annotationRoutes } from './annotations';
+import { collectionRoutes } from './collections';
+import { healthRoutes } from './health';
+import { resourceRoutes } from './resources';
+import { taxonomyRoutes } from './taxonomy';
+
+export interface ApiOptions {
+    config: Config;
+}
+
+export const plugin: Plugin<ApiOptions> = {
+    name: 'api',
+    dependencies: ['db-engine'],
+    register(server) {
+
+        server.route([
+            ...healthRoutes,
+            ...resourceRoutes,
+            ...collectionRoutes,
+            ...annotationRoutes,
+            ...taxonomyRoutes
+        ]);
+    }
+};

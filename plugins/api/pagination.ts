@@ -1,0 +1,37 @@
+// Opaque keyset cursors: (sort value, id) of the last row of a page.
+
+import Boom from '@hapi/boom';
+
+export interface Cursor {
+    sort: string;
+    order: 'asc' | 'desc';
+    value: string | number;
+    id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+
+    return Buffer.from(JSON.stringify([cursor.sort, cursor.order, cursor.value, cursor.id])).toString('base64url');
+}
+
+export function decodeCursor(text: string, sort: string, order: string): Cursor {
+
+    let parts: unknown;
+    try {
+        parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    }
+    catch {
+        throw Boom.badRequest('"cursor" is not a cursor returned by this API');
+    }
+
+    if (!Array.isArray(parts) || parts.length !== 4 ||
+        typeof parts[3] !== 'string' || !['string', 'number'].includes(typeof parts[2])) {
+        throw Boom.badRequest('"cursor" is not a cursor returned by this API');
+    }
+
+    if (parts[0] !== sort || parts[1] !== order) {
+        throw Boom.badRequest('"cursor" was issued for a different sort or order; repeat the same sort and order');
+    }
+
+    return { sort: parts[0], order: parts[1], value: parts[2], id: parts[3] };
+}

@@ -1,0 +1,113 @@
+// Joi schemas shared by the API routes (also the OpenAPI description).
+
+import Joi from 'joi';
+
+import { INGESTION_STATUSES, READ_STATUSES, VISIBILITIES } from '../../server/models';
+
+export const uuid = Joi.string().guid({ version: ['uuidv1', 'uuidv2', 'uuidv3', 'uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
+export const idParam = (name = 'id') => Joi.object({ [name]: uuid.required() });
+
+const shortText = (max: number) => Joi.string().trim().max(max).allow(null, '');
+const subject = Joi.string().trim().min(1).max(200);
+const timestamp = Joi.date().iso().raw().allow(null);
+
+export const limit = Joi.number().integer().min(1).max(100).default(25)
+    .description('Page size, 1–100');
+export const offset = Joi.number().integer().min(0).max(1_000_000).default(0);
+
+export const subjectFilter = Joi.array().items(subject).single().max(20)
+    .description('Repeatable: every subject listed must be present');
+
+const resourceFields = {
+    title: Joi.string().trim().min(1).max(2000),
+    description: Joi.string().max(200_000).allow(null, ''),
+    creator: shortText(500),
+    publisher: shortText(500),
+    contributor: shortText(500),
+    type: shortText(64),
+    format: shortText(128),
+    language: shortText(35),
+    identifier: shortText(500),
+    source: Joi.string().uri({ scheme: ['http', 'https', 'ftp', 'doi', 'urn'] }).max(4000).allow(null, ''),
+    coverage: Joi.string().max(4000).allow(null, ''),
+    rights: Joi.string().max(4000).allow(null, ''),
+    subject: Joi.array().items(subject).max(100).unique(),
+    relation: Joi.array().items(Joi.string().max(2000)).max(100),
+    classification_code: Joi.string().trim().min(1).max(32).allow(null),
+    quality_score: Joi.number().min(0).max(1),
+    read_status: Joi.string().valid(...READ_STATUSES),
+    embedding: Joi.array().items(Joi.number()).max(4096).allow(null),
+    sparse_embedding: Joi.object().pattern(Joi.string().max(200), Joi.number()).max(10_000).allow(null),
+    owner_id: uuid.allow(null),
+    ingestion_status: Joi.string().valid(...INGESTION_STATUSES),
+    ingestion_error: Joi.string().max(10_000).allow(null, ''),
+    ingestion_started_at: timestamp,
+    ingestion_completed_at: timestamp
+};
+
+export const resourceCreate = Joi.object({
+    ...resourceFields,
+    title: resourceFields.title.required()
+}).label('ResourceCreate');
+
+export const resourcePatch = Joi.object({
+    ...resourceFields,
+    subject_add: Joi.array().items(subject).max(100).description('Subjects to add (applied under a row lock)'),
+    subject_remove: Joi.array().items(subject).max(100).description('Subjects to remove (applied under a row lock)')
+}).min(1).oxor('subject', 'subject_add').oxor('subject', 'subject_remove').label('ResourcePatch');
+
+export const resourceListQuery = Joi.object({
+    subject: subjectFilter,
+    classification_code: Joi.string().trim().max(32),
+    read_status: Joi.string().valid(...READ_STATUSES),
+    min_quality: Joi.number().min(0).max(1),
+    created_after: Joi.date().iso().raw(),
+    created_before: Joi.date().iso().raw(),
+    sort: Joi.string().valid('created_at', 'updated_at', 'quality_score').default('created_at'),
+    order: Joi.string().valid('asc', 'desc').default('desc'),
+    limit,
+    offset,
+    cursor: Joi.string().max(500).description('Opaque cursor from next_cursor; replaces offset')
+}).oxor('cursor', 'offset').label('ResourceListQuery');
+
+export const collectionCreate = Joi.object({
+    name: Joi.string().trim().min(1).max(200).required(),
+    description: Joi.string().max(10_000).allow(null, ''),
+    owner_id: uuid.allow(null),
+    visibility: Joi.string().valid(...VISIBILITIES),
+    parent_id: uuid.allow(null)
+}).label('CollectionCreate');
+
+export const collectionPatch = Joi.object({
+    name: Joi.string().trim().min(1).max(200),
+    description: Joi.string().max(10_000).allow(null, ''),
+    owner_id: uuid.allow(null),
+    visibility: Joi.string().valid(...VISIBILITIES),
+    parent_id: uuid.allow(null)
+}).min(1).label('CollectionPatch');
+
+const color = Joi.string().pattern(/^#[0-9a-fA-F]{6}$/).message('"color" must be a hex colour like #ffcc00');
+
+export const annotationCreate = Joi.object({
+    start_offset: Joi.number().integer().min(0).max(100_000_000).required(),
+    end_offset: Joi.number().integer().min(Joi.ref('start_offset')).max(100_000_000).required(),
+    highlighted_text: Joi.string().max(100_000).required(),
+    note: Joi.string().max(100_000).allow(null, ''),
+    tags: Joi.array().items(Joi.string().trim().min(1).max(100)).max(50).unique(),
+    color,
+    is_shared: Joi.boolean(),
+    user_id: uuid.allow(null)
+}).label('AnnotationCreate');
+
+export const annotationPatch = Joi.object({
+    start_offset: Joi.number().integer().min(0).max(100_000_000),
+    end_offset: Joi.number().integer().min(0).max(100_000_000),
+    highlighted_text: Joi.string().max(100_000),
+    note: Joi.string().max(100_000).allow(null, ''),
+    tags: Joi.array().items(Joi.string().trim().min(1).max(100)).max(50).unique(),
+    color,
+    is_shared: Joi.boolean()
+}).min(1).label('AnnotationPatch');
+
+/** Path parameters after Joi validation: always strings here. */
+export const paramsOf = (request: { params: unknown }) => request.params as Record<string, string>;

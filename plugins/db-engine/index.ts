@@ -1,0 +1,49 @@
+// db-engine: one knex per process, bound Objection models and withRetry on
+// the server and request; the pool is destroyed when the server stops.
+
+import type { Plugin } from '@hapi/hapi';
+
+import type { Config } from '../../server/config';
+import { createDatabaseEngine, getDatabaseType } from '../../server/db/engine';
+import { withRetry, type RetryOptions } from '../../server/db/retry';
+import { bindModels } from '../../server/models';
+
+export { createDatabaseEngine, getDatabaseType };
+
+export interface DbEngineOptions {
+    config: Config;
+}
+
+export const plugin: Plugin<DbEngineOptions> = {
+    name: 'db-engine',
+    register(server, { config }) {
+
+        const { database } = config;
+        const engine = createDatabaseEngine(database.url, config.pool, {
+            baseDir: config.rootDir,
+            log: {
+                warn: (message: string | object) => server.log(['db', 'warn'], message),
+                error: (message: string | object) => server.log(['db', 'error'], message),
+                deprecate: () => {},
+                debug: () => {}
+            }
+        });
+
+        const models = bindModels(engine.knex);
+
+        server.decorate('server', 'db', engine);
+        server.decorate('server', 'knex', engine.knex);
+        server.decorate('server', 'models', models);
+        server.decorate('request', 'knex', engine.knex);
+        server.decorate('request', 'models', models);
+        server.decorate('server', 'withRetry', <T>(work: (attempt: number) => Promise<T>, options: RetryOptions = {}) => {
+
+            return withRetry(engine.dialect, work, {
+                onRetry: (error, attempt, delay) => server.log(['db', 'retry'], { attempt, delay, code: (error as any)?.code }),
+                ...options
+            });
+        });
+
+        server.ext('onPostStop', () => engine.destroy());
+    }
+};

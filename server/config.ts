@@ -1,0 +1,163 @@
+// The only module that reads process.env. Everything else receives a typed,
+// validated Config object.
+
+import Path from 'node:path';
+import Joi from 'joi';
+
+import { parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface PoolOverrides {
+    min?: number;
+    max?: number;
+    recycleSeconds?: number;
+    idleTimeoutMs?: number;
+    acquireTimeoutMs?: number;
+    statementTimeoutMs?: number;
+    prePingIdleMs?: number;
+    applicationName?: string;
+    sqliteBusyTimeoutMs?: number;
+}
+
+export interface PluginSwitches {
+    api: boolean;
+    monitoring: boolean;
+    migrator: boolean;
+    backup: boolean;
+    console: boolean;
+}
+
+export interface Config {
+    env: NodeEnv;
+    host: string;
+    port: number;
+    logLevel: string;
+    database: ParsedDatabaseUrl & { url: string };
+    pool: PoolOverrides;
+    adminToken: string | null;
+    plugins: PluginSwitches;
+    autoMigrate: boolean;
+    seedDemo: boolean;
+    slowQueryMs: number;
+    backupDir: string;
+    shutdownTimeoutMs: number;
+    rootDir: string;
+}
+
+export const DEFAULT_SQLITE_FILE = './data/neo-alexandria.db';
+export const DEFAULT_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/neo_alexandria_test';
+
+export class ConfigError extends Error {
+
+    constructor(message: string) {
+
+        super(message);
+        this.name = 'ConfigError';
+    }
+}
+
+export type Env = Record<string, string | undefined>;
+
+const bool = () => Joi.boolean().truthy('1', 'yes', 'on').falsy('0', 'no', 'off');
+const int = (min: number) => Joi.number().integer().min(min);
+
+const schema = Joi.object({
+    NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
+    HOST: Joi.string().hostname().default('localhost'),
+    PORT: Joi.number().port().default(3000),
+    LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    DATABASE_URL: Joi.string().trim().min(1),
+    DB_POOL_MIN: int(0),
+    DB_POOL_MAX: int(1),
+    DB_POOL_RECYCLE_S: int(1),
+    DB_POOL_IDLE_TIMEOUT_MS: int(100),
+    DB_ACQUIRE_TIMEOUT_MS: int(10),
+    DB_STATEMENT_TIMEOUT_MS: int(0),
+    DB_PREPING_IDLE_MS: int(0),
+    DB_APPLICATION_NAME: Joi.string().max(63).pattern(/^[\x20-\x7e]+$/),
+    SQLITE_BUSY_TIMEOUT_MS: int(0),
+    ADMIN_TOKEN: Joi.string().min(16).allow(''),
+    ENABLE_API: bool().default(true),
+    ENABLE_MONITORING: bool().default(true),
+    ENABLE_MIGRATOR: bool().default(true),
+    ENABLE_BACKUP: bool().default(true),
+    ENABLE_CONSOLE: bool().default(true),
+    AUTO_MIGRATE: bool(),
+    SEED_DEMO: bool(),
+    SLOW_QUERY_MS: int(1).default(1000),
+    BACKUP_DIR: Joi.string().default('./backups'),
+    SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
+}).unknown(true);
+
+/**
+ * Turns an environment (process.env by default) into a validated Config.
+ * Throws ConfigError with one readable line when something is wrong.
+ */
+export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirname, '..')): Config {
+
+    const { value, error } = schema.validate(env, { abortEarly: true, convert: true });
+    if (error) {
+        const detail = error.details[0]!;
+        const key = String(detail.path[0] ?? '');
+        throw new ConfigError(`Invalid ${key}: ${detail.message.replace(/^"[^"]+" /, '')}`);
+    }
+
+    const nodeEnv = value.NODE_ENV as NodeEnv;
+    const url: string = value.DATABASE_URL ?? `sqlite:${DEFAULT_SQLITE_FILE}`;
+    const parsed = parseDatabaseUrl(url, rootDir);
+    const production = nodeEnv === 'production';
+
+    return {
+        env: nodeEnv,
+        host: value.HOST,
+        port: value.PORT,
+        logLevel: value.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+        database: { ...parsed, url },
+        pool: {
+            min: value.DB_POOL_MIN,
+            max: value.DB_POOL_MAX,
+            recycleSeconds: value.DB_POOL_RECYCLE_S,
+            idleTimeoutMs: value.DB_POOL_IDLE_TIMEOUT_MS,
+            acquireTimeoutMs: value.DB_ACQUIRE_TIMEOUT_MS,
+            statementTimeoutMs: value.DB_STATEMENT_TIMEOUT_MS,
+            prePingIdleMs: value.DB_PREPING_IDLE_MS,
+            applicationName: value.DB_APPLICATION_NAME,
+            sqliteBusyTimeoutMs: value.SQLITE_BUSY_TIMEOUT_MS
+        },
+        adminToken: value.ADMIN_TOKEN ? value.ADMIN_TOKEN : null,
+        plugins: {
+            api: value.ENABLE_API,
+            monitoring: value.ENABLE_MONITORING,
+            migrator: value.ENABLE_MIGRATOR,
+            backup: value.ENABLE_BACKUP,
+            console: value.ENABLE_CONSOLE
+        },
+        autoMigrate: value.AUTO_MIGRATE ?? !production,
+        seedDemo: value.SEED_DEMO ?? !production,
+        slowQueryMs: value.SLOW_QUERY_MS,
+        backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
+        shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
+        rootDir
+    };
+}
+
+/**
+ * The database the test suite runs against: TEST_DATABASE_URL when set,
+ * otherwise the PostgreSQL test database when TEST_DIALECT=postgres, otherwise
+ * null (the suite then uses a temporary SQLite file per test file).
+ */
+export function testDatabaseUrl(env: Env = process.env): string | null {
+
+    if (env.TEST_DATABASE_URL) {
+        return env.TEST_DATABASE_URL;
+    }
+
+    if (env.TEST_DIALECT === 'postgres' || env.TEST_DIALECT === 'pg') {
+        return DEFAULT_TEST_PG_URL;
+    }
+
+    return null;
+}
+
+export type { DatabaseType };

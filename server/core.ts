@@ -1,0 +1,45 @@
+// Core behaviour every route shares: the validated config on the server, one
+// error mapper for every response, and validation errors that say what to fix.
+
+import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
+
+import type { Config } from './config';
+import { redactSecrets } from './db/url';
+import { mapDatabaseError } from './errors';
+
+export interface CoreOptions {
+    config: Config;
+}
+
+export const core: Plugin<CoreOptions> = {
+    name: 'core',
+    register(server, { config }) {
+
+        server.decorate('server', 'config', config);
+
+        server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
+
+            const response = request.response;
+            if (!('isBoom' in response) || !response.isBoom) {
+                return h.continue;
+            }
+
+            if (response.output.statusCode !== 500) {
+                return h.continue;
+            }
+
+            const mapped = mapDatabaseError(response);
+            if (mapped) {
+                return mapped;
+            }
+
+            // A real fault: full details go to the log (credentials removed),
+            // the client gets hapi's generic 500 body.
+            request.log(['error'], {
+                message: redactSecrets(response.message),
+                stack: redactSecrets(response.stack ?? '')
+            });
+            return h.continue;
+        });
+    }
+};

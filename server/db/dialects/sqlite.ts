@@ -1,0 +1,102 @@
+// SQLite: one writer, WAL, foreign keys on, and the SQL only SQLite speaks.
+
+import Fs from 'node:fs';
+import type { Knex } from 'knex';
+
+import type { PoolOverrides } from '../../config';
+import type { Dialect, PoolSettings } from '../types';
+import { errorCode } from './common';
+
+export const sqlite: Dialect = {
+    type: 'sqlite',
+
+    poolSettings(overrides: PoolOverrides): PoolSettings {
+
+        // One connection: SQLite allows one writer at a time, and a single
+        // connection turns lock contention into an orderly queue in the pool.
+        return {
+            min: 1,
+            max: 1,
+            recycleSeconds: null,
+            idleTimeoutMs: overrides.idleTimeoutMs ?? 30_000,
+            acquireTimeoutMs: overrides.acquireTimeoutMs ?? 10_000,
+            statementTimeoutMs: null,
+            prePingIdleMs: null
+        };
+    },
+
+    knexConfig(target: string, overrides: PoolOverrides): Knex.Config {
+
+        const settings = this.poolSettings(overrides);
+        const busyTimeout = overrides.sqliteBusyTimeoutMs ?? 30_000;
+        return {
+            client: 'sqlite3',
+            connection: { filename: target },
+            useNullAsDefault: true,
+            acquireConnectionTimeout: settings.acquireTimeoutMs,
+            pool: {
+                min: settings.min,
+                max: settings.max,
+                idleTimeoutMillis: settings.idleTimeoutMs,
+                acquireTimeoutMillis: settings.acquireTimeoutMs,
+                afterCreate(connection: any, done: (err: Error | null, connection: unknown) => void) {
+
+                    connection.serialize(() => {
+
+                        connection.run(`PRAGMA busy_timeout = ${busyTimeout}`);
+                        connection.run('PRAGMA foreign_keys = ON');
+                        connection.run('PRAGMA synchronous = NORMAL');
+                        connection.run('PRAGMA journal_mode = WAL', (err: Error | null) => done(err, connection));
+                    });
+                }
+            } as Knex.PoolConfig
+        };
+    },
+
+    jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {
+
+        const clauses = values.map(() => 'EXISTS (SELECT 1 FROM json_each(??) WHERE json_each.value = ?)');
+        const bindings = values.flatMap((value) => [column, value]);
+        return knex.raw(`(${clauses.join(' AND ') || '1 = 1'})`, bindings);
+    },
+
+    lockForUpdate(query) {
+
+        // The single connection already serialises every transaction.
+        return query;
+    },
+
+    isRetryable(error: unknown): boolean {
+
+        const code = errorCode(error);
+        return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+    },
+
+    nowDefault(knex: Knex): Knex.Raw {
+
+        // The same text the models write: 2026-01-31T12:00:00.000Z
+        return knex.raw("(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    },
+
+    uuidDefault(): null {
+
+        return null;
+    },
+
+    async databaseSize(knex: Knex): Promise<number> {
+
+        const filename = (knex.client.config.connection as { filename: string }).filename;
+        if (filename === ':memory:') {
+            const [{ size }] = await knex.raw('SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()');
+            return Number(size);
+        }
+
+        return Fs.statSync(filename).size;
+    },
+
+    async serverVersion(knex: Knex): Promise<string> {
+
+        const [row] = await knex.raw('SELECT sqlite_version() AS version');
+        return `SQLite ${row.version}`;
+    }
+};

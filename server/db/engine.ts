@@ -1,0 +1,79 @@
+// createDatabaseEngine: the one place that turns a DATABASE_URL into a
+// configured knex instance for its dialect.
+
+import Fs from 'node:fs';
+import Path from 'node:path';
+import Knex, { type Knex as KnexType } from 'knex';
+
+import type { PoolOverrides } from '../config';
+import { postgres } from './dialects/postgres';
+import { sqlite } from './dialects/sqlite';
+import type { DatabaseEngine, Dialect } from './types';
+import { getDatabaseType, parseDatabaseUrl, redactUrl, type DatabaseType } from './url';
+
+export { getDatabaseType };
+
+const dialects: Record<DatabaseType, Dialect> = { sqlite, postgres };
+
+export function dialectFor(type: DatabaseType): Dialect {
+
+    return dialects[type];
+}
+
+/** The dialect of an existing knex instance (used by migrations and seeds). */
+export function dialectOf(knex: KnexType): Dialect {
+
+    const client = String(knex.client.config.client);
+    return client === 'pg' || client === 'postgres' || client === 'postgresql' ? postgres : sqlite;
+}
+
+export interface EngineOptions {
+    /** Relative SQLite paths resolve against this directory. */
+    baseDir?: string;
+    /** Knex query-builder logger overrides (the monitoring plugin installs its own hooks). */
+    log?: KnexType.Config['log'];
+}
+
+export function createDatabaseEngine(url: string, overrides: PoolOverrides = {}, options: EngineOptions = {}): DatabaseEngine {
+
+    const parsed = parseDatabaseUrl(url, options.baseDir);
+    const dialect = dialects[parsed.type];
+
+    let target: string;
+    if (parsed.type === 'sqlite') {
+        target = parsed.filename;
+        if (target !== ':memory:') {
+            Fs.mkdirSync(Path.dirname(target), { recursive: true });
+        }
+    }
+    else {
+        target = parsed.connectionString;
+    }
+
+    const config = dialect.knexConfig(target, overrides);
+    config.log = options.log ?? quietLog;
+    const knex = Knex(config);
+
+    let destroyed: Promise<void> | null = null;
+    return {
+        type: parsed.type,
+        knex,
+        dialect,
+        target: parsed.type === 'sqlite' ? `sqlite:${target}` : redactUrl(target),
+        pool: dialect.poolSettings(overrides),
+        destroy() {
+
+            destroyed ??= knex.destroy();
+            return destroyed;
+        }
+    };
+}
+
+// knex logs some warnings to the console by default; route them nowhere
+// unless a logger is given (the server passes its own).
+const quietLog: KnexType.Config['log'] = {
+    warn() {},
+    error() {},
+    deprecate() {},
+    debug() {}
+};

@@ -1,0 +1,117 @@
+// The one error mapper: database, model and pool errors become Boom errors
+// with messages that help the client and leak no SQL, stack or credentials.
+
+import Boom from '@hapi/boom';
+import { KnexTimeoutError } from 'knex';
+import {
+    CheckViolationError,
+    DataError,
+    ForeignKeyViolationError,
+    NotFoundError,
+    NotNullViolationError,
+    UniqueViolationError,
+    ValidationError
+} from 'objection';
+
+import { errorCode } from './db/dialects/common';
+import { RetryExhaustedError } from './db/retry';
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export function serviceUnavailable(message: string, retryAfterSeconds = RETRY_AFTER_SECONDS): Boom.Boom {
+
+    const error = Boom.serverUnavailable(message);
+    error.output.headers['Retry-After'] = String(retryAfterSeconds);
+    return error;
+}
+
+function columnOf(error: any): string | undefined {
+
+    return error?.columns?.[0] ?? error?.column ?? undefined;
+}
+
+/**
+ * Maps database, model and pool errors to a Boom error, or returns null when
+ * the error is none of those. Works on errors hapi has already boomified.
+ */
+export function mapDatabaseError(error: unknown): Boom.Boom | null {
+
+    if (error instanceof ValidationError) {
+        return Boom.badRequest(error.message);
+    }
+
+    if (error instanceof NotFoundError) {
+        return Boom.notFound('Not found');
+    }
+
+    if (error instanceof KnexTimeoutError) {
+        return serviceUnavailable('The database is busy: no connection became free in time. Retry shortly.');
+    }
+
+    if (error instanceof RetryExhaustedError) {
+        return serviceUnavailable('The update conflicted with concurrent changes too many times. Retry shortly.');
+    }
+
+    if (error instanceof UniqueViolationError) {
+        const columns = (error as any).columns as string[] | undefined;
+        return Boom.conflict(columns?.length ? `A record with the same ${columns.join(', ')} already exists` : 'A record with the same unique value already exists');
+    }
+
+    if (error instanceof ForeignKeyViolationError) {
+        return Boom.conflict('The change conflicts with related records: a referenced record does not exist, or the record is still referenced');
+    }
+
+    if (error instanceof NotNullViolationError) {
+        const column = columnOf(error);
+        return Boom.badRequest(column ? `"${column}" is required` : 'A required value is missing');
+    }
+
+    if (error instanceof CheckViolationError) {
+        return Boom.badRequest('A value is outside the allowed set or range');
+    }
+
+    if (error instanceof DataError) {
+        return Boom.badRequest('A value has the wrong format for its field');
+    }
+
+    const code = errorCode(error);
+    switch (code) {
+        case '57014':                       // query_canceled (statement_timeout)
+            return serviceUnavailable('The query took too long and was cancelled.', 5);
+        case '53300':                       // too_many_connections
+        case '57P01':                       // admin_shutdown
+        case '57P03':                       // cannot_connect_now
+        case 'ECONNREFUSED':
+        case 'ECONNRESET':
+        case 'ETIMEDOUT':
+        case 'SQLITE_BUSY':
+        case 'SQLITE_LOCKED':
+            return serviceUnavailable('The database is unavailable or busy. Retry shortly.', 5);
+    }
+
+    if (code && /^08/.test(code)) {         // connection_exception class
+        return serviceUnavailable('The database connection failed. Retry shortly.', 5);
+    }
+
+    return null;
+}
+
+/**
+ * Any error to a Boom error: deliberate Boom errors pass through, database
+ * errors are mapped, everything else is a 500 whose details stay in the log.
+ */
+export function toBoom(error: unknown): Boom.Boom {
+
+    if (Boom.isBoom(error) && error.output.statusCode !== 500) {
+        return error;
+    }
+
+    return mapDatabaseError(error) ?? (Boom.isBoom(error) ? error : Boom.boomify(error instanceof Error ? error : new Error(String(error))));
+}
+
+/** True when a DB error is a foreign-key violation (for 422 on writes). */
+export function isForeignKeyViolation(error: unknown): boolean {
+
+    return error instanceof ForeignKeyViolationError;
+}

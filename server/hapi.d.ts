@@ -1,0 +1,33 @@
+// Decorations the plugins add to hapi's server and request objects.
+
+import type { Knex } from 'knex';
+
+import type { Config } from './config';
+import type { RetryOptions } from './db/retry';
+import type { DatabaseEngine } from './db/types';
+import type { Models } from './models';
+import type { FullTextSearch } from './search/types';
+
+declare module '@hapi/hapi' {
+    interface Server {
+        /** The process-wide knex instance (db-engine). */
+        knex: Knex;
+        /** Objection models bound to that knex (db-engine). */
+        models: Models;
+        /** Dialect, pool settings and redacted target (db-engine). */
+        db: DatabaseEngine;
+        /** Runs a whole transaction again on serialization failures/deadlocks/busy (db-engine). */
+        withRetry<T>(work: (attempt: number) => Promise<T>, options?: RetryOptions): Promise<T>;
+        /** The full-text search of the active dialect (fts-sqlite / fts-postgres). */
+        search: FullTextSearch;
+        /** Validated configuration (core). */
+        config: Config;
+        adminTokenConfigured(): boolean;
+        verifyAdminToken(candidate: string): boolean;
+    }
+
+    interface Request {
+        knex: Knex;
+        models: Models;
+    }
+}

@@ -1,0 +1,133 @@
+// Composes the server from config, prepares the database and starts it.
+// `npm start` runs this file; tests call createServer() directly.
+
+import Glue from '@hapi/glue';
+import type { Server } from '@hapi/hapi';
+
+import { ConfigError, loadConfig, type Config } from './config';
+import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
+import { DatabaseUrlError, redactSecrets } from './db/url';
+import { manifest } from './manifest';
+
+export async function createServer(config: Config): Promise<Server> {
+
+    return await Glue.compose(manifest(config), { relativeTo: __dirname });
+}
+
+export class StartupError extends Error {
+
+    constructor(message: string) {
+
+        super(message);
+        this.name = 'StartupError';
+    }
+}
+
+export interface PrepareReport {
+    migrated: string[];
+    seeded: boolean;
+}
+
+/**
+ * Brings the schema up to date (outside production) or refuses to run on an
+ * outdated schema (production), then seeds the demo library into an empty
+ * database when seeding is on.
+ */
+export async function prepareDatabase(server: Server, config: Config): Promise<PrepareReport> {
+
+    const { knex } = server;
+    const report: PrepareReport = { migrated: [], seeded: false };
+
+    const { pending } = await migrationStatus(knex);
+    if (pending.length) {
+        if (!config.autoMigrate) {
+            throw new StartupError(
+                `The database schema is not up to date (${pending.length} pending migration(s): ${pending.join(', ')}). ` +
+                'Run `npm run migrate` (or `npx knex migrate:latest`) with the same DATABASE_URL, then start again.');
+        }
+
+        const [, applied] = await knex.migrate.latest(migrationConfig) as [number, string[]];
+        report.migrated = applied;
+    }
+
+    if (config.seedDemo) {
+        const [{ count }] = await knex('resources').count({ count: '*' });
+        if (Number(count) === 0) {
+            await knex.seed.run(seedConfig);
+            report.seeded = true;
+        }
+    }
+
+    return report;
+}
+
+async function main(): Promise<void> {
+
+    let config: Config;
+    try {
+        config = loadConfig();
+    }
+    catch (error) {
+        if (error instanceof ConfigError || error instanceof DatabaseUrlError) {
+            console.error(`neo-alexandria: ${error.message}`);
+            process.exit(1);
+        }
+
+        throw error;
+    }
+
+    const server = await createServer(config);
+
+    try {
+        const report = await prepareDatabase(server, config);
+        if (report.migrated.length) {
+            server.log(['startup'], `Applied ${report.migrated.length} migration(s)`);
+        }
+
+        if (report.seeded) {
+            server.log(['startup'], 'Seeded the demo library into the empty database');
+        }
+
+        await server.start();
+    }
+    catch (error) {
+        const message = error instanceof StartupError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        console.error(`neo-alexandria: ${message}`);
+        await server.stop({ timeout: 0 }).catch(() => {});
+        process.exit(1);
+    }
+
+    console.log(`Neo Alexandria ${config.env} server on ${server.info.uri} (database: ${server.db.target})`);
+
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+
+        if (stopping) {
+            return;
+        }
+
+        stopping = true;
+        console.log(`${signal} received: finishing in-flight requests, then closing the database pool`);
+        try {
+            // Stops accepting connections, waits for in-flight requests up to
+            // the timeout, then onPostStop destroys the pool.
+            await server.stop({ timeout: config.shutdownTimeoutMs });
+            process.exit(0);
+        }
+        catch (error) {
+            console.error(`neo-alexandria: shutdown failed: ${redactSecrets((error as Error).message)}`);
+            process.exit(1);
+        }
+    };
+
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+if (require.main === module) {
+    main().catch((error: unknown) => {
+
+        console.error(`neo-alexandria: ${redactSecrets((error as Error)?.message ?? String(error))}`);
+        process.exit(1);
+    });
+}
