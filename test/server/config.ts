@@ -1,0 +1,97 @@
+import Path from 'node:path';
+import { expect } from '@hapi/code';
+import * as Lab from '@hapi/lab';
+
+import { ConfigError, loadConfig, testDatabaseUrl, DEFAULT_TEST_PG_URL } from '../../server/config';
+import { DatabaseUrlError, getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+const root = Path.resolve(__dirname, '..', '..');
+
+describe('config', () => {
+
+    it('defaults to a SQLite file under ./data and port 3000', () => {
+
+        const config = loadConfig({}, root);
+        expect(config.database.type).to.equal('sqlite');
+        expect((config.database as { filename: string }).filename).to.equal(Path.join(root, 'data', 'neo-alexandria.db'));
+        expect(config.port).to.equal(3000);
+        expect(config.env).to.equal('development');
+        expect(config.autoMigrate).to.be.true();
+        expect(config.seedDemo).to.be.true();
+        expect(config.plugins).to.equal({ api: true, monitoring: true, migrator: true, backup: true, console: true });
+    });
+
+    it('does not migrate or seed automatically in production', () => {
+
+        const config = loadConfig({ NODE_ENV: 'production' }, root);
+        expect(config.autoMigrate).to.be.false();
+        expect(config.seedDemo).to.be.false();
+    });
+
+    it('reads pool overrides and plugin switches', () => {
+
+        const config = loadConfig({
+            DATABASE_URL: 'postgres://u:p@db:5432/lib',
+            DB_POOL_MIN: '5', DB_POOL_MAX: '9', DB_POOL_RECYCLE_S: '60', DB_STATEMENT_TIMEOUT_MS: '1500',
+            ENABLE_BACKUP: 'off', ENABLE_CONSOLE: '0'
+        }, root);
+        expect(config.database.type).to.equal('postgres');
+        expect(config.pool).to.include({ min: 5, max: 9, recycleSeconds: 60, statementTimeoutMs: 1500 });
+        expect(config.plugins.backup).to.be.false();
+        expect(config.plugins.console).to.be.false();
+    });
+
+    it('rejects invalid values with one line naming the variable', () => {
+
+        expect(() => loadConfig({ PORT: 'eighty' }, root)).to.throw(ConfigError, /^Invalid PORT: must be a number/);
+        expect(() => loadConfig({ DB_POOL_MAX: '0' }, root)).to.throw(ConfigError, /DB_POOL_MAX/);
+        expect(() => loadConfig({ ADMIN_TOKEN: 'short' }, root)).to.throw(ConfigError, /ADMIN_TOKEN/);
+        expect(() => loadConfig({ NODE_ENV: 'staging' }, root)).to.throw(ConfigError, /NODE_ENV/);
+    });
+
+    it('rejects unsupported database URLs naming the accepted forms', () => {
+
+        for (const url of ['mysql://root@localhost/db', 'garbage', 'http://example.org/db', 'postgres://', 'postgres://host-only', 'sqlite:']) {
+            expect(() => loadConfig({ DATABASE_URL: url }, root), url).to.throw(DatabaseUrlError, /Accepted forms: .*postgres/);
+        }
+    });
+
+    it('selects the test database from TEST_DATABASE_URL or TEST_DIALECT', () => {
+
+        expect(testDatabaseUrl({})).to.be.null();
+        expect(testDatabaseUrl({ TEST_DIALECT: 'postgres' })).to.equal(DEFAULT_TEST_PG_URL);
+        expect(testDatabaseUrl({ TEST_DIALECT: 'postgres', TEST_DATABASE_URL: 'postgres://x@h/db' })).to.equal('postgres://x@h/db');
+    });
+});
+
+describe('database URLs', () => {
+
+    it('detects the dialect of every accepted form', () => {
+
+        expect(getDatabaseType('sqlite:./data/x.db')).to.equal('sqlite');
+        expect(getDatabaseType('sqlite:///tmp/x.db')).to.equal('sqlite');
+        expect(getDatabaseType('file:x.db')).to.equal('sqlite');
+        expect(getDatabaseType('sqlite::memory:')).to.equal('sqlite');
+        expect(getDatabaseType('postgres://u@h:5432/db')).to.equal('postgres');
+        expect(getDatabaseType('postgresql://u:p@h/db?sslmode=require')).to.equal('postgres');
+    });
+
+    it('resolves SQLite paths', () => {
+
+        expect(parseDatabaseUrl('sqlite:///tmp/a b.db')).to.equal({ type: 'sqlite', filename: '/tmp/a b.db' });
+        expect(parseDatabaseUrl('file:///tmp/x%20y.db')).to.equal({ type: 'sqlite', filename: '/tmp/x y.db' });
+        expect(parseDatabaseUrl('sqlite:rel/x.db', '/base')).to.equal({ type: 'sqlite', filename: '/base/rel/x.db' });
+        expect(parseDatabaseUrl('sqlite::memory:')).to.equal({ type: 'sqlite', filename: ':memory:' });
+    });
+
+    it('redacts passwords in URLs and free text', () => {
+
+        expect(redactUrl('postgres://admin:s3cret@db:5432/lib')).to.equal('postgres://admin:***@db:5432/lib');
+        expect(redactUrl('postgres://admin@db/lib?password=s3cret')).to.not.contain('s3cret');
+        expect(redactSecrets('connect postgres://a:hunter2@h/db failed, password=hunter2')).to.not.contain('hunter2');
+        expect(new DatabaseUrlError('mysql://root:pw@h/db', 'nope').message).to.not.contain(':pw@');
+    });
+});
