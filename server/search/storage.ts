@@ -1,0 +1,57 @@
+// Search storage that is derived from resources (recomputable at any time).
+// The data migrator never copies it; it calls rebuildSearchStorage() on the
+// target after loading resources. The fts plugins own its shape: when they
+// add derived tables or columns, they list them here and rebuild them here.
+
+import type { Knex } from 'knex';
+
+import type { DatabaseType } from '../db/url';
+
+export interface DerivedSearchStorage {
+    /** Tables whose every row is derived from resources. */
+    tables: readonly string[];
+    /** Columns of other tables that are derived (for example resources.search_vector). */
+    columns: ReadonlyArray<{ table: string; column: string }>;
+}
+
+export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = {
+    sqlite: {
+        // resources_fts is an FTS5 virtual table; its shadow tables
+        // (resources_fts_data, _idx, _content, _docsize, _config) go with it.
+        tables: ['resources_fts', 'resource_search_docs'],
+        columns: []
+    },
+    postgres: {
+        tables: [],
+        columns: [{ table: 'resources', column: 'search_vector' }]
+    }
+};
+
+/** True for a table the migrator must not copy (derived search data or an FTS5 shadow table). */
+export function isDerivedSearchTable(type: DatabaseType, table: string): boolean {
+
+    return derivedSearchStorage[type].tables.some((name) => table === name || table.startsWith(`${name}_`));
+}
+
+/** Recomputes every derived search structure from the resources table. */
+export async function rebuildSearchStorage(knex: Knex, type: DatabaseType): Promise<void> {
+
+    if (type === 'postgres') {
+        // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
+        // which recomputes search_vector with the one definition in the migration.
+        await knex.raw('UPDATE resources SET title = title');
+        return;
+    }
+
+    await knex.transaction(async (trx) => {
+
+        await trx.raw('DELETE FROM resources_fts');
+        await trx.raw('DELETE FROM resource_search_docs');
+        await trx.raw('INSERT INTO resource_search_docs (resource_id) SELECT id FROM resources ORDER BY id');
+        await trx.raw(`
+            INSERT INTO resources_fts (rowid, title, description, subjects)
+            SELECT d.docid, r.title, coalesce(r.description, ''),
+                   coalesce((SELECT group_concat(value, ' ') FROM json_each(CASE WHEN json_valid(r.subject) AND json_type(r.subject) = 'array' THEN r.subject ELSE '[]' END)), '')
+            FROM resources r JOIN resource_search_docs d ON d.resource_id = r.id`);
+    });
+}
