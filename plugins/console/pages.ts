@@ -35,6 +35,7 @@ function layout({ title, context, csrfToken, header, body, bodyClass }: LayoutOp
 <meta name="htmx-config" content='{"includeIndicatorCSS": false, "history": false}'>
 ${csrfToken ? html`<meta name="csrf-token" content="${csrfToken}">` : null}
 <title>${title} · Neo Alexandria console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ASSETS_PATH}/console.css">
 <script src="${ASSETS_PATH}/htmx.min.js" defer></script>
 <script src="${ASSETS_PATH}/console.js" defer></script>
@@ -65,7 +66,7 @@ export function shellPage({ context, panels, active, csrfToken }: ShellOptions):
 
     const logout = html`<form class="logout" method="post" action="${LOGOUT_PATH}">
     ${csrfToken ? html`<input type="hidden" name="crumb" value="${csrfToken}">` : null}
-    <button class="btn btn-quiet" type="submit">Log out</button>
+    <button class="btn btn-quiet btn-small" type="submit">Log out</button>
   </form>`;
 
     const nav = html`<nav class="sidenav" aria-label="Panels">

@@ -72,8 +72,8 @@ function secure(response: ResponseObject, path: string): ResponseObject {
 function messageOf(error: Boom, request: Request): string {
 
     const { statusCode, payload } = error.output;
-    if (statusCode === 403 && !error.message && request.method !== 'get') {
-        // @hapi/crumb refuses with a bare 403.
+    if (statusCode === 403 && error.message === 'Forbidden' && request.method !== 'get') {
+        // @hapi/crumb refuses with a bare Boom.forbidden(), whose message is just its name.
         return 'The request was refused because its CSRF token is missing or out of date. Reload the page and try again.';
     }
 
