@@ -7,17 +7,22 @@ import Joi from 'joi';
 
 import { ADMIN_STRATEGY, adminCredentials } from '../../server/auth';
 import { alert } from '../../server/console/fragments';
+import { LoginThrottle } from './login-throttle';
 import { LOGIN_PATH, LOGOUT_PATH, loginPage, type PageContext } from './pages';
 import { safeNext } from './responses';
 
 const MAX_TOKEN_LENGTH = 1024;
+
+/** Wrong tokens allowed per address and window before logins from it are refused. */
+export const LOGIN_MAX_FAILURES = 10;
+export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
 
 function showLogin(request: Request, h: ResponseToolkit, context: PageContext, options: { next?: string | undefined; message?: ReturnType<typeof alert> } = {}) {
 
     return h.response(loginPage({ context, csrfToken: request.plugins.crumb, ...options }).value).type('text/html');
 }
 
-export function sessionRoutes(context: PageContext): ServerRoute[] {
+export function sessionRoutes(context: PageContext, throttle = new LoginThrottle({ maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_FAILURE_WINDOW_MS })): ServerRoute[] {
 
     return [
         {
@@ -64,11 +69,20 @@ export function sessionRoutes(context: PageContext): ServerRoute[] {
                 handler(request, h) {
 
                     const { token, next } = request.payload as { token: string; next?: string };
+                    const address = request.info.remoteAddress;
+                    const wait = throttle.retryAfter(address);
+                    if (wait) {
+                        const message = alert('error', `Too many wrong tokens from this address. Try again in ${Math.ceil(wait / 60)} minute(s).`);
+                        return showLogin(request, h, context, { next: safeNext(next), message }).code(429).header('Retry-After', String(wait));
+                    }
+
                     if (!request.server.verifyAdminToken(token)) {
-                        request.log(['console', 'auth'], 'console login refused: wrong admin token');
+                        throttle.fail(address);
+                        request.log(['console', 'auth', 'warn'], { message: 'console login refused: wrong admin token', address });
                         return showLogin(request, h, context, { next: safeNext(next), message: alert('error', 'That is not the admin token of this server.') }).code(401);
                     }
 
+                    throttle.succeed(address);
                     request.server.adminSessions.start(request);
                     return h.redirect(safeNext(next) ?? '/console').code(303);
                 }

@@ -155,9 +155,14 @@ export function consoleShellSuite(lab: Script): void {
             expect(probe.tickerRequests).to.equal(hiddenStart);
             expect(await page.locator('.refresh-note').innerText()).to.contain('paused');
 
+            // The Refresh button works while polling is paused.
+            await page.click('button[data-refresh-target="#panel-body"]');
+            await page.locator('#tick').filter({ hasText: String(hiddenStart + 1) }).waitFor();
+            const shownStart = probe.tickerRequests;
+
             await setVisibility(page, 'visible');
             // Shown again: one refresh at once, not after the next interval.
-            await page.waitForFunction((count) => Number((globalThis as any).document.querySelector('#tick')?.textContent) > count, hiddenStart, { timeout: 900 });
+            await page.waitForFunction((count) => Number((globalThis as any).document.querySelector('#tick')?.textContent) > count, shownStart, { timeout: 900 });
             await screenshot(page, 'ticker');
         });
 

@@ -224,6 +224,15 @@ export async function setVisibility(page: Page, state: 'hidden' | 'visible'): Pr
     })()`);
 }
 
+/**
+ * Accepts the next window.confirm (hx-confirm) or prompt, typing `text` into a
+ * prompt. Playwright dismisses dialogs by default, which cancels the request.
+ */
+export function acceptNextDialog(page: Page, text?: string): void {
+
+    page.once('dialog', (dialog) => void dialog.accept(text));
+}
+
 /** Saves a full-page screenshot as test-artifacts/screenshots/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
 
