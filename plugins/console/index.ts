@@ -56,7 +56,7 @@ function assetRoutes(rootDir: string): ServerRoute[] {
 
 function disabledRoutes(context: PageContext): ServerRoute[] {
 
-    const page = errorPage({ context, statusCode: 403, title: 'Console disabled', message: ADMIN_DISABLED_MESSAGE });
+    const page = errorPage({ context, statusCode: 403, title: 'Console disabled', message: ADMIN_DISABLED_MESSAGE, links: false });
     const handler: Lifecycle.Method = (_request, h) => h.response(page.value).code(403).type('text/html');
 
     return [

@@ -8,7 +8,7 @@ import Fs from 'node:fs';
 import Net from 'node:net';
 import Path from 'node:path';
 import type { Plugin, Server } from '@hapi/hapi';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, ConsoleMessage, Locator, Page } from 'playwright-core';
 
 import { loadConfig, type Config, type Env } from '../../server/config';
 import { createServer, prepareDatabase } from '../../server/index';
@@ -137,6 +137,9 @@ export async function launchBrowser(): Promise<Browser> {
         throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium)`);
     }
 
+    // Loaded here, not at import: `npm test` loads every file under test/ and
+    // must not pull playwright (and its globals) into the unit run.
+    const { chromium } = await import('playwright-core');
     return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 }
 

@@ -58,27 +58,27 @@ describe('console: panel collection', () => {
         }
     });
 
-    it('refuses to start when a panel breaks the contract, naming the plugin', async () => {
+    const cases: Array<[string, () => Plugin<any>[], RegExp]> = [
+        ['an id with spaces', () => [panelPlugin('bad-id', [{ id: 'Bad Id', title: 'x', order: 1, path: '/console/panels/bad' }])], /"bad-id" exposes an invalid console panel: "id" with value "Bad Id" fails to match/],
+        ['a reserved id', () => [panelPlugin('reserved', [{ id: 'login', title: 'x', order: 1, path: '/console/panels/login' }])], /"reserved" exposes an invalid console panel: "id" contains an invalid value/],
+        ['a missing title', () => [panelPlugin('no-title', [{ id: 'untitled', order: 1, path: '/console/panels/untitled' }])], /"title" is required/],
+        ['a path outside /console/panels/', () => [panelPlugin('outside', [{ id: 'outside', title: 'x', order: 1, path: '/admin/outside' }])], /"path"/],
+        ['an unknown key (a typo)', () => [panelPlugin('typo', [{ id: 'typo', title: 'x', order: 1, path: '/console/panels/typo', refreshSecond: 2 }])], /"refreshSecond" is not allowed/],
+        ['panels that are not an array', () => [panelPlugin('not-array', { id: 'x' }, ADMIN_STRATEGY, [])], /"not-array" exposes consolePanels that is not an array/],
+        ['a path without a route', () => [panelPlugin('no-route', [{ id: 'ghost', title: 'x', order: 1, path: '/console/panels/ghost' }], ADMIN_STRATEGY, [])], /GET \/console\/panels\/ghost must be a route with auth: 'admin'/],
+        ['a route without auth', () => [panelPlugin('open-route', [{ id: 'open', title: 'x', order: 1, path: '/console/panels/open' }], false)], /"open" of plugin "open-route"/],
+        ['a route with optional auth', () => [panelPlugin('try-route', [{ id: 'try', title: 'x', order: 1, path: '/console/panels/try' }], { strategy: ADMIN_STRATEGY, mode: 'try' })], /"try" of plugin "try-route": GET/],
+        ['the same id from two plugins', () => [
+            panelPlugin('first', [{ id: 'same', title: 'x', order: 1, path: '/console/panels/same-a' }]),
+            panelPlugin('second', [{ id: 'same', title: 'y', order: 2, path: '/console/panels/same-b' }])
+        ], /"same" is exposed by both "first" and "second"/]
+    ];
 
-        const cases: Array<[Plugin<any>[], RegExp]> = [
-            [[panelPlugin('bad-id', [{ id: 'Bad Id', title: 'x', order: 1, path: '/console/panels/bad' }])], /"bad-id" exposes an invalid console panel: "id" with value "Bad Id" fails to match/],
-            [[panelPlugin('reserved', [{ id: 'login', title: 'x', order: 1, path: '/console/panels/login' }])], /"reserved" exposes an invalid console panel: "id" contains an invalid value/],
-            [[panelPlugin('no-title', [{ id: 'untitled', order: 1, path: '/console/panels/untitled' }])], /"title" is required/],
-            [[panelPlugin('outside', [{ id: 'outside', title: 'x', order: 1, path: '/admin/outside' }])], /"path"/],
-            [[panelPlugin('typo', [{ id: 'typo', title: 'x', order: 1, path: '/console/panels/typo', refreshSecond: 2 }])], /"refreshSecond" is not allowed/],
-            [[panelPlugin('not-array', { id: 'x' }, ADMIN_STRATEGY, [])], /"not-array" exposes consolePanels that is not an array/],
-            [[panelPlugin('no-route', [{ id: 'ghost', title: 'x', order: 1, path: '/console/panels/ghost' }], ADMIN_STRATEGY, [])], /GET \/console\/panels\/ghost must be a route with auth: 'admin'/],
-            [[panelPlugin('open-route', [{ id: 'open', title: 'x', order: 1, path: '/console/panels/open' }], false)], /"open" of plugin "open-route"/],
-            [[panelPlugin('try-route', [{ id: 'try', title: 'x', order: 1, path: '/console/panels/try' }], { strategy: ADMIN_STRATEGY, mode: 'try' })], /"try" of plugin "try-route": GET/],
-            [[
-                panelPlugin('first', [{ id: 'same', title: 'x', order: 1, path: '/console/panels/same-a' }]),
-                panelPlugin('second', [{ id: 'same', title: 'y', order: 2, path: '/console/panels/same-b' }])
-            ], /"same" is exposed by both "first" and "second"/]
-        ];
+    for (const [name, plugins, message] of cases) {
+        it(`refuses to start with ${name}, naming the plugin`, async () => {
 
-        for (const [plugins, message] of cases) {
-            const error = await startFailure(plugins);
-            expect(error.message, message.source).to.match(message);
-        }
-    });
+            const error = await startFailure(plugins());
+            expect(error.message).to.match(message);
+        });
+    }
 });
