@@ -72,7 +72,7 @@ export const annotationRoutes: ServerRoute[] = [
                 const { models } = request;
                 await resourceOr404(models, paramsOf(request).id);
                 const created = await withReferences(() => models.Annotation.query()
-                    .insert({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
+                    .insertAndFetch({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
                 return h.response(created).code(201).location(`/resources/${paramsOf(request).id}/annotations/${created.id}`);
             }
         }

@@ -94,7 +94,7 @@ export const collectionRoutes: ServerRoute[] = [
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { Collection } = request.models;
-                const created = await withReferences(() => Collection.query().insert(request.payload as object), REFERENCES);
+                const created = await withReferences(() => Collection.query().insertAndFetch(request.payload as object), REFERENCES);
                 return h.response(created).code(201).location(`/collections/${created.id}`);
             }
         }
