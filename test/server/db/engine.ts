@@ -2,7 +2,7 @@ import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
-import { createDatabaseEngine, dialectFor } from '../../../server/db/engine';
+import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, dialectFor } from '../../../server/db/engine';
 import { RetryExhaustedError, withRetry } from '../../../server/db/retry';
 import type { DatabaseEngine } from '../../../server/db/types';
 import { toBoom } from '../../../server/errors';
@@ -220,6 +220,22 @@ describe('db engine', () => {
             await holder.destroy();
             removeSqliteFiles(filename);
         }
+    });
+
+    it('says why it cannot connect, at once and without the password', async () => {
+
+        const unreachable = createDatabaseEngine('postgres://admin:hunter2@127.0.0.1:1/library');
+        try {
+            const error = await expect(checkConnection(unreachable)).to.reject(DatabaseUnreachableError);
+            expect(error.message).to.contain('ECONNREFUSED');
+            expect(error.message).to.contain('postgres://admin:***@127.0.0.1:1/library');
+            expect(error.message).to.not.contain('hunter2');
+        }
+        finally {
+            await unreachable.destroy();
+        }
+
+        await checkConnection(engine);
     });
 
     it('reports a size and a version for its database', async () => {
