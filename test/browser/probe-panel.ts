@@ -13,10 +13,14 @@ import { html } from '../../server/html';
 
 export const PROBE_PANEL: ConsolePanel = { id: 'probe', title: 'Probe <test>', order: 98, path: '/console/panels/probe' };
 export const TICKER_PANEL: ConsolePanel = { id: 'ticker', title: 'Ticker', order: 99, path: '/console/panels/ticker', refreshSeconds: 1 };
+/** Polls so rarely that a refresh within seconds can only come from the tab being shown again. */
+export const HOURLY_PANEL: ConsolePanel = { id: 'hourly', title: 'Hourly', order: 100, path: '/console/panels/hourly', refreshSeconds: 3600 };
 
 export interface ProbeState {
     /** GETs of the ticker fragment so far (polling). */
     tickerRequests: number;
+    /** GETs of the hourly fragment so far. */
+    hourlyRequests?: number;
     /** Notes accepted by the POST action. */
     notes: string[];
 }
@@ -73,7 +77,20 @@ export function probePlugin(state: ProbeState): Plugin<void> {
                 }
             });
 
-            server.expose(CONSOLE_PANELS, [PROBE_PANEL, TICKER_PANEL]);
+            server.route({
+                method: 'GET',
+                path: HOURLY_PANEL.path,
+                options: {
+                    auth: ADMIN_STRATEGY,
+                    handler(_request, h) {
+
+                        state.hourlyRequests = (state.hourlyRequests ?? 0) + 1;
+                        return h.response(html`<p>Hourly <span id="hourly">${state.hourlyRequests}</span></p>`.value).type('text/html');
+                    }
+                }
+            });
+
+            server.expose(CONSOLE_PANELS, [PROBE_PANEL, TICKER_PANEL, HOURLY_PANEL]);
         }
     };
 }
