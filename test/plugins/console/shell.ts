@@ -1,7 +1,8 @@
 import { expect } from '@hapi/code';
+import type { Server } from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 
-import { ADMIN_DISABLED_MESSAGE } from '../../../server/auth';
+import { ADMIN_DISABLED_MESSAGE, ADMIN_STRATEGY } from '../../../server/auth';
 import { loadConfig } from '../../../server/config';
 import { adminStartupNotes } from '../../../server/index';
 import { CONTENT_SECURITY_POLICY, safeNext } from '../../../plugins/console/responses';
@@ -164,6 +165,35 @@ describe('console: shell, login and logout', () => {
         expect(res.headers.location).to.equal('/console/login?loggedout=1');
         const page = await t.server.inject({ url: String(res.headers.location), headers: { cookie: `crumb=${session.crumb}` } });
         expect(page.payload).to.contain('You are logged out.');
+    });
+});
+
+describe('console: switched off', () => {
+
+    it('serves no console and accepts only the bearer token on ops routes', async () => {
+
+        const opsRoute = {
+            name: 'test-ops-route',
+            register(server: Server) {
+
+                server.route({ method: 'GET', path: '/ops/test-ping', options: { auth: ADMIN_STRATEGY, handler: () => 'pong' } });
+            }
+        };
+        const on = await createConsoleServer();
+        const off = await createConsoleServer({ env: { ENABLE_CONSOLE: '0' }, plugins: [opsRoute] });
+        try {
+            const { cookie } = await loginSession(on.server);
+            expect((await off.server.inject('/console')).statusCode).to.equal(404);
+            expect((await off.server.inject('/console/login')).statusCode).to.equal(404);
+            expect(off.server.decorations.server).to.not.include('adminSessions');
+            // A session cookie from a console elsewhere means nothing here; the bearer token works.
+            expect((await off.server.inject({ url: '/ops/test-ping', headers: { cookie } })).statusCode).to.equal(401);
+            expect((await off.server.inject({ url: '/ops/test-ping', headers: adminHeaders })).payload).to.equal('pong');
+        }
+        finally {
+            await off.stop();
+            await on.stop();
+        }
     });
 });
 
