@@ -10,6 +10,8 @@ import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
 import * as DbEngine from '../plugins/db-engine';
+import * as FtsPostgres from '../plugins/fts-postgres';
+import * as FtsSqlite from '../plugins/fts-sqlite';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
@@ -31,7 +33,8 @@ export function manifest(config: Config): Manifest {
         { plugin: adminAuth, options: { token: config.adminToken } },
         { plugin: Inert },
         { plugin: Vision },
-        { plugin: DbEngine.plugin, options: { config } }
+        { plugin: DbEngine.plugin, options: { config } },
+        { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin }
     ];
 
     if (config.plugins.api) {

@@ -1,0 +1,203 @@
+// Full-text search on PostgreSQL with FTS5's ranking: bm25 (k1 = 1.2,
+// b = 0.75, column weights title 10, description 5, subjects 2) computed in
+// SQL. For one term, ts_rank_cd with weights {D 0.1, C 0.2, B 0.5, A 1.0} and
+// no normalization is (10·tf_title + 5·tf_description + 2·tf_subjects) / 10,
+// i.e. FTS5's weighted term frequency; the document length, the average
+// length and the document frequencies come from the side table and the
+// statistics the triggers of migration 20261123000300 keep current.
+
+import type { Knex } from 'knex';
+
+export type Binding = Knex.RawBinding;
+
+import { positiveTerms, type ParsedQuery, type SearchTerm } from '../../server/search/query';
+import { SNIPPET_END, SNIPPET_START } from '../../server/search/snippet';
+import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
+
+export interface CompiledSql {
+    sql: string;
+    bindings: Binding[];
+}
+
+function termQuery(term: SearchTerm): CompiledSql {
+
+    if (term.kind === 'phrase') {
+        return { sql: "phraseto_tsquery('english', ?)", bindings: [term.words.join(' ')] };
+    }
+
+    if (term.prefix) {
+        // Words hold only letters and digits, so quoting them is enough.
+        return { sql: "to_tsquery('english', ?)", bindings: [`'${term.text}':*`] };
+    }
+
+    return { sql: "plainto_tsquery('english', ?)", bindings: [term.text] };
+}
+
+function join(parts: CompiledSql[], operator: string): CompiledSql {
+
+    return { sql: parts.map((part) => part.sql).join(operator), bindings: parts.flatMap((part) => part.bindings) };
+}
+
+/** The whole query as one tsquery expression. */
+export function compileTsquery(query: ParsedQuery): CompiledSql {
+
+    const groups = query.groups.map((group) => {
+
+        const or = join(group.map(termQuery), ' || ');
+        return { sql: `(${or.sql})`, bindings: or.bindings };
+    });
+    const excluded = query.excluded.map((term) => {
+
+        const compiled = termQuery(term);
+        return { sql: `!!(${compiled.sql})`, bindings: compiled.bindings };
+    });
+    const all = join([...groups, ...excluded], ' && ');
+    return { sql: `(${all.sql})`, bindings: all.bindings };
+}
+
+function filterSql(filters: SearchFilters): CompiledSql {
+
+    const clauses: string[] = [];
+    const bindings: Binding[] = [];
+    if (filters.subject?.length) {
+        clauses.push('r.subject @> ?::jsonb');
+        bindings.push(JSON.stringify(filters.subject));
+    }
+
+    if (filters.classification_code !== undefined) {
+        clauses.push('r.classification_code = ?');
+        bindings.push(filters.classification_code);
+    }
+
+    if (filters.read_status !== undefined) {
+        clauses.push('r.read_status = ?');
+        bindings.push(filters.read_status);
+    }
+
+    if (filters.min_quality !== undefined) {
+        clauses.push('r.quality_score >= ?');
+        bindings.push(filters.min_quality);
+    }
+
+    return { sql: clauses.map((clause) => ` AND ${clause}`).join(''), bindings };
+}
+
+/** The matching documents, joined to resources only when a filter needs it. */
+function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string): CompiledSql {
+
+    const tsquery = compileTsquery(query);
+    const filter = filterSql(filters);
+    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
+    return {
+        sql: `SELECT ${columns} FROM ${from} WHERE rs.vec @@ ${tsquery.sql}${filter.sql}`,
+        bindings: [...tsquery.bindings, ...filter.bindings]
+    };
+}
+
+/** The ranking statement: one page of (id, rank) in the shared tie order. */
+export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+
+    // One row per ranked term. A plain word's document frequency is read from
+    // the statistics; a phrase's or prefix's is counted (FTS5 counts it too).
+    const terms = positiveTerms(query).map((term) => {
+
+        const compiled = termQuery(term);
+        const word = term.kind === 'word' && !term.prefix ? term.text : null;
+        return { sql: `(${compiled.sql}, ?::text)`, bindings: [...compiled.bindings, word] };
+    });
+    const values = join(terms, ', ');
+    const matches = matchesSql(query, filters, 'rs.resource_id, rs.doc_len, rs.updated_at, rs.vec');
+
+    return {
+        sql: `
+            WITH corpus AS (
+                SELECT coalesce(max(ndocs), 0)::float8 AS n,
+                       coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) AS avgdl
+                FROM search_corpus_stats
+            ), terms AS (
+                SELECT t.tq, greatest(ln((c.n - t.df + 0.5) / (t.df + 0.5)), 1e-6) AS idf
+                FROM (
+                    SELECT x.tq, (CASE
+                        WHEN x.word IS NOT NULL AND numnode(x.tq) = 1 THEN
+                            coalesce((SELECT s.ndoc FROM search_lexeme_stats s
+                                      WHERE s.lexeme = (tsvector_to_array(to_tsvector('english', x.word)))[1]), 0)
+                        ELSE (SELECT count(*) FROM resource_search d WHERE d.vec @@ x.tq)
+                    END)::float8 AS df
+                    FROM (VALUES ${values.sql}) x(tq, word)
+                ) t CROSS JOIN corpus c
+            ), matches AS (
+                ${matches.sql}
+            ), scored AS (
+                SELECT m.resource_id, m.updated_at, round((
+                    SELECT sum(t.idf * (f.tf * 2.2) / (f.tf + 1.2 * (0.25 + 0.75 * m.doc_len / c.avgdl)))
+                    FROM terms t CROSS JOIN LATERAL (
+                        SELECT ts_rank_cd('{0.1,0.2,0.5,1.0}', m.vec, t.tq, 0)::float8 * 10 AS tf
+                    ) f
+                )::numeric, 9) AS score
+                FROM matches m CROSS JOIN corpus c
+            )
+            SELECT resource_id AS id, score::float8 AS rank FROM scored
+            ORDER BY score DESC, updated_at DESC, resource_id ASC
+            LIMIT ? OFFSET ?`,
+        bindings: [...values.bindings, ...matches.bindings, limit, offset]
+    };
+}
+
+export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+
+    return matchesSql(query, filters, 'count(*) AS total');
+}
+
+const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+
+export function createPostgresSearchBackend(knex: Knex): SearchBackend {
+
+    return {
+        engine: 'postgres',
+
+        async rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage> {
+
+            const rank = rankSql(query, filters, limit, offset);
+            const count = countSql(query, filters);
+            // Two statements on two pool connections, each released when its statement ends.
+            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+            return {
+                total: Number(counted.rows[0].total),
+                hits: ranked.rows.map((row: { id: string; rank: number }) => ({ id: row.id, rank: Number(row.rank) }))
+            };
+        },
+
+        async snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>> {
+
+            if (!ids.length) {
+                return new Map();
+            }
+
+            const tsquery = compileTsquery(query);
+            const { rows } = await knex.raw(`
+                SELECT id, ts_headline('english', concat_ws(E'\\n', title, description,
+                    (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
+                        CASE WHEN jsonb_typeof(subject) = 'array' THEN subject ELSE '[]'::jsonb END))),
+                    ${tsquery.sql}, ?) AS snippet
+                FROM resources WHERE id = ANY(?::uuid[])`, [...tsquery.bindings, HEADLINE_OPTIONS, ids]);
+            return new Map(rows.map((row: { id: string; snippet: string }) => [row.id, row.snippet]));
+        },
+
+        async similarTexts(word: string, limit: number): Promise<string[]> {
+
+            // <% uses the trigram indexes on title and subject::text; its
+            // default threshold (0.6) misses common typos, so it is lowered for
+            // this one statement (SET LOCAL ends with the transaction).
+            const { rows } = await knex.transaction(async (trx): Promise<{ rows: Array<{ title: string; subjects: string }> }> => {
+
+                await trx.raw('SET LOCAL pg_trgm.word_similarity_threshold = 0.3');
+                return await trx.raw(`
+                    SELECT title, subject::text AS subjects FROM resources
+                    WHERE ? <% title OR ? <% (subject::text)
+                    ORDER BY greatest(word_similarity(?, title), word_similarity(?, subject::text)) DESC, id
+                    LIMIT ?`, [word, word, word, word, limit]);
+            });
+            return rows.map((row: { title: string; subjects: string }) => `${row.title} ${row.subjects}`);
+        }
+    };
+}
