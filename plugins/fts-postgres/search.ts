@@ -2,7 +2,8 @@
 // b = 0.75, column weights title 10, description 5, subjects 2) computed in
 // SQL. For one term, ts_rank_cd with weights {D 0.1, C 0.2, B 0.5, A 1.0} and
 // no normalization is (10·tf_title + 5·tf_description + 2·tf_subjects) / 10,
-// i.e. FTS5's weighted term frequency; the document length, the average
+// i.e. FTS5's weighted term frequency (an integer once multiplied by 10; it is
+// rounded because ts_rank_cd returns a float4); the document length, the average
 // length and the document frequencies come from the side table and the
 // statistics the triggers of migration 20261123000300 keep current.
 
@@ -131,7 +132,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
                 SELECT m.resource_id, m.updated_at, round((
                     SELECT sum(t.idf * (f.tf * 2.2) / (f.tf + 1.2 * (0.25 + 0.75 * m.doc_len / c.avgdl)))
                     FROM terms t CROSS JOIN LATERAL (
-                        SELECT ts_rank_cd('{0.1,0.2,0.5,1.0}', m.vec, t.tq, 0)::float8 * 10 AS tf
+                        SELECT round(ts_rank_cd('{0.1,0.2,0.5,1.0}', m.vec, t.tq, 0)::float8 * 10) AS tf
                     ) f
                 )::numeric, 9) AS score
                 FROM matches m CROSS JOIN corpus c
