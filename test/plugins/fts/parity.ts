@@ -141,7 +141,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
 
     const top = async (engine: 'sqlite' | 'postgres', query: string, limit = 10) => await backends[engine].rank(parseQuery(query), {}, limit, 0);
 
-    it('shares at least 0.8 of the top 10 on average over 48 fixed queries', { skip: !postgresReachable, timeout: 120_000 }, async (flags) => {
+    it('shares at least 0.8 of the top 10 on average over 48 fixed queries', { skip: !postgresReachable, timeout: 120_000 }, async (flags: Lab.script.Flags) => {
 
         const queries = parityQueries(corpus.vocabulary);
         expect(queries.length).to.be.at.least(40);
