@@ -98,49 +98,45 @@ function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string)
 /** The ranking statement: one page of (id, rank) in the shared tie order. */
 export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
 
-    // One row per ranked term. A plain word's document frequency is read from
-    // the statistics; a phrase's or prefix's is counted (FTS5 counts it too).
-    const terms = positiveTerms(query).map((term) => {
+    // Unrolled per term (at most MAX_QUERY_TERMS) so the statement plans as a
+    // plain scan with expressions, without correlated sub-plans per row.
+    // A plain word's document frequency is read from the statistics; a
+    // phrase's or prefix's is counted, as FTS5 counts it.
+    const terms = positiveTerms(query).map((term) => ({ term, tsquery: termQuery(term) }));
+    const idf: CompiledSql[] = terms.map(({ term, tsquery }, i) => {
 
-        const compiled = termQuery(term);
-        const word = term.kind === 'word' && !term.prefix ? term.text : null;
-        return { sql: `(${compiled.sql}, ?::text)`, bindings: [...compiled.bindings, word] };
+        const df = term.kind === 'word' && !term.prefix ?
+            { sql: "coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = (tsvector_to_array(to_tsvector('english', ?)))[1]), 0)", bindings: [term.text] } :
+            { sql: `(SELECT count(*) FROM resource_search d WHERE d.vec @@ ${tsquery.sql})`, bindings: tsquery.bindings };
+        return { sql: `greatest(ln((c.n - ${df.sql}::float8 + 0.5) / (${df.sql}::float8 + 0.5)), 1e-6) AS idf${i}`, bindings: [...df.bindings, ...df.bindings] };
     });
-    const values = join(terms, ', ');
-    const matches = matchesSql(query, filters, 'rs.resource_id, rs.doc_len, rs.updated_at, rs.vec');
+    const tf = terms.map(({ tsquery }, i) => ({
+        sql: `round(ts_rank_cd('{0.1,0.2,0.5,1.0}', rs.vec, ${tsquery.sql}, 0)::float8 * 10) AS tf${i}`,
+        bindings: tsquery.bindings
+    }));
+    const score = terms.map((_, i) => `s.idf${i} * (f.tf${i} * 2.2) / (f.tf${i} + 1.2 * (0.25 + 0.75 * rs.doc_len / s.avgdl))`).join(' + ');
+    const stats = join(idf, ', ');
+    const tfs = join(tf, ', ');
+    const tsquery = compileTsquery(query);
+    const filter = filterSql(filters);
+    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
 
     return {
         sql: `
-            WITH corpus AS (
+            WITH corpus AS MATERIALIZED (
                 SELECT coalesce(max(ndocs), 0)::float8 AS n,
                        coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) AS avgdl
                 FROM search_corpus_stats
-            ), terms AS (
-                SELECT t.tq, greatest(ln((c.n - t.df + 0.5) / (t.df + 0.5)), 1e-6) AS idf
-                FROM (
-                    SELECT x.tq, (CASE
-                        WHEN x.word IS NOT NULL AND numnode(x.tq) = 1 THEN
-                            coalesce((SELECT s.ndoc FROM search_lexeme_stats s
-                                      WHERE s.lexeme = (tsvector_to_array(to_tsvector('english', x.word)))[1]), 0)
-                        ELSE (SELECT count(*) FROM resource_search d WHERE d.vec @@ x.tq)
-                    END)::float8 AS df
-                    FROM (VALUES ${values.sql}) x(tq, word)
-                ) t CROSS JOIN corpus c
-            ), matches AS (
-                ${matches.sql}
-            ), scored AS (
-                SELECT m.resource_id, m.updated_at, round((
-                    SELECT sum(t.idf * (f.tf * 2.2) / (f.tf + 1.2 * (0.25 + 0.75 * m.doc_len / c.avgdl)))
-                    FROM terms t CROSS JOIN LATERAL (
-                        SELECT round(ts_rank_cd('{0.1,0.2,0.5,1.0}', m.vec, t.tq, 0)::float8 * 10) AS tf
-                    ) f
-                )::numeric, 9) AS score
-                FROM matches m CROSS JOIN corpus c
+            ), stats AS MATERIALIZED (
+                SELECT c.avgdl, ${stats.sql} FROM corpus c
             )
-            SELECT resource_id AS id, score::float8 AS rank FROM scored
-            ORDER BY score DESC, updated_at DESC, resource_id ASC
+            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank
+            FROM ${from} CROSS JOIN stats s
+            CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
+            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}
+            ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
             LIMIT ? OFFSET ?`,
-        bindings: [...values.bindings, ...matches.bindings, limit, offset]
+        bindings: [...stats.bindings, ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
     };
 }
 

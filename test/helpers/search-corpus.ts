@@ -1,6 +1,8 @@
-// A deterministic library for search tests and the search benchmark: English
-// words drawn with Zipf frequencies (a few very common words, a long tail of
-// rare ones), titles of 3–9 words, descriptions of 30–220 words, 1–4
+// A deterministic library for search tests and the search benchmark: words
+// drawn with Zipf–Mandelbrot frequencies (p ∝ 1 / (rank + 100)) from ~450
+// real English words followed by ~5,000 compounds standing in for the long
+// tail of rare terms, so the commonest word is in about a fifth of the
+// documents, as in real English text once stop words are removed; titles of 3–9 words, descriptions of 30–220 words, 1–4
 // subjects. The same seed gives the same resources (ids included) on every
 // dialect, so rankings can be compared id for id.
 
@@ -72,7 +74,7 @@ function zipfSampler(size: number, random: () => number): () => number {
     const cumulative: number[] = [];
     let sum = 0;
     for (let rank = 1; rank <= size; ++rank) {
-        sum += 1 / rank;
+        sum += 1 / (rank + 100);
         cumulative.push(sum);
     }
 
@@ -111,7 +113,17 @@ export function createCorpus(seed = 20261124): Corpus {
 
     const random = seededRandom(seed);
     // A seed-dependent order, so the most common words are not alphabetical neighbours.
-    const vocabulary = [...VOCABULARY].map((word) => ({ word, key: random() })).sort((a, b) => a.key - b.key).map((entry) => entry.word);
+    const head = [...VOCABULARY].map((word) => ({ word, key: random() })).sort((a, b) => a.key - b.key).map((entry) => entry.word);
+    const tail = new Set<string>();
+    while (tail.size < 5000) {
+        const left = VOCABULARY[Math.floor(random() * VOCABULARY.length)]!;
+        const right = VOCABULARY[Math.floor(random() * VOCABULARY.length)]!;
+        if (left !== right) {
+            tail.add(`${left.slice(0, 3 + Math.floor(random() * 3))}${right}`);
+        }
+    }
+
+    const vocabulary = [...head, ...tail];
     const pick = zipfSampler(vocabulary.length, random);
     const subjects = Array.from({ length: 60 }, () => `${vocabulary[pick()]} ${vocabulary[Math.floor(random() * vocabulary.length)]}`);
     const base = Date.UTC(2025, 0, 1);
@@ -178,4 +190,24 @@ export async function insertCorpus(knex: Knex, resources: Iterable<CorpusResourc
 
     await flush();
     return inserted;
+}
+
+/** 50 fixed queries of 1–3 words spread over common, middling and rare words (the benchmark's set). */
+export function benchmarkQueries(vocabulary: readonly string[]): string[] {
+
+    const at = (rank: number) => vocabulary[rank % vocabulary.length]!;
+    const queries: string[] = [];
+    for (let i = 0; i < 20; ++i) {
+        queries.push(at(i * 22));
+    }
+
+    for (let i = 0; i < 20; ++i) {
+        queries.push(`${at(i * 3 + 1)} ${at(i * 19 + 50)}`);
+    }
+
+    for (let i = 0; i < 10; ++i) {
+        queries.push(`${at(i * 2)} ${at(i * 5 + 7)} ${at(i * 37 + 90)}`);
+    }
+
+    return queries;
 }
