@@ -30,6 +30,12 @@ async function suggest(backend: SearchBackend, query: ParsedQuery, filters: Sear
             return term;
         }
 
+        // A word the library knows is not a typo, even when the whole query finds nothing.
+        const alone = await backend.rank({ groups: [[term]], excluded: [] }, {}, 1, 0);
+        if (alone.total > 0) {
+            return term;
+        }
+
         const texts = await backend.similarTexts(term.text, SUGGESTION_SOURCES);
         const closest = closestWord(term.text, texts);
         if (!closest) {
