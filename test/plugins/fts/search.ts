@@ -141,6 +141,10 @@ describe('fts: GET /search', () => {
         const body = await search('twin');
         expect(body.items.map((item) => item.resource.id)).to.equal([rows[2]!.id, rows[1]!.id, rows[0]!.id]);
         expect(new Set(body.items.map((item) => item.rank)).size).to.equal(1);
+        // Page by page, the tie-break still holds at the page boundary.
+        for (const [offset, row] of [rows[2]!, rows[1]!, rows[0]!].entries()) {
+            expect((await search(`q=twin&limit=1&offset=${offset}`)).items.map((item) => item.resource.id)).to.equal([row.id]);
+        }
     });
 
     it('keeps the index current as resources are updated and deleted', async () => {
