@@ -95,8 +95,45 @@ function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string)
     };
 }
 
-/** The ranking statement: one page of (id, rank) in the shared tie order. */
-export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+/** Pages deeper than the champion lists are ranked over every match. */
+export const CHAMPION_PAGE_LIMIT = 500;
+
+const LEXEME = "(tsvector_to_array(to_tsvector('english', ?)))[1]";
+
+/**
+ * The documents worth ranking: for each plain word with a champion list, its
+ * champions; for any other term, all of its matches (few, or it would have a
+ * list); and every document changed since the lists were built.
+ */
+function candidatesSql(query: ParsedQuery): CompiledSql {
+
+    const parts = positiveTerms(query).map((term) => {
+
+        const tsquery = termQuery(term);
+        if (term.kind === 'word' && !term.prefix) {
+            return {
+                sql: `SELECT resource_id FROM search_champions WHERE lexeme = ${LEXEME}
+                      UNION ALL
+                      SELECT d.resource_id FROM resource_search d
+                      WHERE NOT EXISTS (SELECT 1 FROM search_champions c WHERE c.lexeme = ${LEXEME}) AND d.vec @@ ${tsquery.sql}`,
+                bindings: [term.text, term.text, ...tsquery.bindings]
+            };
+        }
+
+        return { sql: `SELECT d.resource_id FROM resource_search d WHERE d.vec @@ ${tsquery.sql}`, bindings: tsquery.bindings };
+    });
+    parts.push({
+        sql: 'SELECT resource_id FROM resource_search WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)',
+        bindings: []
+    });
+    return join(parts, ' UNION ');
+}
+
+/**
+ * The ranking statement: one page of (id, rank) in the shared tie order.
+ * With `champions`, only the candidates of candidatesSql are ranked.
+ */
+export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
 
     // Unrolled per term (at most MAX_QUERY_TERMS) so the statement plans as a
     // plain scan with expressions, without correlated sub-plans per row.
@@ -106,7 +143,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const idf: CompiledSql[] = terms.map(({ term, tsquery }, i) => {
 
         const df = term.kind === 'word' && !term.prefix ?
-            { sql: "coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = (tsvector_to_array(to_tsvector('english', ?)))[1]), 0)", bindings: [term.text] } :
+            { sql: `coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)`, bindings: [term.text] } :
             { sql: `(SELECT count(*) FROM resource_search d WHERE d.vec @@ ${tsquery.sql})`, bindings: tsquery.bindings };
         return { sql: `greatest(ln((c.n - ${df.sql}::float8 + 0.5) / (${df.sql}::float8 + 0.5)), 1e-6) AS idf${i}`, bindings: [...df.bindings, ...df.bindings] };
     });
@@ -119,7 +156,11 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const tfs = join(tf, ', ');
     const tsquery = compileTsquery(query);
     const filter = filterSql(filters);
-    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
+    const candidates = champions ? candidatesSql(query) : null;
+    const from = [
+        candidates ? `(${candidates.sql}) cand JOIN resource_search rs ON rs.resource_id = cand.resource_id` : 'resource_search rs',
+        filter.sql ? 'JOIN resources r ON r.id = rs.resource_id' : ''
+    ].join(' ');
 
     return {
         sql: `
@@ -136,7 +177,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
             WHERE rs.vec @@ ${tsquery.sql}${filter.sql}
             ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
             LIMIT ? OFFSET ?`,
-        bindings: [...stats.bindings, ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
+        bindings: [...stats.bindings, ...(candidates?.bindings ?? []), ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
     };
 }
 
@@ -154,14 +195,21 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
 
         async rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage> {
 
-            const rank = rankSql(query, filters, limit, offset);
+            const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
+            const rank = rankSql(query, filters, limit, offset, champions);
             const count = countSql(query, filters);
             // Two statements on two pool connections, each released when its statement ends.
             const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
-            return {
-                total: Number(counted.rows[0].total),
-                hits: ranked.rows.map((row: { id: string; rank: number }) => ({ id: row.id, rank: Number(row.rank) }))
-            };
+            const total = Number(counted.rows[0].total);
+            let rows: Array<{ id: string; rank: number }> = ranked.rows;
+            if (champions && rows.length < limit && total > offset + rows.length) {
+                // The candidates ran out before the page was full (filters, or
+                // common words rarely found together): rank every match.
+                const full = rankSql(query, filters, limit, offset);
+                rows = (await knex.raw(full.sql, full.bindings)).rows;
+            }
+
+            return { total, hits: rows.map((row) => ({ id: row.id, rank: Number(row.rank) })) };
         },
 
         async snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>> {
@@ -197,4 +245,23 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
             return rows.map((row: { title: string; subjects: string }) => `${row.title} ${row.subjects}`);
         }
     };
+}
+
+/**
+ * Rebuilds the champion lists when at least `threshold` documents changed
+ * since the last build (changed documents are always ranked, so until then
+ * results stay exact for them; the lists only grow slower to use).
+ */
+export async function refreshChampionsIfStale(knex: Knex, threshold: number): Promise<number | null> {
+
+    const { rows } = await knex.raw(`
+        SELECT count(*)::integer AS changed FROM resource_search
+        WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)`);
+    const changed: number = rows[0].changed;
+    if (changed < threshold) {
+        return null;
+    }
+
+    await knex.raw('SELECT search_champions_refresh()');
+    return changed;
 }

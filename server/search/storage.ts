@@ -22,8 +22,9 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
         columns: []
     },
     postgres: {
-        // The ranking side table and the bm25 statistics (migration 20261123000300).
-        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats'],
+        // The ranking side table and the bm25 statistics (migration 20261123000300)
+        // and the champion lists (migration 20261123000400).
+        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }]
     }
 };
@@ -41,8 +42,10 @@ export async function rebuildSearchStorage(knex: Knex, type: DatabaseType): Prom
         // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
         // which recomputes search_vector with the one definition in the migration.
         await knex.raw('UPDATE resources SET title = title');
-        // Then the side table and the statistics, recomputed from scratch.
+        // Then the side table and the statistics, recomputed from scratch, and
+        // the champion lists from those.
         await knex.raw('SELECT search_storage_rebuild()');
+        await knex.raw('SELECT search_champions_refresh()');
         return;
     }
 
