@@ -4,6 +4,7 @@
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
+import { refreshChampionsIfStale } from '../../../plugins/fts-postgres/search';
 import { rebuildSearchStorage } from '../../../server/search/storage';
 import { postgresOnly } from '../../helpers/database';
 import { createTestServer, type TestServer } from '../../helpers/server';
@@ -202,5 +203,26 @@ describe('fts: GET /search', () => {
         expect(Number(maintained.corpus[0]!.ndocs)).to.equal(maintained.docs.length);
         await t.server.knex.raw('SELECT search_storage_rebuild()');
         expect(await snapshot()).to.equal(maintained);
+    });
+
+    it('postgres only: ranking through champion lists gives the page ranking every match gives', postgresOnly, async () => {
+
+        const pages = async () => await Promise.all(['q=ships&limit=2', 'q=ships&limit=3', 'q=mast&limit=1&offset=1', 'q=ships&limit=1&read_status=read'].map((query) => search(query)));
+        const exact = await pages();
+        // Every lexeme gets a list of its best two documents.
+        await t.server.knex.raw('SELECT search_champions_refresh(1, 2)');
+        try {
+            expect(Number((await t.server.knex('search_champions').count({ count: '*' }))[0]!.count)).to.be.above(0);
+            expect(await pages()).to.equal(exact);
+            // A document written after the build is ranked although it is in no list.
+            await insert('late', { title: 'Ships ships ships', description: 'Ships.', subject: ['ships'] });
+            expect((await search('q=ships&limit=1')).items[0]!.resource.id).to.equal(ids.late);
+            expect(await refreshChampionsIfStale(t.server.knex, 2)).to.equal(null);
+            expect(await refreshChampionsIfStale(t.server.knex, 1)).to.equal(1);
+            expect((await search('q=ships&limit=1')).items[0]!.resource.id).to.equal(ids.late);
+        }
+        finally {
+            await t.server.knex.raw('SELECT search_champions_refresh()');
+        }
     });
 });
