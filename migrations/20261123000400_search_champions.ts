@@ -69,15 +69,20 @@ export async function up(knex: Knex): Promise<void> {
                 CROSS JOIN LATERAL unnest(rs.vec) u
                 -- FTS5's weighted term frequency: title 10, description 5, subjects 2 per occurrence.
                 CROSS JOIN LATERAL (
-                    SELECT sum(CASE x WHEN 'A' THEN 10 WHEN 'B' THEN 5 WHEN 'C' THEN 2 ELSE 1 END)::float8 AS tf FROM unnest(u.weights) x
+                    SELECT (10 * cardinality(array_positions(u.weights, 'A')) + 5 * cardinality(array_positions(u.weights, 'B'))
+                            + 2 * cardinality(array_positions(u.weights, 'C')))::float8 AS tf
                 ) w
                 WHERE u.lexeme IN (SELECT s.lexeme FROM search_lexeme_stats s WHERE s.ndoc >= min_df)
             ) ranked
-            WHERE position <= size;
+            WHERE position <= size
+            -- Stored in lexeme order, so one word's list sits on a few pages.
+            ORDER BY lexeme, resource_id;
             INSERT INTO search_champion_state (id, built_seq, min_df, size, built_at) VALUES (1, seq, min_df, size, now())
             ON CONFLICT (id) DO UPDATE SET built_seq = excluded.built_seq, min_df = excluded.min_df, size = excluded.size, built_at = excluded.built_at;
         END
         $$`);
+    // Building the lists of a large library outlasts the pool's statement timeout.
+    await knex.raw('SET LOCAL statement_timeout = 0');
     await knex.raw('SELECT search_champions_refresh()');
 }
 

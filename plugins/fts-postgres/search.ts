@@ -157,10 +157,10 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const tsquery = compileTsquery(query);
     const filter = filterSql(filters);
     const candidates = champions ? candidatesSql(query) : null;
-    const from = [
-        candidates ? `(${candidates.sql}) cand JOIN resource_search rs ON rs.resource_id = cand.resource_id` : 'resource_search rs',
-        filter.sql ? 'JOIN resources r ON r.id = rs.resource_id' : ''
-    ].join(' ');
+    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
+    // As an array, the few hundred candidates are fetched by primary key; as
+    // a join, the planner misjudges their number and scans every match.
+    const restrict = candidates ? ' AND rs.resource_id = ANY((SELECT ids FROM cand)::uuid[])' : '';
 
     return {
         sql: `
@@ -170,11 +170,13 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
                 FROM search_corpus_stats
             ), stats AS MATERIALIZED (
                 SELECT c.avgdl, ${stats.sql} FROM corpus c
+            ), cand AS MATERIALIZED (
+                SELECT ${candidates ? `array_agg(DISTINCT resource_id) AS ids FROM (${candidates.sql}) u` : 'NULL::uuid[] AS ids'}
             )
             SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank
             FROM ${from} CROSS JOIN stats s
             CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
-            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}
+            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}${restrict}
             ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
             LIMIT ? OFFSET ?`,
         bindings: [...stats.bindings, ...(candidates?.bindings ?? []), ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
@@ -182,6 +184,19 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
 }
 
 export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+
+    const only = query.groups.length === 1 && query.groups[0]!.length === 1 && !query.excluded.length ? query.groups[0]![0]! : null;
+    if (only && only.kind === 'word' && !only.prefix && !filterSql(filters).sql) {
+        // One plain word: its document frequency is the exact total, kept by
+        // the triggers; counting 20,000 matches would cost tens of milliseconds.
+        const count = matchesSql(query, filters, 'count(*)');
+        return {
+            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english', ?)) = 1
+                              THEN coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)
+                              ELSE (${count.sql}) END AS total`,
+            bindings: [only.text, only.text, ...count.bindings]
+        };
+    }
 
     return matchesSql(query, filters, 'count(*) AS total');
 }
@@ -262,6 +277,11 @@ export async function refreshChampionsIfStale(knex: Knex, threshold: number): Pr
         return null;
     }
 
-    await knex.raw('SELECT search_champions_refresh()');
+    await knex.transaction(async (trx) => {
+
+        // A rebuild outlasts the pool's statement timeout on a large library.
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        await trx.raw('SELECT search_champions_refresh()');
+    });
     return changed;
 }

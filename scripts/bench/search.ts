@@ -1,7 +1,7 @@
 // Search benchmark: builds (or reuses) a generated library of 100,000
 // resources per dialect, then measures p50/p95 latency of 50 fixed queries of
 // 1–3 words (a) as raw SQL through the driver — the ranking and count
-// statements the fts plugin runs — and (b) through GET /search
+// statements the fts plugin runs for a page — and (b) through GET /search
 // (server.inject: parsing, validation, ranking, count, snippets, resource
 // loading, JSON), sequentially and with 8 requests in flight. Prints figures
 // and ratios; it asserts nothing.
@@ -123,19 +123,12 @@ async function buildLibrary(engine: DatabaseEngine): Promise<void> {
 
 function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
 
-    const builder: SqlBuilder = dialect === 'postgres' ? FtsPostgres : FtsSqlite;
-    return async (query) => {
-
-        const rank = builder.rankSql(query, {}, PAGE, 0);
-        const count = builder.countSql(query, {});
-        // As the plugins run them: in parallel on PostgreSQL's pool, one after the other on SQLite's single connection.
-        if (dialect === 'postgres') {
-            return await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
-        }
-
-        await knex.raw(rank.sql, rank.bindings);
-        return await knex.raw(count.sql, count.bindings);
-    };
+    // The backend's rank(): exactly the statements the plugin sends through
+    // the driver for one page (ranking and exact count, plus the fallback
+    // ranking when champion lists run short), without HTTP, validation,
+    // snippets or loading resources.
+    const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
+    return async (query) => await backend.rank(query, {}, PAGE, 0);
 }
 
 const fmt = (ms: number) => ms.toFixed(2).padStart(8);

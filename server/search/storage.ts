@@ -39,13 +39,18 @@ export function isDerivedSearchTable(type: DatabaseType, table: string): boolean
 export async function rebuildSearchStorage(knex: Knex, type: DatabaseType): Promise<void> {
 
     if (type === 'postgres') {
-        // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
-        // which recomputes search_vector with the one definition in the migration.
-        await knex.raw('UPDATE resources SET title = title');
-        // Then the side table and the statistics, recomputed from scratch, and
-        // the champion lists from those.
-        await knex.raw('SELECT search_storage_rebuild()');
-        await knex.raw('SELECT search_champions_refresh()');
+        await knex.transaction(async (trx) => {
+
+            // Whole-library passes outlast the pool's statement timeout.
+            await trx.raw('SET LOCAL statement_timeout = 0');
+            // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
+            // which recomputes search_vector with the one definition in the migration.
+            await trx.raw('UPDATE resources SET title = title');
+            // Then the side table and the statistics, recomputed from scratch, and
+            // the champion lists from those.
+            await trx.raw('SELECT search_storage_rebuild()');
+            await trx.raw('SELECT search_champions_refresh()');
+        });
         return;
     }
 
