@@ -13,6 +13,8 @@ import HapiSwagger from 'hapi-swagger';
 import * as Api from '../plugins/api';
 import * as Console from '../plugins/console';
 import * as DbEngine from '../plugins/db-engine';
+import * as FtsPostgres from '../plugins/fts-postgres';
+import * as FtsSqlite from '../plugins/fts-sqlite';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
@@ -45,7 +47,8 @@ export function manifest(config: Config): Manifest {
         },
         { plugin: Inert },
         { plugin: Vision },
-        { plugin: DbEngine.plugin, options: { config } }
+        { plugin: DbEngine.plugin, options: { config } },
+        { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin }
     ];
 
     if (config.plugins.api) {

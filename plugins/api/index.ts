@@ -1,4 +1,4 @@
-// The REST API: resources, collections, annotations, taxonomy, health.
+// The REST API: resources, collections, annotations, taxonomy, search, health.
 // Every input is validated with Joi; every error leaves as a Boom error.
 
 import type { Plugin } from '@hapi/hapi';
@@ -8,6 +8,7 @@ import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
 import { resourceRoutes } from './resources';
+import { searchRoutes } from './search';
 import { taxonomyRoutes } from './taxonomy';
 
 export interface ApiOptions {
@@ -24,7 +25,8 @@ export const plugin: Plugin<ApiOptions> = {
             ...resourceRoutes,
             ...collectionRoutes,
             ...annotationRoutes,
-            ...taxonomyRoutes
+            ...taxonomyRoutes,
+            ...searchRoutes
         ]);
     }
 };

@@ -16,13 +16,15 @@ export interface DerivedSearchStorage {
 
 export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = {
     sqlite: {
-        // resources_fts is an FTS5 virtual table; its shadow tables
-        // (resources_fts_data, _idx, _content, _docsize, _config) go with it.
-        tables: ['resources_fts', 'resource_search_docs'],
+        // resources_fts and resources_trgm are FTS5 virtual tables; their shadow
+        // tables (…_data, _idx, _content, _docsize, _config) go with them.
+        tables: ['resources_fts', 'resources_trgm', 'resource_search_docs'],
         columns: []
     },
     postgres: {
-        tables: [],
+        // The ranking side table and the bm25 statistics (migration 20261123000300)
+        // and the champion lists (migration 20261123000400).
+        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }]
     }
 };
@@ -37,20 +39,36 @@ export function isDerivedSearchTable(type: DatabaseType, table: string): boolean
 export async function rebuildSearchStorage(knex: Knex, type: DatabaseType): Promise<void> {
 
     if (type === 'postgres') {
-        // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
-        // which recomputes search_vector with the one definition in the migration.
-        await knex.raw('UPDATE resources SET title = title');
+        await knex.transaction(async (trx) => {
+
+            // Whole-library passes outlast the pool's statement timeout.
+            await trx.raw('SET LOCAL statement_timeout = 0');
+            // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
+            // which recomputes search_vector with the one definition in the migration.
+            await trx.raw('UPDATE resources SET title = title');
+            // Then the side table and the statistics, recomputed from scratch, and
+            // the champion lists from those.
+            await trx.raw('SELECT search_storage_rebuild()');
+            await trx.raw('SELECT search_champions_refresh()');
+        });
         return;
     }
 
     await knex.transaction(async (trx) => {
 
         await trx.raw('DELETE FROM resources_fts');
+        // A contentless table cannot be scanned; 'delete-all' empties it.
+        await trx.raw("INSERT INTO resources_trgm (resources_trgm) VALUES ('delete-all')");
         await trx.raw('DELETE FROM resource_search_docs');
         await trx.raw('INSERT INTO resource_search_docs (resource_id) SELECT id FROM resources ORDER BY id');
         await trx.raw(`
             INSERT INTO resources_fts (rowid, title, description, subjects)
             SELECT d.docid, r.title, coalesce(r.description, ''),
+                   coalesce((SELECT group_concat(value, ' ') FROM json_each(CASE WHEN json_valid(r.subject) AND json_type(r.subject) = 'array' THEN r.subject ELSE '[]' END)), '')
+            FROM resources r JOIN resource_search_docs d ON d.resource_id = r.id`);
+        await trx.raw(`
+            INSERT INTO resources_trgm (rowid, title, subjects)
+            SELECT d.docid, r.title,
                    coalesce((SELECT group_concat(value, ' ') FROM json_each(CASE WHEN json_valid(r.subject) AND json_type(r.subject) = 'array' THEN r.subject ELSE '[]' END)), '')
             FROM resources r JOIN resource_search_docs d ON d.resource_id = r.id`);
     });

@@ -1,0 +1,287 @@
+// Full-text search on PostgreSQL with FTS5's ranking: bm25 (k1 = 1.2,
+// b = 0.75, column weights title 10, description 5, subjects 2) computed in
+// SQL. For one term, ts_rank_cd with weights {D 0.1, C 0.2, B 0.5, A 1.0} and
+// no normalization is (10·tf_title + 5·tf_description + 2·tf_subjects) / 10,
+// i.e. FTS5's weighted term frequency (an integer once multiplied by 10; it is
+// rounded because ts_rank_cd returns a float4); the document length, the average
+// length and the document frequencies come from the side table and the
+// statistics the triggers of migration 20261123000300 keep current.
+
+import type { Knex } from 'knex';
+
+export type Binding = Knex.RawBinding;
+
+import { positiveTerms, type ParsedQuery, type SearchTerm } from '../../server/search/query';
+import { SNIPPET_END, SNIPPET_START } from '../../server/search/snippet';
+import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
+
+export interface CompiledSql {
+    sql: string;
+    bindings: Binding[];
+}
+
+function termQuery(term: SearchTerm): CompiledSql {
+
+    if (term.kind === 'phrase') {
+        return { sql: "phraseto_tsquery('english', ?)", bindings: [term.words.join(' ')] };
+    }
+
+    if (term.prefix) {
+        // Words hold only letters and digits, so quoting them is enough.
+        return { sql: "to_tsquery('english', ?)", bindings: [`'${term.text}':*`] };
+    }
+
+    return { sql: "plainto_tsquery('english', ?)", bindings: [term.text] };
+}
+
+function join(parts: CompiledSql[], operator: string): CompiledSql {
+
+    return { sql: parts.map((part) => part.sql).join(operator), bindings: parts.flatMap((part) => part.bindings) };
+}
+
+/** The whole query as one tsquery expression. */
+export function compileTsquery(query: ParsedQuery): CompiledSql {
+
+    const groups = query.groups.map((group) => {
+
+        const or = join(group.map(termQuery), ' || ');
+        return { sql: `(${or.sql})`, bindings: or.bindings };
+    });
+    const excluded = query.excluded.map((term) => {
+
+        const compiled = termQuery(term);
+        return { sql: `!!(${compiled.sql})`, bindings: compiled.bindings };
+    });
+    const all = join([...groups, ...excluded], ' && ');
+    return { sql: `(${all.sql})`, bindings: all.bindings };
+}
+
+function filterSql(filters: SearchFilters): CompiledSql {
+
+    const clauses: string[] = [];
+    const bindings: Binding[] = [];
+    if (filters.subject?.length) {
+        clauses.push('r.subject @> ?::jsonb');
+        bindings.push(JSON.stringify(filters.subject));
+    }
+
+    if (filters.classification_code !== undefined) {
+        clauses.push('r.classification_code = ?');
+        bindings.push(filters.classification_code);
+    }
+
+    if (filters.read_status !== undefined) {
+        clauses.push('r.read_status = ?');
+        bindings.push(filters.read_status);
+    }
+
+    if (filters.min_quality !== undefined) {
+        clauses.push('r.quality_score >= ?');
+        bindings.push(filters.min_quality);
+    }
+
+    return { sql: clauses.map((clause) => ` AND ${clause}`).join(''), bindings };
+}
+
+/** The matching documents, joined to resources only when a filter needs it. */
+function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string): CompiledSql {
+
+    const tsquery = compileTsquery(query);
+    const filter = filterSql(filters);
+    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
+    return {
+        sql: `SELECT ${columns} FROM ${from} WHERE rs.vec @@ ${tsquery.sql}${filter.sql}`,
+        bindings: [...tsquery.bindings, ...filter.bindings]
+    };
+}
+
+/** Pages deeper than the champion lists are ranked over every match. */
+export const CHAMPION_PAGE_LIMIT = 500;
+
+const LEXEME = "(tsvector_to_array(to_tsvector('english', ?)))[1]";
+
+/**
+ * The documents worth ranking: for each plain word with a champion list, its
+ * champions; for any other term, all of its matches (few, or it would have a
+ * list); and every document changed since the lists were built.
+ */
+function candidatesSql(query: ParsedQuery): CompiledSql {
+
+    const parts = positiveTerms(query).map((term) => {
+
+        const tsquery = termQuery(term);
+        if (term.kind === 'word' && !term.prefix) {
+            return {
+                sql: `SELECT resource_id FROM search_champions WHERE lexeme = ${LEXEME}
+                      UNION ALL
+                      SELECT d.resource_id FROM resource_search d
+                      WHERE NOT EXISTS (SELECT 1 FROM search_champions c WHERE c.lexeme = ${LEXEME}) AND d.vec @@ ${tsquery.sql}`,
+                bindings: [term.text, term.text, ...tsquery.bindings]
+            };
+        }
+
+        return { sql: `SELECT d.resource_id FROM resource_search d WHERE d.vec @@ ${tsquery.sql}`, bindings: tsquery.bindings };
+    });
+    parts.push({
+        sql: 'SELECT resource_id FROM resource_search WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)',
+        bindings: []
+    });
+    return join(parts, ' UNION ');
+}
+
+/**
+ * The ranking statement: one page of (id, rank) in the shared tie order.
+ * With `champions`, only the candidates of candidatesSql are ranked.
+ */
+export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
+
+    // Unrolled per term (at most MAX_QUERY_TERMS) so the statement plans as a
+    // plain scan with expressions, without correlated sub-plans per row.
+    // A plain word's document frequency is read from the statistics; a
+    // phrase's or prefix's is counted, as FTS5 counts it.
+    const terms = positiveTerms(query).map((term) => ({ term, tsquery: termQuery(term) }));
+    const idf: CompiledSql[] = terms.map(({ term, tsquery }, i) => {
+
+        const df = term.kind === 'word' && !term.prefix ?
+            { sql: `coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)`, bindings: [term.text] } :
+            { sql: `(SELECT count(*) FROM resource_search d WHERE d.vec @@ ${tsquery.sql})`, bindings: tsquery.bindings };
+        return { sql: `greatest(ln((c.n - ${df.sql}::float8 + 0.5) / (${df.sql}::float8 + 0.5)), 1e-6) AS idf${i}`, bindings: [...df.bindings, ...df.bindings] };
+    });
+    const tf = terms.map(({ tsquery }, i) => ({
+        sql: `round(ts_rank_cd('{0.1,0.2,0.5,1.0}', rs.vec, ${tsquery.sql}, 0)::float8 * 10) AS tf${i}`,
+        bindings: tsquery.bindings
+    }));
+    const score = terms.map((_, i) => `s.idf${i} * (f.tf${i} * 2.2) / (f.tf${i} + 1.2 * (0.25 + 0.75 * rs.doc_len / s.avgdl))`).join(' + ');
+    const stats = join(idf, ', ');
+    const tfs = join(tf, ', ');
+    const tsquery = compileTsquery(query);
+    const filter = filterSql(filters);
+    const candidates = champions ? candidatesSql(query) : null;
+    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
+    // As an array, the few hundred candidates are fetched by primary key; as
+    // a join, the planner misjudges their number and scans every match.
+    const restrict = candidates ? ' AND rs.resource_id = ANY((SELECT ids FROM cand)::uuid[])' : '';
+
+    return {
+        sql: `
+            WITH corpus AS MATERIALIZED (
+                SELECT coalesce(max(ndocs), 0)::float8 AS n,
+                       coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) AS avgdl
+                FROM search_corpus_stats
+            ), stats AS MATERIALIZED (
+                SELECT c.avgdl, ${stats.sql} FROM corpus c
+            ), cand AS MATERIALIZED (
+                SELECT ${candidates ? `array_agg(DISTINCT resource_id) AS ids FROM (${candidates.sql}) u` : 'NULL::uuid[] AS ids'}
+            )
+            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank
+            FROM ${from} CROSS JOIN stats s
+            CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
+            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}${restrict}
+            ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
+            LIMIT ? OFFSET ?`,
+        bindings: [...stats.bindings, ...(candidates?.bindings ?? []), ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
+    };
+}
+
+export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+
+    const only = query.groups.length === 1 && query.groups[0]!.length === 1 && !query.excluded.length ? query.groups[0]![0]! : null;
+    if (only && only.kind === 'word' && !only.prefix && !filterSql(filters).sql) {
+        // One plain word: its document frequency is the exact total, kept by
+        // the triggers; counting 20,000 matches would cost tens of milliseconds.
+        const count = matchesSql(query, filters, 'count(*)');
+        return {
+            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english', ?)) = 1
+                              THEN coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)
+                              ELSE (${count.sql}) END AS total`,
+            bindings: [only.text, only.text, ...count.bindings]
+        };
+    }
+
+    return matchesSql(query, filters, 'count(*) AS total');
+}
+
+const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+
+export function createPostgresSearchBackend(knex: Knex): SearchBackend {
+
+    return {
+        engine: 'postgres',
+
+        async rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage> {
+
+            const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
+            const rank = rankSql(query, filters, limit, offset, champions);
+            const count = countSql(query, filters);
+            // Two statements on two pool connections, each released when its statement ends.
+            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+            const total = Number(counted.rows[0].total);
+            let rows: Array<{ id: string; rank: number }> = ranked.rows;
+            if (champions && rows.length < limit && total > offset + rows.length) {
+                // The candidates ran out before the page was full (filters, or
+                // common words rarely found together): rank every match.
+                const full = rankSql(query, filters, limit, offset);
+                rows = (await knex.raw(full.sql, full.bindings)).rows;
+            }
+
+            return { total, hits: rows.map((row) => ({ id: row.id, rank: Number(row.rank) })) };
+        },
+
+        async snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>> {
+
+            if (!ids.length) {
+                return new Map();
+            }
+
+            const tsquery = compileTsquery(query);
+            const { rows } = await knex.raw(`
+                SELECT id, ts_headline('english', concat_ws(E'\\n', title, description,
+                    (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
+                        CASE WHEN jsonb_typeof(subject) = 'array' THEN subject ELSE '[]'::jsonb END))),
+                    ${tsquery.sql}, ?) AS snippet
+                FROM resources WHERE id = ANY(?::uuid[])`, [...tsquery.bindings, HEADLINE_OPTIONS, ids]);
+            return new Map(rows.map((row: { id: string; snippet: string }) => [row.id, row.snippet]));
+        },
+
+        async similarTexts(word: string, limit: number): Promise<string[]> {
+
+            // <% uses the trigram indexes on title and subject::text; its
+            // default threshold (0.6) misses common typos, so it is lowered for
+            // this one statement (SET LOCAL ends with the transaction).
+            const { rows } = await knex.transaction(async (trx): Promise<{ rows: Array<{ title: string; subjects: string }> }> => {
+
+                await trx.raw('SET LOCAL pg_trgm.word_similarity_threshold = 0.3');
+                return await trx.raw(`
+                    SELECT title, subject::text AS subjects FROM resources
+                    WHERE ? <% title OR ? <% (subject::text)
+                    ORDER BY greatest(word_similarity(?, title), word_similarity(?, subject::text)) DESC, id
+                    LIMIT ?`, [word, word, word, word, limit]);
+            });
+            return rows.map((row: { title: string; subjects: string }) => `${row.title} ${row.subjects}`);
+        }
+    };
+}
+
+/**
+ * Rebuilds the champion lists when at least `threshold` documents changed
+ * since the last build (changed documents are always ranked, so until then
+ * results stay exact for them; the lists only grow slower to use).
+ */
+export async function refreshChampionsIfStale(knex: Knex, threshold: number): Promise<number | null> {
+
+    const { rows } = await knex.raw(`
+        SELECT count(*)::integer AS changed FROM resource_search
+        WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)`);
+    const changed: number = rows[0].changed;
+    if (changed < threshold) {
+        return null;
+    }
+
+    await knex.transaction(async (trx) => {
+
+        // A rebuild outlasts the pool's statement timeout on a large library.
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        await trx.raw('SELECT search_champions_refresh()');
+    });
+    return changed;
+}

@@ -1,0 +1,16 @@
+// fts-sqlite: the FullTextSearch of a SQLite database (FTS5), decorated as server.search.
+
+import type { Plugin } from '@hapi/hapi';
+
+import { createFullTextSearch, resourceLoader } from '../../server/search/service';
+import { createSqliteSearchBackend } from './search';
+
+export const plugin: Plugin<Record<string, never>> = {
+    name: 'fts-sqlite',
+    dependencies: ['db-engine'],
+    register(server) {
+
+        const backend = createSqliteSearchBackend(server.knex);
+        server.decorate('server', 'search', createFullTextSearch(backend, resourceLoader(server.models)));
+    }
+};

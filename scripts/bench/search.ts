@@ -1,0 +1,217 @@
+// Search benchmark: builds (or reuses) a generated library of 100,000
+// resources per dialect, then measures p50/p95 latency of 50 fixed queries of
+// 1–3 words (a) as raw SQL through the driver — the ranking and count
+// statements the fts plugin runs for a page — and (b) through GET /search
+// (server.inject: parsing, validation, ranking, count, snippets, resource
+// loading, JSON), sequentially and with 8 requests in flight. Prints figures
+// and ratios; it asserts nothing.
+//
+//   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000]
+//                           [--rounds 3] [--sqlite-file data/bench/search-100k.db]
+//                           [--postgres-url postgres://postgres@127.0.0.1:5432/na_fts_bench]
+
+import Path from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import type { Knex } from 'knex';
+
+import * as FtsPostgres from '../../plugins/fts-postgres/search';
+import * as FtsSqlite from '../../plugins/fts-sqlite/search';
+import { loadConfig } from '../../server/config';
+import { createDatabaseEngine } from '../../server/db/engine';
+import { migrationConfig } from '../../server/db/migrations';
+import type { DatabaseEngine } from '../../server/db/types';
+import { createServer } from '../../server/index';
+import { parseQuery, type ParsedQuery } from '../../server/search/query';
+import type { SearchFilters } from '../../server/search/types';
+import { ensurePostgresDatabase } from '../../test/helpers/database';
+import { benchmarkQueries, createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
+
+type Dialect = 'sqlite' | 'postgres';
+
+interface CompiledSql {
+    sql: string;
+    bindings: Knex.RawBinding[];
+}
+
+interface SqlBuilder {
+    rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql;
+    countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql;
+}
+
+const rootDir = Path.resolve(__dirname, '../..');
+const { values: args } = parseArgs({
+    options: {
+        dialect: { type: 'string', default: 'both' },
+        size: { type: 'string', default: '100000' },
+        rounds: { type: 'string', default: '3' },
+        'sqlite-file': { type: 'string', default: 'data/bench/search-100k.db' },
+        'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_fts_bench' }
+    }
+});
+
+const SIZE = Number(args.size);
+const ROUNDS = Number(args.rounds);
+const PAGE = 25;
+const CONCURRENCY = 8;
+
+function log(message: string): void {
+
+    process.stdout.write(`${message}\n`);
+}
+
+function percentile(samples: number[], p: number): number {
+
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface Figures {
+    p50: number;
+    p95: number;
+    perSecond: number;
+}
+
+async function measure(work: Array<() => Promise<unknown>>, concurrency: number): Promise<Figures> {
+
+    const samples: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+
+        while (next < work.length) {
+            const job = work[next++]!;
+            const t0 = performance.now();
+            await job();
+            samples.push(performance.now() - t0);
+        }
+    };
+
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const elapsed = performance.now() - started;
+    return { p50: percentile(samples, 50), p95: percentile(samples, 95), perSecond: (samples.length / elapsed) * 1000 };
+}
+
+async function libraryReady(engine: DatabaseEngine): Promise<boolean> {
+
+    await engine.knex.migrate.latest(migrationConfig);
+    const [{ count }] = await engine.knex('resources').count({ count: '*' });
+    return Number(count) === SIZE;
+}
+
+async function buildLibrary(engine: DatabaseEngine): Promise<void> {
+
+    if (await libraryReady(engine)) {
+        log(`  reusing the library of ${SIZE} resources`);
+        return;
+    }
+
+    log(`  building a library of ${SIZE} resources (triggers index every batch)…`);
+    await engine.knex('resources').delete();
+    const started = performance.now();
+    let reported = 0;
+    await insertCorpus(engine.knex, createCorpus().resources(SIZE), (inserted) => {
+
+        if (inserted - reported >= SIZE / 10 || inserted === SIZE) {
+            reported = inserted;
+            log(`  ${inserted}/${SIZE} resources (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+        }
+    });
+    await engine.knex.raw(engine.type === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
+    log(`  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
+
+    // The backend's rank(): exactly the statements the plugin sends through
+    // the driver for one page (ranking and exact count, plus the fallback
+    // ranking when champion lists run short), without HTTP, validation,
+    // snippets or loading resources.
+    const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
+    return async (query) => await backend.rank(query, {}, PAGE, 0);
+}
+
+const fmt = (ms: number) => ms.toFixed(2).padStart(8);
+
+async function benchDialect(dialect: Dialect): Promise<void> {
+
+    const url = dialect === 'sqlite' ? `sqlite:${Path.resolve(rootDir, args['sqlite-file']!)}` : args['postgres-url']!;
+    log(`\n== ${dialect} (${dialect === 'sqlite' ? url : new URL(url).pathname.slice(1)}) ==`);
+    if (dialect === 'postgres') {
+        await ensurePostgresDatabase(url);
+    }
+
+    const engine = createDatabaseEngine(url, { min: 0, max: 10 });
+    await buildLibrary(engine);
+
+    const queries = benchmarkQueries(createCorpus().vocabulary).map((text) => ({ text, parsed: parseQuery(text) }));
+    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: '0', AUTO_MIGRATE: '0', DB_POOL_MAX: '10' }, rootDir);
+    const server = await createServer(config);
+    await server.initialize();
+
+    const raw = rawRunner(dialect, engine.knex);
+    const api = async (text: string) => {
+
+        const res = await server.inject(`/search?q=${encodeURIComponent(text)}&limit=${PAGE}`);
+        if (res.statusCode !== 200) {
+            throw new Error(`GET /search?q=${text} answered ${res.statusCode}: ${res.payload}`);
+        }
+    };
+
+    // One warm-up pass each, so caches and prepared plans do not count against the first queries.
+    for (const query of queries) {
+        await raw(query.parsed);
+        await api(query.text);
+    }
+
+    const jobs = (kind: 'raw' | 'api') => Array.from({ length: ROUNDS }, () => queries).flat()
+        .map((query) => (kind === 'raw' ? () => raw(query.parsed) : () => api(query.text)));
+
+    const results: Record<string, Figures> = {};
+    for (const concurrency of [1, CONCURRENCY]) {
+        results[`raw-${concurrency}`] = await measure(jobs('raw'), concurrency);
+        results[`api-${concurrency}`] = await measure(jobs('api'), concurrency);
+    }
+
+    const builder: SqlBuilder = dialect === 'postgres' ? FtsPostgres : FtsSqlite;
+    let hits = 0;
+    for (const query of queries) {
+        const count = builder.countSql(query.parsed, {});
+        const result = await engine.knex.raw(count.sql, count.bindings);
+        hits += Number((dialect === 'postgres' ? result.rows : result)[0].total);
+    }
+
+    log(`  ${queries.length} queries × ${ROUNDS} rounds, LIMIT ${PAGE}; mean hits per query ${(hits / queries.length).toFixed(0)}`);
+    log('                         p50 ms   p95 ms   req/s');
+    for (const concurrency of [1, CONCURRENCY]) {
+        for (const kind of ['raw', 'api'] as const) {
+            const figures = results[`${kind}-${concurrency}`]!;
+            log(`  ${(kind === 'raw' ? 'raw SQL' : 'GET /search').padEnd(11)} conc ${String(concurrency).padEnd(2)} ${fmt(figures.p50)} ${fmt(figures.p95)} ${figures.perSecond.toFixed(0).padStart(7)}`);
+        }
+
+        const r = results[`raw-${concurrency}`]!;
+        const a = results[`api-${concurrency}`]!;
+        log(`  ratio API/raw  conc ${String(concurrency).padEnd(2)}   p50 ×${(a.p50 / r.p50).toFixed(2)}  p95 ×${(a.p95 / r.p95).toFixed(2)}`);
+    }
+
+    await server.stop();
+    await engine.destroy();
+}
+
+async function main(): Promise<void> {
+
+    const dialects: Dialect[] = args.dialect === 'both' ? ['sqlite', 'postgres'] : [args.dialect as Dialect];
+    for (const dialect of dialects) {
+        if (dialect !== 'sqlite' && dialect !== 'postgres') {
+            throw new Error(`--dialect must be sqlite, postgres or both (got ${dialect})`);
+        }
+
+        await benchDialect(dialect);
+    }
+}
+
+main().catch((error) => {
+
+    process.stderr.write(`bench:search failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+});

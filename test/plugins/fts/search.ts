@@ -1,0 +1,228 @@
+// The search suite both fts plugins must pass: the same tests, run on the
+// dialect of the suite (npm test: SQLite, npm run test:pg: PostgreSQL).
+
+import { expect } from '@hapi/code';
+import * as Lab from '@hapi/lab';
+
+import { refreshChampionsIfStale } from '../../../plugins/fts-postgres/search';
+import { rebuildSearchStorage } from '../../../server/search/storage';
+import { postgresOnly } from '../../helpers/database';
+import { createTestServer, type TestServer } from '../../helpers/server';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+interface Item {
+    resource: Record<string, any>;
+    rank: number;
+    snippet: string;
+}
+
+interface Body {
+    total: number;
+    items: Item[];
+    suggestion?: string;
+    message?: string;
+}
+
+describe('fts: GET /search', () => {
+
+    let t: TestServer;
+    const ids: Record<string, string> = {};
+
+    const search = async (query: string, expectedStatus = 200): Promise<Body> => {
+
+        const res = await t.server.inject(`/search?${query.includes('=') ? query : `q=${encodeURIComponent(query)}`}`);
+        expect(res.statusCode, res.payload).to.equal(expectedStatus);
+        return JSON.parse(res.payload);
+    };
+
+    const titles = (body: Body) => body.items.map((item) => item.resource.title);
+
+    const insert = async (key: string, fields: Record<string, unknown>) => {
+
+        const res = await t.server.inject({ method: 'POST', url: '/resources', payload: fields });
+        expect(res.statusCode, res.payload).to.equal(201);
+        ids[key] = (res.result as { id: string }).id;
+    };
+
+    before(async () => {
+
+        t = await createTestServer();
+        await t.server.knex('classification_codes').insert([{ code: '900', label: 'History' }, { code: '500', label: 'Science' }]);
+        const filler = 'collected over many years by the members of a small society';
+        await insert('title', { title: 'Zeppelin mooring mast', description: `A mooring mast for airships, ${filler}.`, subject: ['aviation'] });
+        await insert('description', { title: 'Airship mooring mast', description: `A mooring mast for zeppelin, ${filler}.`, subject: ['aviation'] });
+        await insert('subject', { title: 'Airship mooring mast', description: `A mooring mast for airships, ${filler}.`, subject: ['zeppelin'] });
+        await insert('rome', { title: 'Roman trade routes', description: 'Ships carried grain from Egypt to Rome; the trade routes of the empire.', subject: ['history', 'trade'], classification_code: '900', read_status: 'read', quality_score: 0.9 });
+        await insert('carthage', { title: 'Carthage and Rome', description: 'Rival trade powers of the Mediterranean, and the ships of Carthage.', subject: ['history'], classification_code: '900', read_status: 'unread', quality_score: 0.4 });
+        await insert('physics', { title: 'Physics of sailing ships', description: 'Why ships sail upwind: lift, drag and keels.', subject: ['physics', 'trade'], classification_code: '500', read_status: 'read', quality_score: 0.7 });
+        await insert('xss', { title: 'Escaping markup', description: 'A <script>alert("numismatics")</script> tag & an "attribute" near the word numismatics.', subject: ['numismatics'] });
+    });
+
+    after(async () => {
+
+        await t.stop();
+    });
+
+    it('ranks a title match above a description match above a subject match', async () => {
+
+        const body = await search('zeppelin');
+        expect(body.total).to.equal(3);
+        expect(body.items.map((item) => item.resource.id)).to.equal([ids.title, ids.description, ids.subject]);
+        expect(body.items[0]!.rank).to.be.above(body.items[1]!.rank);
+        expect(body.items[1]!.rank).to.be.above(body.items[2]!.rank);
+    });
+
+    it('returns whole resources with the same JSON shape as /resources', async () => {
+
+        const body = await search('carthage');
+        const res = await t.server.inject(`/resources/${ids.carthage}`);
+        expect(body.items[0]!.resource).to.equal(JSON.parse(res.payload));
+    });
+
+    it('matches words with their inflections, phrases, OR, exclusions and prefixes', async () => {
+
+        expect((await search('ship')).total).to.equal(3);
+        expect(titles(await search('"trade routes"'))).to.equal(['Roman trade routes']);
+        expect((await search('"routes trade"')).total).to.equal(0);
+        expect(titles(await search('ships -carthage -physics'))).to.equal(['Roman trade routes']);
+        expect((await search('keels OR grain')).total).to.equal(2);
+        expect((await search('keels grain')).total).to.equal(0);
+        expect((await search('medit*')).items.map((item) => item.resource.id)).to.equal([ids.carthage]);
+        expect((await search('Mediterranean!!! (the) AND: ROME')).items.map((item) => item.resource.id)).to.equal([ids.carthage]);
+    });
+
+    it('combines filters with search and counts the total exactly', async () => {
+
+        expect((await search('q=ships&classification_code=900')).total).to.equal(2);
+        expect((await search('q=ships&read_status=read')).total).to.equal(2);
+        expect((await search('q=ships&min_quality=0.75')).total).to.equal(1);
+        expect((await search('q=ships&subject=trade')).total).to.equal(2);
+        expect((await search('q=ships&subject=trade&subject=history')).total).to.equal(1);
+        const page = await search('q=ships&read_status=read&limit=1&offset=1');
+        expect(page.total).to.equal(2);
+        expect(page.items).to.have.length(1);
+        const first = await search('q=ships&read_status=read&limit=1');
+        expect(first.items[0]!.resource.id).to.not.equal(page.items[0]!.resource.id);
+    });
+
+    it('returns HTML-escaped snippets with <mark> around the matches', async () => {
+
+        const body = await search('numismatics');
+        const snippet = body.items[0]!.snippet;
+        expect(snippet).to.contain('<mark>numismatics</mark>');
+        expect(snippet).to.not.contain('<script');
+        // Outside the <mark> elements no markup survives.
+        expect(snippet.replace(/<\/?mark>/g, '')).to.not.match(/[<>]/);
+        const carthage = await search('carthage');
+        expect(carthage.items[0]!.snippet).to.match(/<mark>Carthage<\/mark>/);
+    });
+
+    it('suggests a close query when nothing matches, from titles and from subjects', async () => {
+
+        const typo = await search('zeppeln');
+        expect(typo.total).to.equal(0);
+        expect(typo.items).to.equal([]);
+        expect(typo.suggestion).to.equal('zeppelin');
+        expect((await search('numismatcs')).suggestion).to.equal('numismatics');
+        expect((await search('ships carthagr')).suggestion).to.equal('ships carthage');
+        expect((await search('qwxyzzy')).suggestion).to.not.exist();
+    });
+
+    it('breaks rank ties by updated_at (newest first), then by id', async () => {
+
+        const text = { title: 'Identical twin record', description: 'Same words exactly.', subject: ['twins'] };
+        const rows = [
+            { id: 'ffffffff-0000-4000-8000-000000000001', updated_at: '2025-01-01T00:00:00.000Z' },
+            { id: '00000000-0000-4000-8000-000000000002', updated_at: '2025-01-01T00:00:00.000Z' },
+            { id: '88888888-0000-4000-8000-000000000003', updated_at: '2025-06-01T00:00:00.000Z' }
+        ];
+        await t.server.knex('resources').insert(rows.map((row) => ({ ...text, ...row, subject: JSON.stringify(text.subject), created_at: row.updated_at })));
+        const body = await search('twin');
+        expect(body.items.map((item) => item.resource.id)).to.equal([rows[2]!.id, rows[1]!.id, rows[0]!.id]);
+        expect(new Set(body.items.map((item) => item.rank)).size).to.equal(1);
+        // Page by page, the tie-break still holds at the page boundary.
+        for (const [offset, row] of [rows[2]!, rows[1]!, rows[0]!].entries()) {
+            expect((await search(`q=twin&limit=1&offset=${offset}`)).items.map((item) => item.resource.id)).to.equal([row.id]);
+        }
+    });
+
+    it('keeps the index current as resources are updated and deleted', async () => {
+
+        await insert('changing', { title: 'Temporary heliograph notes', description: 'Signals with mirrors.', subject: ['optics'] });
+        expect((await search('heliograph')).total).to.equal(1);
+        const patched = await t.server.inject({ method: 'PATCH', url: `/resources/${ids.changing}`, payload: { title: 'Temporary semaphore notes', subject_add: ['telegraphy'] } });
+        expect(patched.statusCode, patched.payload).to.equal(200);
+        expect((await search('heliograph')).total).to.equal(0);
+        expect((await search('semaphore telegraphy')).items.map((item) => item.resource.id)).to.equal([ids.changing]);
+        const deleted = await t.server.inject({ method: 'DELETE', url: `/resources/${ids.changing}` });
+        expect(deleted.statusCode).to.be.within(200, 204);
+        expect((await search('semaphore')).total).to.equal(0);
+    });
+
+    it('gives the same answers after rebuildSearchStorage recomputes every derived structure', async () => {
+
+        const before = await search('ships OR zeppelin');
+        await rebuildSearchStorage(t.server.knex, t.server.db.type);
+        const after = await search('ships OR zeppelin');
+        expect(after.total).to.equal(before.total);
+        expect(after.items.map((item) => [item.resource.id, item.rank])).to.equal(before.items.map((item) => [item.resource.id, item.rank]));
+        expect((await search('numismatcs')).suggestion).to.equal('numismatics');
+    });
+
+    it('holds no pool connection once a search has answered', async () => {
+
+        await Promise.all([search('ships'), search('zeppeln'), search('q=trade&subject=history')]);
+        expect((t.server.knex.client as any).pool.numUsed()).to.equal(0);
+    });
+
+    it('answers 400 with a message saying what to fix for unusable input', async () => {
+
+        expect((await search('q=', 400)).message).to.match(/"q" is not allowed to be empty/);
+        expect((await search('limit=5', 400)).message).to.match(/"q" is required/);
+        expect((await search('the of and', 400)).message).to.match(/no searchable words/);
+        expect((await search('-ships', 400)).message).to.match(/only excludes terms/);
+        expect((await search(`q=${'a'.repeat(1001)}`, 400)).message).to.match(/1000/);
+        expect((await search('q=ships&limit=0', 400)).message).to.match(/limit/);
+        expect((await search('q=ships&min_quality=2', 400)).message).to.match(/min_quality/);
+        expect((await search('q=ships&read_status=lost', 400)).message).to.match(/read_status/);
+    });
+
+    it('postgres only: trigger-maintained bm25 statistics equal a full rebuild', postgresOnly, async () => {
+
+        const snapshot = async () => {
+
+            const lexemes = await t.server.knex('search_lexeme_stats').where('ndoc', '>', 0).orderBy('lexeme').select('lexeme', 'ndoc');
+            const corpus = await t.server.knex('search_corpus_stats').select('ndocs', 'total_len');
+            const docs = await t.server.knex('resource_search').orderBy('resource_id').select('resource_id', 'doc_len', 'updated_at', t.server.knex.raw('vec::text AS vec'));
+            return { lexemes, corpus, docs };
+        };
+
+        const maintained = await snapshot();
+        expect(Number(maintained.corpus[0]!.ndocs)).to.equal(maintained.docs.length);
+        await t.server.knex.raw('SELECT search_storage_rebuild()');
+        expect(await snapshot()).to.equal(maintained);
+    });
+
+    it('postgres only: ranking through champion lists gives the page ranking every match gives', postgresOnly, async () => {
+
+        const pages = async () => await Promise.all(['q=ships&limit=2', 'q=ships&limit=3', 'q=mast&limit=1&offset=1', 'q=ships&limit=1&read_status=read'].map((query) => search(query)));
+        const exact = await pages();
+        // Every lexeme gets a list of its best two documents.
+        await t.server.knex.raw('SELECT search_champions_refresh(1, 2)');
+        try {
+            expect(Number((await t.server.knex('search_champions').count({ count: '*' }))[0]!.count)).to.be.above(0);
+            expect(await pages()).to.equal(exact);
+            // A document written after the build is ranked although it is in no list.
+            await insert('late', { title: 'Ships ships ships', description: 'Ships.', subject: ['ships'] });
+            expect((await search('q=ships&limit=1')).items[0]!.resource.id).to.equal(ids.late);
+            expect(await refreshChampionsIfStale(t.server.knex, 2)).to.equal(null);
+            expect(await refreshChampionsIfStale(t.server.knex, 1)).to.equal(1);
+            expect((await search('q=ships&limit=1')).items[0]!.resource.id).to.equal(ids.late);
+        }
+        finally {
+            await t.server.knex.raw('SELECT search_champions_refresh()');
+        }
+    });
+});
