@@ -136,7 +136,11 @@ function fakeSearch(calls: SearchRequest[]): Plugin<void> {
         name: 'fake-search',
         register(server) {
 
-            server.decorate('server', 'search', search);
+            // The real fts plugin of the dialect is always loaded: the stand-in
+            // takes its place on the same decoration, so these tests control
+            // exactly what the engine answers (hostile titles and snippets).
+            Object.defineProperty(server.search, 'engine', { value: search.engine, configurable: true });
+            Object.defineProperty(server.search, 'search', { value: search.search, configurable: true });
         }
     };
 }
