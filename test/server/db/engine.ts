@@ -40,11 +40,23 @@ describe('db engine', () => {
 
         const defaults = createDatabaseEngine(database.url, { min: 0, max: 3 });
         try {
-            // Three connections at once, so the settings are seen on more than one.
+            // Three transactions held open together, so three distinct pooled
+            // connections must show the settings.
+            let arrived = 0;
+            let releaseAll!: () => void;
+            const allOpen = new Promise<void>((resolve) => {
+
+                releaseAll = resolve;
+            });
             const results = await Promise.all([1, 2, 3].map(() => defaults.knex.transaction(async (trx) => {
 
                 const read = async (name: string) => Object.values((await trx.raw(`SHOW ${name}`)).rows[0])[0];
-                await trx.raw('SELECT pg_sleep(0.05)');
+                await trx.raw('SELECT 1');
+                if (++arrived === 3) {
+                    releaseAll();
+                }
+
+                await allOpen;
                 return {
                     statement: await read('statement_timeout'),
                     zone: await read('TimeZone'),
