@@ -9,6 +9,7 @@ import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
+import * as Backup from '../plugins/backup';
 import * as DbEngine from '../plugins/db-engine';
 import { adminAuth } from './auth';
 import type { Config } from './config';
@@ -48,6 +49,10 @@ export function manifest(config: Config): Manifest {
                 }
             }
         );
+    }
+
+    if (config.plugins.backup) {
+        plugins.push({ plugin: Backup.plugin, options: { config } });
     }
 
     return {
