@@ -54,10 +54,10 @@ export async function tableChecksums(knex: Knex, type: DatabaseType): Promise<Re
     return sums;
 }
 
-/** A directory holding one executable shell script named `tool`, to stand in for a client tool. */
-export function fakeTool(tool: string, script: string): string {
+/** A new directory under `parent` holding one executable shell script named `tool`, to stand in for a client tool. */
+export function fakeTool(parent: string, tool: string, script: string): string {
 
-    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'na-fake-tools-'));
+    const dir = Fs.mkdtempSync(Path.join(parent, 'fake-tools-'));
     Fs.writeFileSync(Path.join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
     return dir;
 }

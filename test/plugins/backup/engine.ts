@@ -367,7 +367,7 @@ describe('backup engine', () => {
             expect(await tableChecksums(db.knex, 'postgres')).to.equal(before);
 
             // A restore that fails half-way leaves the database as it was.
-            const broken = backupEngine(source, newDir(), { toolPath: fakeTool('pg_restore', 'echo "pg_restore: error: could not execute query: ERROR:  out of memory" >&2; exit 1') + ':' + PG_TOOL_PATH });
+            const broken = backupEngine(source, newDir(), { toolPath: fakeTool(newDir(), 'pg_restore', 'echo "pg_restore: error: could not execute query: ERROR:  out of memory" >&2; exit 1') + ':' + PG_TOOL_PATH });
             const custom = await broken.create();
             await db.knex('graph_edges').delete();
             const after = await tableChecksums(db.knex, 'postgres');
@@ -427,7 +427,7 @@ describe('backup engine', () => {
         it('postgres only: a pg_dump older than the server is refused before it runs', postgresOnly, async () => {
 
             const dir = newDir();
-            const tools = fakeTool('pg_dump', 'echo "pg_dump (PostgreSQL) 11.22"');
+            const tools = fakeTool(newDir(), 'pg_dump', 'echo "pg_dump (PostgreSQL) 11.22"');
             const error = await rejection(backupEngine(source, dir, { toolPath: `${tools}:${PG_TOOL_PATH}` }).create());
             expect(error.kind).to.equal('tool');
             expect(error.message).to.match(/pg_dump 11 cannot dump a PostgreSQL 1\d server/);
@@ -439,7 +439,7 @@ describe('backup engine', () => {
             const dir = newDir();
             // Stands in for pg_dump: reports version 15, otherwise writes half
             // a file and fails the way pg_dump does on a full disk.
-            const tools = fakeTool('pg_dump', [
+            const tools = fakeTool(newDir(), 'pg_dump', [
                 'case "$1" in --version) echo "pg_dump (PostgreSQL) 15.20"; exit 0;; esac',
                 'for arg in "$@"; do case "$arg" in --file=*) printf "PGDMP partial" > "${arg#--file=}";; esac; done',
                 'echo "pg_dump: error: could not write to output file: No space left on device" >&2',
@@ -468,7 +468,7 @@ describe('backup engine', () => {
             const dir = newDir();
             const log = Path.join(dir, '..', `${Path.basename(dir)}-argv.txt`);
             dirs.push(log);
-            const tools = fakeTool('pg_dump', `echo "$@ PGPASSWORD=$PGPASSWORD" >> ${log}; case "$1" in --version) echo "pg_dump (PostgreSQL) 15.20";; *) exit 3;; esac`);
+            const tools = fakeTool(newDir(), 'pg_dump', `echo "$@ PGPASSWORD=$PGPASSWORD" >> ${log}; case "$1" in --version) echo "pg_dump (PostgreSQL) 15.20";; *) exit 3;; esac`);
             const url = new URL(source);
             url.password = 'pw-in-env-only';
             await rejection(backupEngine(url.toString(), dir, { toolPath: `${tools}:${PG_TOOL_PATH}` }).create());
