@@ -100,6 +100,10 @@ log "wrote ${name}: ${size} bytes, sha256 ${sum}, $((SECONDS - started)) s"
 # Older plain dumps of this database: gzip keeps their modification time, so
 # retention still counts from when they were taken.
 while IFS= read -r -d '' old; do
+    if [[ -e "$old.gz" ]]; then
+        log "left $(basename "$old") uncompressed: $(basename "$old").gz already exists"
+        continue
+    fi
     gzip -9 "$old"
     log "compressed $(basename "$old") to $(basename "$old").gz"
 done < <(find "$BACKUP_DIR" -maxdepth 1 -type f -name "neo-alexandria_${label}_*.sql" ! -name "$name" -print0)
