@@ -229,6 +229,8 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
                 try {
                     const result = await driver.dump(temp, format, create);
                     create.onProgress?.({ phase: 'computing the checksum' });
+                    // A backup holds every row of the library: readable by the server's user only.
+                    await Fs.promises.chmod(temp, 0o600);
                     await fsyncFile(temp);
                     const size = (await Fs.promises.stat(temp)).size;
                     const manifest: BackupManifest = {

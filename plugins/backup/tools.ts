@@ -74,7 +74,11 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
         });
 
         if (options.stdin) {
-            options.stdin.on('error', (error) => child.kill() && reject(new BackupError('failed', `${tool}: cannot read the input: ${error.message}`)));
+            options.stdin.on('error', (error) => {
+
+                child.kill();
+                reject(new BackupError('failed', `${tool}: cannot read the input: ${error.message}`));
+            });
             child.stdin!.on('error', () => {});        // EPIPE when the tool exits early; its exit code tells why.
             options.stdin.pipe(child.stdin!);
         }

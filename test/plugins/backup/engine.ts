@@ -58,7 +58,9 @@ describe('backup engine', () => {
         expect(manifest.name).to.match(/^neo-alexandria_[A-Za-z0-9_-]+_\d{8}T\d{6}Z\.(dump|sqlite3)$/);
         expect(manifest.format).to.equal(engine.defaultFormat);
         expect(manifest.sha256).to.match(/^[0-9a-f]{64}$/);
-        expect(manifest.size).to.equal(Fs.statSync(Path.join(dir, manifest.name)).size);
+        const stat = Fs.statSync(Path.join(dir, manifest.name));
+        expect(manifest.size).to.equal(stat.size);
+        expect(stat.mode & 0o777).to.equal(0o600);
         expect(manifest.tables.resources).to.equal(300);
         expect(manifest.serverVersion).to.match(/^(PostgreSQL|SQLite) \d+/);
         expect(phases).to.not.be.empty();
@@ -125,6 +127,39 @@ describe('backup engine', () => {
         expect(await searchable('overwritten')).to.equal(0);
         expect((await db.knex('resources').where({ id: victim!.id }).first('title')).title).to.equal(victim!.title);
         expect(await tableChecksums(db.knex, db.type)).to.equal(before);
+    });
+
+    it('rolls a partial restore back when it would break a foreign key, changing nothing', { timeout: 60_000 }, async () => {
+
+        const engine = backupEngine(database.url, newDir());
+        const manifest = await engine.create();
+        const original = await tableChecksums(db.knex, db.type);
+
+        // Collections reference users; with the users gone, the backup's
+        // collections would point at owners that no longer exist.
+        const owners = await db.knex('collections').whereNotNull('owner_id').distinct('owner_id').pluck('owner_id');
+        expect(owners).to.not.be.empty();
+        await db.knex('collections').delete();
+        await db.knex('users').whereIn('id', owners).delete();
+        const before = await tableChecksums(db.knex, db.type);
+
+        const error = await rejection(engine.restore(manifest.name, { tables: ['collections'] }));
+        expect(error.message).to.match(/partial restore failed, nothing was changed: .*(foreign key|FOREIGN KEY)/);
+        expect(await tableChecksums(db.knex, db.type)).to.equal(before);
+
+        // Restoring the parents with the children works, in either order given.
+        await engine.restore(manifest.name, { tables: ['collections', 'users'] });
+        const after = await tableChecksums(db.knex, db.type);
+        expect(after.users).to.equal(original.users);
+        expect(after.collections).to.equal(original.collections);
+    });
+
+    it('sqlite only: refuses to restore derived search tables on their own', { ...sqliteOnly, timeout: 60_000 }, async () => {
+
+        const engine = backupEngine(database.url, newDir());
+        const manifest = await engine.create();
+        const error = await rejection(engine.restore(manifest.name, { tables: ['resource_search_docs'] }));
+        expect(error.message).to.contain('derived search data');
     });
 
     it('refuses names that are not listed backups, whatever they look like', async () => {
