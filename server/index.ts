@@ -5,6 +5,7 @@ import Glue from '@hapi/glue';
 import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
+import { checkConnection, DatabaseUnreachableError } from './db/engine';
 import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
@@ -37,6 +38,8 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
 
     const { knex } = server;
     const report: PrepareReport = { migrated: [], seeded: false };
+
+    await checkConnection(server.db);
 
     const { pending } = await migrationStatus(knex);
     if (pending.length) {
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
         await server.start();
     }
     catch (error) {
-        const message = error instanceof StartupError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
         console.error(`neo-alexandria: ${message}`);
         await server.stop({ timeout: 0 }).catch(() => {});
         process.exit(1);
