@@ -211,7 +211,14 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
                     throw new BackupError('invalid', `format must be one of ${driver.formats.join(', ')} for ${driver.dialect}`);
                 }
 
-                await Fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+                try {
+                    await Fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+                    await Fs.promises.access(dir, Fs.constants.W_OK);
+                }
+                catch (error) {
+                    throw new BackupError('failed', `cannot write to the backup directory ${dir} (BACKUP_DIR): ${(error as Error).message}`);
+                }
+
                 let started = now();
                 let name = backupName(label, started, format);
                 if (Fs.existsSync(Path.join(dir, name))) {

@@ -209,6 +209,16 @@ describe('backup engine', () => {
         expect((await rejection(engine.restore(manifest.name, { tables: ['users', 'users'] }))).kind).to.equal('invalid');
     });
 
+    it('says which directory it cannot write to', async () => {
+
+        const dir = newDir();
+        const blocker = Path.join(dir, 'a-file');
+        Fs.writeFileSync(blocker, '');
+        const error = await rejection(backupEngine(database.url, Path.join(blocker, 'backups')).create());
+        expect(error.message).to.contain(`cannot write to the backup directory ${Path.join(blocker, 'backups')} (BACKUP_DIR)`);
+        expect(filesIn(dir)).to.equal(['a-file']);
+    });
+
     it('runs one operation at a time', { timeout: 60_000 }, async () => {
 
         const engine = backupEngine(database.url, newDir());
