@@ -64,6 +64,29 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
     return report;
 }
 
+/**
+ * What start-up tells the operator about the ops console and ops routes. The
+ * generated development token is printed here once, on the terminal only: it
+ * never goes through the logger.
+ */
+export function adminStartupNotes(config: Config, uri: string): string[] {
+
+    if (config.adminTokenSource === 'none') {
+        return [`Ops console and ops routes are disabled: ADMIN_TOKEN is not set${config.env === 'production' ? ' (required in production)' : ''}. Set ADMIN_TOKEN (16+ characters) and restart to enable them.`];
+    }
+
+    const notes: string[] = [];
+    if (config.plugins.console) {
+        notes.push(`Ops console: ${uri}/console`);
+    }
+
+    if (config.adminTokenSource === 'generated') {
+        notes.push(`Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${config.adminToken}`);
+    }
+
+    return notes;
+}
+
 async function main(): Promise<void> {
 
     let config: Config;
@@ -101,6 +124,9 @@ async function main(): Promise<void> {
     }
 
     console.log(`Neo Alexandria ${config.env} server on ${server.info.uri} (database: ${server.db.target})`);
+    for (const note of adminStartupNotes(config, server.info.uri)) {
+        console.log(note);
+    }
 
     let stopping = false;
     const shutdown = async (signal: string) => {
