@@ -7,6 +7,8 @@ import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
 import type { ConsolePanel } from '../../server/console/panel';
+import { formatBytes, formatDuration, formatTimestamp } from '../../server/console/format';
+import { alert, badge } from '../../server/console/fragments';
 import { html, type Html } from '../../server/html';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
@@ -22,53 +24,23 @@ export const backupPanel: ConsolePanel = {
     path: PANEL_PATH
 };
 
-type Flash = { kind: 'ok' | 'error'; text: string } | null;
-
-function formatSize(bytes: number): string {
-
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        ++unit;
-    }
-
-    return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
-}
-
-function formatAge(iso: string, now: Date): string {
-
-    const seconds = Math.max(0, Math.round((now.getTime() - new Date(iso).getTime()) / 1000));
-    if (seconds < 90) {
-        return `${seconds} s`;
-    }
-
-    if (seconds < 5400) {
-        return `${Math.round(seconds / 60)} min`;
-    }
-
-    if (seconds < 129_600) {
-        return `${Math.round(seconds / 3600)} h`;
-    }
-
-    return `${Math.round(seconds / 86_400)} d`;
-}
+type Flash = { kind: 'success' | 'error'; text: string } | null;
 
 function verificationCell(entry: BackupEntry): Html {
 
     const verification = entry.manifest?.verification;
     if (!entry.manifest) {
-        return html`<span class="badge badge-warn" title="made outside the server (no manifest)">no manifest</span>`;
+        return badge('no manifest', 'warn');
     }
 
     if (!verification) {
-        return html`<span class="badge">not verified</span>`;
+        return badge('not verified', 'muted');
     }
 
+    const at = formatTimestamp(verification.at);
     return verification.ok ?
-        html`<span class="badge badge-ok" title="${verification.detail}">verified ${verification.at.slice(0, 16).replace('T', ' ')}</span>` :
-        html`<span class="badge badge-error" title="${verification.detail}">failed ${verification.at.slice(0, 16).replace('T', ' ')}</span>`;
+        badge(`verified ${at}`, 'ok') :
+        html`${badge(`failed ${at}`, 'error')} <span class="muted">${verification.detail}</span>`;
 }
 
 function jobBox(job: BackupJob | null, last: BackupJob | null): Html | null {
@@ -76,15 +48,16 @@ function jobBox(job: BackupJob | null, last: BackupJob | null): Html | null {
     if (job) {
         const { progress } = job;
         const fraction = progress?.total ? html` <progress max="${progress.total}" value="${progress.done ?? 0}">${progress.done ?? 0}/${progress.total}</progress>` : null;
-        // Polls the whole panel until the job is over.
-        return html`<div class="job job-running" hx-get="${PANEL_PATH}" hx-trigger="every 2s" hx-target="#panel-body" role="status">
-  <strong>${job.operation}</strong> ${job.target}: ${progress?.phase ?? 'starting'}${fraction}
+        // Re-renders the panel (the shell's visibility-aware timer) until the job is over.
+        return html`<div class="alert alert-info job" hx-get="${PANEL_PATH}" hx-trigger="console:refresh" data-refresh-seconds="2" hx-target="#panel-body" role="status">
+  <span class="spinner"></span> <strong>${job.operation}</strong> ${job.target}: ${progress?.phase ?? 'starting'}${fraction}
 </div>`;
     }
 
     if (last) {
-        const text = last.state === 'succeeded' ? summarise(last) : last.error;
-        return html`<div class="job job-${last.state}" role="status"><strong>${last.operation}</strong> ${last.target}: ${last.state}${text ? html` — ${text}` : null}</div>`;
+        return last.state === 'succeeded' ?
+            alert('success', html`<strong>${last.operation}</strong> ${last.target}: ${summarise(last)}`) :
+            alert('error', html`<strong>${last.operation}</strong> ${last.target} failed: ${last.error}`);
     }
 
     return null;
@@ -94,7 +67,7 @@ function summarise(job: BackupJob): string {
 
     const result = job.result as Record<string, any> | null;
     if (job.operation === 'create') {
-        return `created ${result?.name} (${formatSize(result?.size ?? 0)})`;
+        return `created ${result?.name} (${formatBytes(result?.size)})`;
     }
 
     if (job.operation === 'verify') {
@@ -115,8 +88,8 @@ export async function renderPanel(engine: BackupEngine, jobs: JobTracker, flash:
     const rows = entries.map((entry) => html`<tr>
   <td><code>${entry.name}</code></td>
   <td>${entry.format}</td>
-  <td class="num">${formatSize(entry.size)}</td>
-  <td>${formatAge(entry.createdAt, now)}</td>
+  <td class="num">${formatBytes(entry.size)}</td>
+  <td title="${formatTimestamp(entry.createdAt)}">${formatDuration((now.getTime() - new Date(entry.createdAt).getTime()) / 1000)}</td>
   <td>${verificationCell(entry)}</td>
   <td class="actions">
     <form hx-post="${PANEL_PATH}/verify" hx-target="#panel-body">
@@ -127,12 +100,12 @@ export async function renderPanel(engine: BackupEngine, jobs: JobTracker, flash:
       <summary>Restore…</summary>
       <form hx-post="${PANEL_PATH}/restore" hx-target="#panel-body">
         <input type="hidden" name="name" value="${entry.name}">
-        <label>Tables (empty: the whole database)
+        <div class="form-row"><label>Tables (empty: the whole database)
           <input name="tables" placeholder="resources, annotations" autocomplete="off">
-        </label>
-        <label>Type <code>${engine.confirmationName}</code> to confirm
+        </label></div>
+        <div class="form-row"><label>Type <code>${engine.confirmationName}</code> to confirm
           <input name="confirm" required autocomplete="off">
-        </label>
+        </label></div>
         <button class="btn btn-small btn-danger" type="submit"${disabled}>Restore</button>
       </form>
     </details>` : null}
@@ -140,10 +113,10 @@ export async function renderPanel(engine: BackupEngine, jobs: JobTracker, flash:
 </tr>`);
 
     return html`<div class="backups">
-${flash ? html`<p class="flash flash-${flash.kind}" role="alert">${flash.text}</p>` : null}
+${flash ? alert(flash.kind, flash.text) : null}
 ${jobBox(running, last)}
 <p class="muted">${engine.dialect} database <code>${engine.database}</code>; backups in <code>${engine.backupDir}</code></p>
-<div class="toolbar">
+<div class="actions">
   <form hx-post="${PANEL_PATH}/create" hx-target="#panel-body">
     <label>Format
       <select name="format">${engine.formats.map((format) => html`<option value="${format}"${format === engine.defaultFormat ? html` selected` : null}>${format}</option>`)}</select>
@@ -159,12 +132,12 @@ ${jobBox(running, last)}
     <button class="btn btn-quiet" type="submit"${disabled}>Prune</button>
   </form>
 </div>
-${entries.length ? html`<table class="table">
+${entries.length ? html`<table class="data">
   <thead><tr><th>Name</th><th>Format</th><th>Size</th><th>Age</th><th>Verified</th><th></th></tr></thead>
   <tbody>
 ${rows}
   </tbody>
-</table>` : html`<p class="empty">No backups yet.</p>`}
+</table>` : html`<p class="muted">No backups yet.</p>`}
 </div>`;
 }
 
@@ -174,7 +147,7 @@ export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute
     const attempt = async (work: () => Promise<string> | string): Promise<string> => {
 
         try {
-            return await fragment({ kind: 'ok', text: await work() });
+            return await fragment({ kind: 'success', text: await work() });
         }
         catch (error) {
             if (error instanceof BackupError) {

@@ -56,10 +56,21 @@ describe('backup routes and console panel', () => {
 
     it('refuses every backup route and the panel without the admin token', async () => {
 
-        for (const [method, url] of [['GET', '/backups'], ['POST', '/backups'], ['POST', '/backups/prune'], ['GET', '/console/panels/backups'], ['POST', '/console/panels/backups/create']] as const) {
+        for (const [method, url] of [['GET', '/backups'], ['POST', '/backups'], ['POST', '/backups/prune']] as const) {
             const res = await inject(method, url, {}, {});
             expect(res.statusCode, url).to.equal(401);
         }
+
+        // The console sends a browser without a session to its login form.
+        for (const [method, url] of [['GET', '/console/panels/backups'], ['POST', '/console/panels/backups/create']] as const) {
+            const res = await inject(method, url, { format: 'custom' }, {});
+            expect([302, 401], url).to.include(res.statusCode);
+            if (res.statusCode === 302) {
+                expect(String(res.headers.location), url).to.startWith('/console/login');
+            }
+        }
+
+        expect(filesIn(dir)).to.equal([]);
 
         expect((await inject('GET', '/backups', undefined, { authorization: 'Bearer wrong-token-0123456789' })).statusCode).to.equal(401);
     });
@@ -156,7 +167,7 @@ describe('backup routes and console panel', () => {
 
         const started = await inject('POST', '/console/panels/backups/verify', { name });
         expect(started.payload).to.contain(`Verifying ${name}`);
-        expect(started.payload).to.contain('hx-trigger="every 2s"');
+        expect(started.payload).to.contain('hx-trigger="console:refresh" data-refresh-seconds="2"');
         const job = (t.server.plugins as any).backup.jobs.running() as BackupJob;
         await finished(job);
         const done = await inject('GET', '/console/panels/backups');
