@@ -29,6 +29,25 @@ export interface PluginSwitches {
     console: boolean;
 }
 
+export interface BackupRetention {
+    /** Always keep the newest N backups. */
+    keepLast: number;
+    /** Keep the newest backup of each of the last N days / ISO weeks / months that have one. */
+    daily: number;
+    weekly: number;
+    monthly: number;
+    /** Delete backups older than this many days whatever the buckets say (0: no limit). */
+    maxAgeDays: number;
+}
+
+export interface BackupSettings {
+    /** PATH the PostgreSQL client tools are looked up on (BACKUP_PG_BIN_DIR first). */
+    toolPath: string;
+    /** Parallel pg_restore jobs for scratch restores (verify, partial restore). */
+    restoreJobs: number;
+    retention: BackupRetention;
+}
+
 /** Where the admin token comes from: the environment, generated for this development run, or nowhere (ops disabled). */
 export type AdminTokenSource = 'env' | 'generated' | 'none';
 
@@ -54,6 +73,7 @@ export interface Config {
     seedDemo: boolean;
     slowQueryMs: number;
     backupDir: string;
+    backup: BackupSettings;
     shutdownTimeoutMs: number;
     rootDir: string;
 }
@@ -102,6 +122,13 @@ const schema = Joi.object({
     SEED_DEMO: bool(),
     SLOW_QUERY_MS: int(1).default(1000),
     BACKUP_DIR: Joi.string().default('./backups'),
+    BACKUP_PG_BIN_DIR: Joi.string(),
+    BACKUP_RESTORE_JOBS: int(1).max(32).default(2),
+    BACKUP_KEEP_LAST: int(1).default(3),
+    BACKUP_KEEP_DAILY: int(0).default(7),
+    BACKUP_KEEP_WEEKLY: int(0).default(4),
+    BACKUP_KEEP_MONTHLY: int(0).default(6),
+    BACKUP_MAX_AGE_DAYS: int(0).default(0),
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
 
@@ -167,6 +194,18 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         seedDemo: value.SEED_DEMO ?? !production,
         slowQueryMs: value.SLOW_QUERY_MS,
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
+        backup: {
+            toolPath: [value.BACKUP_PG_BIN_DIR ? Path.resolve(rootDir, value.BACKUP_PG_BIN_DIR) : null, value.PATH ?? '/usr/local/bin:/usr/bin:/bin']
+                .filter(Boolean).join(Path.delimiter),
+            restoreJobs: value.BACKUP_RESTORE_JOBS,
+            retention: {
+                keepLast: value.BACKUP_KEEP_LAST,
+                daily: value.BACKUP_KEEP_DAILY,
+                weekly: value.BACKUP_KEEP_WEEKLY,
+                monthly: value.BACKUP_KEEP_MONTHLY,
+                maxAgeDays: value.BACKUP_MAX_AGE_DAYS
+            }
+        },
         shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
         rootDir
     };

@@ -11,6 +11,7 @@ import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
+import * as Backup from '../plugins/backup';
 import * as Console from '../plugins/console';
 import * as DbEngine from '../plugins/db-engine';
 import * as FtsPostgres from '../plugins/fts-postgres';
@@ -65,6 +66,10 @@ export function manifest(config: Config): Manifest {
                 }
             }
         );
+    }
+
+    if (config.plugins.backup) {
+        plugins.push({ plugin: Backup.plugin, options: { config } });
     }
 
     if (config.plugins.console) {

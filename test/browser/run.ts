@@ -5,10 +5,11 @@
 
 import * as Lab from '@hapi/lab';
 
+import { backupsPanelSuite } from './backups';
 import { consoleShellSuite } from './console-shell';
 
 /** Every browser suite; plugins' panel suites are added here. */
-export const suites = [consoleShellSuite];
+export const suites = [consoleShellSuite, backupsPanelSuite];
 
 async function main(): Promise<void> {
 

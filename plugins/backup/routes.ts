@@ -1,0 +1,171 @@
+// REST routes of the backup plugin (admin only). Long operations answer 202
+// with a job to poll; list and prune answer at once.
+
+import Boom from '@hapi/boom';
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+
+import { ADMIN_STRATEGY } from '../../server/auth';
+import type { BackupEngine, BackupEntry } from './engine';
+import { BackupError } from './errors';
+import type { JobTracker } from './jobs';
+
+export const BACKUP_NAME = Joi.string().max(255).required().description('a name from GET /backups');
+export const TABLE_NAME = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
+
+/** BackupError → the status code that tells the client what happened. */
+export function toBoom(error: unknown): Error {
+
+    if (!(error instanceof BackupError)) {
+        return error as Error;
+    }
+
+    switch (error.kind) {
+        case 'invalid': return Boom.badRequest(error.message);
+        case 'not-found': return Boom.notFound(error.message);
+        case 'conflict': return Boom.conflict(error.message);
+        case 'unsupported': return Boom.badData(error.message);
+        default: {
+            // Tool and operation failures are the server's, but the operator
+            // needs the (credential-free) reason.
+            const boom = Boom.badImplementation(error.message);
+            boom.output.payload.message = error.message;
+            return boom;
+        }
+    }
+}
+
+export function describeEntry(entry: BackupEntry) {
+
+    return {
+        name: entry.name,
+        format: entry.format,
+        createdAt: entry.createdAt,
+        size: entry.size,
+        sha256: entry.manifest?.sha256 ?? null,
+        serverVersion: entry.manifest?.serverVersion ?? null,
+        tables: entry.manifest?.tables ?? null,
+        verification: entry.manifest?.verification ?? null
+    };
+}
+
+export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute[] {
+
+    const options = (description: string, extra: object = {}) => ({ auth: ADMIN_STRATEGY, tags: ['api', 'backup'], description, ...extra });
+
+    return [
+        {
+            method: 'GET',
+            path: '/backups',
+            options: options('Backups of the configured database, newest first, with the running job'),
+            handler: async () => ({
+                dialect: engine.dialect,
+                database: engine.database,
+                formats: engine.formats,
+                defaultFormat: engine.defaultFormat,
+                backups: (await engine.list()).map(describeEntry),
+                job: jobs.running()
+            })
+        },
+        {
+            method: 'POST',
+            path: '/backups',
+            options: options('Start a backup (202 with the job to poll)', {
+                validate: { payload: Joi.object({ format: Joi.string().valid(...engine.formats) }).allow(null) }
+            }),
+            handler: (request, h) => {
+
+                const format = (request.payload as { format?: any } | null)?.format ?? engine.defaultFormat;
+                try {
+                    return h.response({ job: jobs.start('create', format, (run) => engine.create({ format, ...run })) }).code(202);
+                }
+                catch (error) {
+                    throw toBoom(error);
+                }
+            }
+        },
+        {
+            method: 'GET',
+            path: '/backups/jobs',
+            options: options('Recent backup jobs, newest first'),
+            handler: () => ({ jobs: jobs.recent() })
+        },
+        {
+            method: 'GET',
+            path: '/backups/jobs/{id}',
+            options: options('One backup job: state, progress, result or error', {
+                validate: { params: Joi.object({ id: Joi.string().guid().required() }) }
+            }),
+            handler: (request) => {
+
+                const job = jobs.get(String(request.params.id));
+                if (!job) {
+                    throw Boom.notFound('No such job (only the 20 most recent jobs are kept)');
+                }
+
+                return job;
+            }
+        },
+        {
+            method: 'POST',
+            path: '/backups/{name}/verify',
+            options: options('Restore a backup into a scratch database and compare it with its manifest (202 with the job)', {
+                validate: { params: Joi.object({ name: BACKUP_NAME }) }
+            }),
+            handler: async (request, h) => {
+
+                try {
+                    const entry = await engine.find(request.params.name);
+                    return h.response({ job: jobs.start('verify', entry.name, (run) => engine.verify(entry.name, run)) }).code(202);
+                }
+                catch (error) {
+                    throw toBoom(error);
+                }
+            }
+        },
+        {
+            method: 'POST',
+            path: '/backups/{name}/restore',
+            options: options('Restore a backup over the configured database, fully or some tables (202 with the job)', {
+                validate: {
+                    params: Joi.object({ name: BACKUP_NAME }),
+                    payload: Joi.object({
+                        confirm: Joi.string().required().description('the database name, typed by the operator'),
+                        tables: Joi.array().items(TABLE_NAME).min(1).unique()
+                    })
+                }
+            }),
+            handler: async (request, h) => {
+
+                const { confirm, tables } = request.payload as { confirm: string; tables?: string[] };
+                if (confirm !== engine.confirmationName) {
+                    throw Boom.badRequest(`To restore, set confirm to the database name "${engine.confirmationName}"`);
+                }
+
+                try {
+                    const entry = await engine.checkRestore(request.params.name, tables);
+                    return h.response({ job: jobs.start('restore', entry.name, (run) => engine.restore(entry.name, { tables, ...run })) }).code(202);
+                }
+                catch (error) {
+                    throw toBoom(error);
+                }
+            }
+        },
+        {
+            method: 'POST',
+            path: '/backups/prune',
+            options: options('Delete backups outside the retention policy (dryRun: only report)', {
+                validate: { payload: Joi.object({ dryRun: Joi.boolean().default(false) }).allow(null) }
+            }),
+            handler: async (request) => {
+
+                try {
+                    return await engine.prune({ dryRun: Boolean((request.payload as { dryRun?: boolean } | null)?.dryRun) });
+                }
+                catch (error) {
+                    throw toBoom(error);
+                }
+            }
+        }
+    ];
+}
