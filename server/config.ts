@@ -28,6 +28,19 @@ export interface PluginSwitches {
     console: boolean;
 }
 
+export interface MonitoringSettings {
+    /** How many recent slow queries are kept in memory. */
+    slowLogSize: number;
+    /** Queries in one request above which a route is flagged as a likely N+1. */
+    nPlusOneQueries: number;
+    /** Pool utilization (percent) above which a warning is logged. */
+    poolWarnPercent: number;
+    /** At most one pool-pressure warning per this many seconds. */
+    poolWarnIntervalS: number;
+    /** True: GET /metrics needs no token (scrapers on a private network). */
+    metricsPublic: boolean;
+}
+
 export interface Config {
     env: NodeEnv;
     host: string;
@@ -40,6 +53,7 @@ export interface Config {
     autoMigrate: boolean;
     seedDemo: boolean;
     slowQueryMs: number;
+    monitoring: MonitoringSettings;
     backupDir: string;
     shutdownTimeoutMs: number;
     rootDir: string;
@@ -86,6 +100,11 @@ const schema = Joi.object({
     AUTO_MIGRATE: bool(),
     SEED_DEMO: bool(),
     SLOW_QUERY_MS: int(1).default(1000),
+    SLOW_QUERY_LOG_SIZE: int(1).max(10_000).default(100),
+    N_PLUS_ONE_QUERIES: int(2).default(10),
+    POOL_WARN_PERCENT: Joi.number().min(1).max(100).default(90),
+    POOL_WARN_INTERVAL_S: int(0).default(60),
+    METRICS_PUBLIC: bool().default(false),
     BACKUP_DIR: Joi.string().default('./backups'),
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
@@ -136,6 +155,13 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         autoMigrate: value.AUTO_MIGRATE ?? !production,
         seedDemo: value.SEED_DEMO ?? !production,
         slowQueryMs: value.SLOW_QUERY_MS,
+        monitoring: {
+            slowLogSize: value.SLOW_QUERY_LOG_SIZE,
+            nPlusOneQueries: value.N_PLUS_ONE_QUERIES,
+            poolWarnPercent: value.POOL_WARN_PERCENT,
+            poolWarnIntervalS: value.POOL_WARN_INTERVAL_S,
+            metricsPublic: value.METRICS_PUBLIC
+        },
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
         shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
         rootDir

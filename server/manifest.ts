@@ -10,29 +10,27 @@ import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
 import * as DbEngine from '../plugins/db-engine';
+import * as Monitoring from '../plugins/monitoring';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
+import { loggingOptions, requestIds } from './logging';
 
 export function manifest(config: Config): Manifest {
 
     const plugins: Array<{ plugin: any; options?: object }> = [
-        {
-            plugin: HapiPino,
-            options: {
-                level: config.logLevel,
-                redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
-                // Health probes and static assets would drown the log.
-                ignorePaths: ['/health'],
-                logRequestComplete: config.env !== 'test'
-            }
-        },
+        { plugin: HapiPino, options: loggingOptions(config) },
+        { plugin: requestIds },
         { plugin: core, options: { config } },
         { plugin: adminAuth, options: { token: config.adminToken } },
         { plugin: Inert },
         { plugin: Vision },
         { plugin: DbEngine.plugin, options: { config } }
     ];
+
+    if (config.plugins.monitoring) {
+        plugins.push({ plugin: Monitoring.plugin, options: { config } });
+    }
 
     if (config.plugins.api) {
         plugins.push(
