@@ -89,7 +89,10 @@ export class PoolMonitor {
         this.listen('acquireRequest', (eventId: number) => {
 
             this.pending.set(eventId, performance.now());
-            this.checkPressure();
+            // tarn announces the request before queueing it: when nothing is
+            // free and nothing more can be opened, this one is about to wait.
+            const full = this.pool.numFree() === 0 && this.pool.numUsed() + this.pool.numPendingCreates() >= this.pool.max;
+            this.checkPressure(full ? 1 : 0);
         });
 
         this.listen('acquireSuccess', (eventId: number) => {
@@ -101,7 +104,7 @@ export class PoolMonitor {
                 this.window.add(now - started, now);
             }
 
-            this.checkPressure();
+            this.checkPressure(0);
         });
 
         this.listen('acquireFail', (eventId: number, error: Error) => {
@@ -187,11 +190,11 @@ export class PoolMonitor {
         return 'dead';
     }
 
-    private checkPressure(): void {
+    private checkPressure(arriving: number): void {
 
         const { pool, options } = this;
         const used = pool.numUsed();
-        const waiting = pool.numPendingAcquires();
+        const waiting = pool.numPendingAcquires() + arriving;
         const utilization = 100 * used / pool.max;
         // A one-connection pool (SQLite) is "full" whenever it works; it is
         // under pressure only when requests queue for it.

@@ -142,9 +142,10 @@ export class QueryMonitor {
     }
 
     /**
-     * Makes the request the context of everything that follows it. Called from
-     * onRequest: hapi runs the rest of the lifecycle as continuations of this
-     * point, so handlers, pre-handlers and later extensions all see it.
+     * Makes the request the context of everything that follows it. Must be
+     * called from the first onRequest extension (see index.ts): the rest of
+     * the lifecycle then runs as continuations of this point, so extensions,
+     * pre-handlers and the handler all see it.
      */
     enter(request: Request): void {
 
