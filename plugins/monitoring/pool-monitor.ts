@@ -34,9 +34,10 @@ export interface PoolMonitorOptions {
     warnPercent: number;
     warnIntervalMs: number;
     onPressure(pressure: PoolPressure): void;
-    /** Window for acquire-time percentiles (default one minute). */
-    windowMs?: number;
 }
+
+/** Acquire-time percentiles cover this recent window. */
+export const ACQUIRE_WINDOW_MS = 60_000;
 
 export interface AcquireTimes {
     window_s: number;
@@ -84,7 +85,7 @@ export class PoolMonitor {
 
     constructor(private readonly pool: TarnPool, private readonly options: PoolMonitorOptions) {
 
-        this.window = new RecentWindow(4096, options.windowMs ?? 60_000);
+        this.window = new RecentWindow(4096, ACQUIRE_WINDOW_MS);
 
         this.listen('acquireRequest', (eventId: number) => {
 
@@ -110,7 +111,8 @@ export class PoolMonitor {
         this.listen('acquireFail', (eventId: number, error: Error) => {
 
             this.pending.delete(eventId);
-            if (error?.name === 'TimeoutError') {
+            // tarn's TimeoutError leaves `name` as "Error"; its class name tells.
+            if (error?.constructor?.name === 'TimeoutError') {
                 ++this.timeouts;
             }
         });

@@ -195,11 +195,6 @@ export class QueryMonitor {
         return this.errors.get(code) ?? 0;
     }
 
-    slowQueriesTotal(): number {
-
-        return this.slowTotal;
-    }
-
     report(): QueryReport {
 
         const routes = [...this.routes.entries()].map(([route, totals]): RouteQueryStats => ({

@@ -8,7 +8,7 @@ import { isPostgres } from './database';
 
 export interface SlowQuery {
     sql: string;
-    bindings: unknown[];
+    bindings: Knex.RawBinding[];
 }
 
 const COUNT_TO = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) SELECT count(*) AS n FROM c';

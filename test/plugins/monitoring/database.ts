@@ -64,10 +64,10 @@ describe('monitoring: GET /monitoring/database', () => {
             expect(pool.acquire_timeout_ms).to.equal(3000);
             expect(pool.recycle_s).to.equal(isPostgres ? 3600 : null);
             expect(pool.acquire.window_s).to.equal(60);
-            expect(pool.acquire.samples).to.be.at.least(held);
-            expect(pool.acquire.p50_ms).to.be.a.number().and.to.be.at.least(0);
-            expect(pool.acquire.p95_ms).to.be.at.least(pool.acquire.p50_ms);
-            expect(pool.acquire.max_ms).to.be.at.least(pool.acquire.p95_ms);
+            expect(pool.acquire.samples as number).to.be.at.least(held);
+            expect(pool.acquire.p50_ms as number).to.be.a.number().and.to.be.at.least(0);
+            expect(pool.acquire.p95_ms as number).to.be.at.least(pool.acquire.p50_ms);
+            expect(pool.acquire.max_ms as number).to.be.at.least(pool.acquire.p95_ms);
             expect(pool.acquire_timeouts).to.equal(0);
             expect(pool.create_failures).to.equal(0);
             expect(pool.destroyed).to.equal({ dead: 0, recycled: 0, idle: 0 });
@@ -121,11 +121,11 @@ describe('monitoring: GET /monitoring/database', () => {
         expect(lite.file).to.equal(filename);
         expect(lite.size_bytes).to.equal(Fs.statSync(filename).size);
         expect(lite.wal_size_bytes).to.equal(Fs.existsSync(`${filename}-wal`) ? Fs.statSync(`${filename}-wal`).size : 0);
-        expect(lite.wal_size_bytes).to.be.above(0);
+        expect(lite.wal_size_bytes as number).to.be.above(0);
         expect(lite.page_size).to.equal(expected.page_size);
         expect(lite.page_count).to.equal(expected.page_count);
         expect(lite.freelist_count).to.equal(expected.freelist_count);
-        expect(lite.freelist_count).to.be.above(0);
+        expect(lite.freelist_count as number).to.be.above(0);
         expect(lite.journal_mode).to.equal('wal');
         expect(lite.busy_errors).to.equal(0);
         expect(lite.locked_errors).to.equal(0);
@@ -165,12 +165,12 @@ describe('monitoring: GET /monitoring/database', () => {
             const body = await report();
             const pg = body.postgres;
             expect(body.sqlite).to.not.exist();
-            expect(pg.cache_hit_ratio).to.be.about(expected.ratio, 0.01);
+            expect(pg.cache_hit_ratio as number).to.be.about(expected.ratio, 0.01);
             expect(pg.deadlocks).to.equal(expected.deadlocks);
             expect(pg.temp_files).to.equal(expected.temp_files);
             expect(pg.temp_bytes).to.equal(expected.temp_bytes);
-            expect(pg.transactions_total).to.be.at.least(expected.transactions);
-            expect(pg.size_bytes).to.be.about(expected.size, 256 * 1024);
+            expect(pg.transactions_total as number).to.be.at.least(expected.transactions);
+            expect(pg.size_bytes as number).to.be.about(expected.size, 256 * 1024);
             expect(pg.connections_by_state['idle in transaction']).to.equal(3);
             expect(pg.connections_by_state.active).to.not.exist();
             expect(pg.longest_query_s).to.be.null();
@@ -188,7 +188,7 @@ describe('monitoring: GET /monitoring/database', () => {
         try {
             await sleep(1100);
             const pg = (await report()).postgres;
-            expect(pg.longest_query_s).to.be.within(1.0, 1.6);
+            expect(pg.longest_query_s as number).to.be.within(1.0, 1.6);
             expect(pg.connections_by_state.active).to.equal(1);
         }
         finally {
@@ -217,10 +217,10 @@ describe('monitoring: GET /monitoring/database', () => {
         await sleep(1000);
         const second = (await report()).postgres;
         expect(first.transactions_per_second === null || typeof first.transactions_per_second === 'number').to.be.true();
-        expect(second.tps_window_s).to.be.at.least(1);
+        expect(second.tps_window_s as number).to.be.at.least(1);
         const counted = second.transactions_total - first.transactions_total;
-        expect(counted).to.be.within(40, 70);
-        expect(second.transactions_per_second).to.be.about(counted / second.tps_window_s, 1);
+        expect(counted as number).to.be.within(40, 70);
+        expect(second.transactions_per_second as number).to.be.about(counted / second.tps_window_s, 1);
     });
 
     it('postgres only: counts deadlocks and temporary files as they happen', postgresOnly, async () => {
@@ -264,8 +264,8 @@ describe('monitoring: GET /monitoring/database', () => {
             return pg.deadlocks > before.deadlocks && pg.temp_files > before.temp_files ? pg : undefined;
         }, 12_000, 'deadlock and temp file statistics');
         expect(after.deadlocks).to.equal(before.deadlocks + 1);
-        expect(after.temp_files).to.be.at.least(before.temp_files + 1);
-        expect(after.temp_bytes).to.be.above(before.temp_bytes);
+        expect(after.temp_files as number).to.be.at.least(before.temp_files + 1);
+        expect(after.temp_bytes as number).to.be.above(before.temp_bytes);
     });
 });
 

@@ -92,12 +92,12 @@ describe('monitoring: slow-query log and per-route query counts', () => {
         const [entry] = report.slow_queries;
         expect(entry.route).to.equal('GET /test/slow');
         expect(entry.request_id).to.equal('slow-test-1');
-        expect(entry.duration_ms).to.be.at.least(1000);
+        expect(entry.duration_ms as number).to.be.at.least(1000);
         expect(entry.sql).to.contain(t.database.type === 'postgres' ? 'pg_sleep' : 'WITH RECURSIVE');
         expect(entry.sql).to.not.contain(String(slow.bindings[0]));
         expect(entry.bindings).to.equal(1);
         expect(entry.failed).to.be.false();
-        expect(new Date(entry.at).getTime()).to.be.about(Date.now(), 10_000);
+        expect(new Date(entry.at).getTime() as number).to.be.about(Date.now(), 10_000);
 
         const warning = logged.find((event) => event.tags.includes('slow-query'));
         expect(warning).to.exist();
@@ -126,8 +126,8 @@ describe('monitoring: slow-query log and per-route query counts', () => {
         expect(stats.queries).to.equal(K * Q + 2);
         expect(stats.queries_per_request).to.equal(Number(((K * Q + 2) / (K + 1)).toFixed(3)));
         expect(stats.max_queries_per_request).to.equal(Q);
-        expect(stats.total_query_ms).to.be.above(0);
-        expect(stats.max_query_ms).to.be.above(0).and.to.be.at.most(stats.total_query_ms);
+        expect(stats.total_query_ms as number).to.be.above(0);
+        expect(stats.max_query_ms as number).to.be.above(0).and.to.be.at.most(stats.total_query_ms);
         expect(stats.n_plus_one_requests).to.equal(K);
         expect(stats.suspected_n_plus_one).to.be.true();
     });
