@@ -85,6 +85,11 @@ interface RouteTotals {
 
 const MAX_SQL_LENGTH = 2000;
 
+// A query cut short by knex's own .timeout() reports neither a response nor
+// an error; past this many open entries, ones older than STALE_MS go.
+const MAX_IN_FLIGHT = 10_000;
+const STALE_MS = 10 * 60_000;
+
 const round = (value: number) => Number(value.toFixed(3));
 
 export function routeOf(request: Request): string {
@@ -105,6 +110,16 @@ export class QueryMonitor {
     private slowTotal = 0;
 
     private readonly onQuery = (query: any) => {
+
+        // Transaction control (BEGIN, COMMIT, …) has no uid and never reports
+        // a response: it is not counted.
+        if (query.__knexQueryUid === undefined) {
+            return;
+        }
+
+        if (this.inFlight.size >= MAX_IN_FLIGHT) {
+            this.forgetStale();
+        }
 
         this.inFlight.set(query.__knexQueryUid, {
             started: performance.now(),
@@ -222,6 +237,19 @@ export class QueryMonitor {
                 max_query_ms: round(this.background.maxMs)
             }
         };
+    }
+
+    private forgetStale(): void {
+
+        const cutoff = performance.now() - STALE_MS;
+        // Map iteration follows insertion order: oldest first.
+        for (const [uid, entry] of this.inFlight) {
+            if (entry.started > cutoff) {
+                return;
+            }
+
+            this.inFlight.delete(uid);
+        }
     }
 
     private current(): RequestContext | undefined {

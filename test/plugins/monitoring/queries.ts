@@ -164,6 +164,26 @@ describe('monitoring: slow-query log and per-route query counts', () => {
         expect(route.queries).to.equal(earlier.queries + 1);
     });
 
+    it('counts the statements inside a transaction, not BEGIN and COMMIT', async () => {
+
+        t.server.route({
+            method: 'POST',
+            path: '/test/transaction',
+            handler: async (request) => {
+
+                await request.knex.transaction(async (trx) => {
+
+                    await trx.raw('SELECT 1');
+                    await trx.raw('SELECT 2');
+                });
+                return { ok: true };
+            }
+        });
+
+        expect((await t.server.inject({ method: 'POST', url: '/test/transaction' })).statusCode).to.equal(200);
+        expect(await routeStats('POST /test/transaction')).to.include({ requests: 1, queries: 2 });
+    });
+
     it('counts unknown paths under one entry', async () => {
 
         expect((await t.server.inject('/no/such/path')).statusCode).to.equal(404);
