@@ -39,6 +39,8 @@ export interface MonitoringSettings {
     poolWarnIntervalS: number;
     /** True: GET /metrics needs no token (scrapers on a private network). */
     metricsPublic: boolean;
+    /** True: queries are attributed to routes (AsyncLocalStorage; costs throughput on Node 20). */
+    queryAttribution: boolean;
 }
 
 export interface Config {
@@ -105,6 +107,7 @@ const schema = Joi.object({
     POOL_WARN_PERCENT: Joi.number().min(1).max(100).default(90),
     POOL_WARN_INTERVAL_S: int(0).default(60),
     METRICS_PUBLIC: bool().default(false),
+    QUERY_ATTRIBUTION: bool().default(true),
     BACKUP_DIR: Joi.string().default('./backups'),
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
@@ -160,7 +163,8 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
             nPlusOneQueries: value.N_PLUS_ONE_QUERIES,
             poolWarnPercent: value.POOL_WARN_PERCENT,
             poolWarnIntervalS: value.POOL_WARN_INTERVAL_S,
-            metricsPublic: value.METRICS_PUBLIC
+            metricsPublic: value.METRICS_PUBLIC,
+            queryAttribution: value.QUERY_ATTRIBUTION
         },
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
         shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,

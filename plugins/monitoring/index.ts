@@ -55,6 +55,7 @@ export const plugin: Plugin<MonitoringOptions> = {
         const settings = config.monitoring;
 
         const queries = new QueryMonitor(engine.knex, {
+            attribution: settings.queryAttribution,
             slowQueryMs: config.slowQueryMs,
             slowLogSize: settings.slowLogSize,
             nPlusOneQueries: settings.nPlusOneQueries,

@@ -52,6 +52,8 @@ export interface RouteQueryStats {
 }
 
 export interface QueryReport {
+    /** False when QUERY_ATTRIBUTION is off: queries are not tied to routes. */
+    attribution: boolean;
     slow_query_ms: number;
     n_plus_one_threshold: number;
     slow_queries_total: number;
@@ -61,6 +63,12 @@ export interface QueryReport {
 }
 
 export interface QueryMonitorOptions {
+    /**
+     * Carry the request to its queries with AsyncLocalStorage. Off, requests
+     * are still counted per route but every query counts as background: on
+     * Node 20 the async hooks behind AsyncLocalStorage cost throughput.
+     */
+    attribution: boolean;
     slowQueryMs: number;
     slowLogSize: number;
     nPlusOneQueries: number;
@@ -166,7 +174,9 @@ export class QueryMonitor {
 
         const context: RequestContext = { request, queries: 0, timeMs: 0, maxMs: 0, done: false };
         request.plugins.monitoring = context;
-        this.storage.enterWith(context);
+        if (this.options.attribution) {
+            this.storage.enterWith(context);
+        }
     }
 
     /** Adds a finished request to its route's totals. */
@@ -226,6 +236,7 @@ export class QueryMonitor {
 
         routes.sort((a, b) => b.total_query_ms - a.total_query_ms || a.route.localeCompare(b.route));
         return {
+            attribution: this.options.attribution,
             slow_query_ms: this.options.slowQueryMs,
             n_plus_one_threshold: this.options.nPlusOneQueries,
             slow_queries_total: this.slowTotal,

@@ -2,9 +2,10 @@
 // load. Every server runs in its own process; autocannon runs here.
 //
 //   1. PostgreSQL: a bare node:http + pg server vs the Hapi server with
-//      monitoring on and off, in alternating rounds (the order flips each
-//      round so drift on a shared machine hits every contender alike);
-//   2. SQLite: the Hapi server with monitoring on and off, alternating;
+//      monitoring on, on without route attribution (QUERY_ATTRIBUTION=0) and
+//      off, in alternating rounds (the order flips each round so drift on a
+//      shared machine hits every contender alike);
+//   2. SQLite: the Hapi server in the same three monitoring modes, alternating;
 //   3. 200 concurrent clients for 30 s against a PostgreSQL pool of max 60;
 //   4. a pool of max 2 and 500 ms queries: who gets a connection is served,
 //      the rest get 503 + Retry-After within the acquire timeout.
@@ -174,9 +175,29 @@ async function stop(server: Running): Promise<void> {
 
 // --- load ------------------------------------------------------------------
 
+// CPU time a process has used, from /proc (Linux); null elsewhere. On a
+// shared machine req/s swings with the neighbours' load, CPU time per request
+// much less: it is the cost a request has, whoever else runs.
+const CLOCK_TICKS = 100;
+
+function cpuMs(pid: number | undefined): number | null {
+
+    try {
+        const stat = Fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS;
+    }
+    catch {
+        return null;
+    }
+}
+
 interface Run {
     name: string;
     rps: number;
+    maxMs: number;
+    /** Server CPU per request in microseconds (null without /proc). */
+    cpuUs: number | null;
     p50: number;
     p99: number;
     statuses: Record<string, number>;
@@ -184,19 +205,22 @@ interface Run {
     timeouts: number;
 }
 
-async function hit(server: Running, ids: string[], options: { connections: number; duration: number; path?: string }): Promise<Run> {
+async function hit(server: Running, ids: string[], options: { connections: number; duration: number; path?: string; timeout?: number }): Promise<Run> {
 
     let i = Math.floor(Math.random() * ids.length);
+    const cpuBefore = cpuMs(server.child.pid);
     const result = await autocannon({
         url: `http://127.0.0.1:${server.port}`,
         connections: options.connections,
         duration: options.duration,
+        timeout: options.timeout ?? 10,
         requests: [{
             method: 'GET',
             setupRequest: (request) => ({ ...request, path: options.path ?? `/resources/${ids[i++ % ids.length]}` })
         }]
     });
 
+    const cpuAfter = cpuMs(server.child.pid);
     const statuses: Record<string, number> = {};
     for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
         statuses[code] = count ?? 0;
@@ -205,15 +229,17 @@ async function hit(server: Running, ids: string[], options: { connections: numbe
     return {
         name: server.name,
         rps: result.requests.total / result.duration,
+        cpuUs: cpuBefore === null || cpuAfter === null || !result.requests.total ? null : (cpuAfter - cpuBefore) * 1000 / result.requests.total,
         p50: result.latency.p50,
         p99: result.latency.p99,
+        maxMs: result.latency.max,
         statuses,
         errors: result.errors,
         timeouts: result.timeouts
     };
 }
 
-const fmt = (run: Run) => `${run.name.padEnd(22)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  statuses ${JSON.stringify(run.statuses)}${run.errors ? `  errors ${run.errors}` : ''}${run.timeouts ? `  timeouts ${run.timeouts}` : ''}`;
+const fmt = (run: Run) => `${run.name.padEnd(26)} ${run.rps.toFixed(0).padStart(6)} req/s  ${run.cpuUs === null ? '' : `${run.cpuUs.toFixed(0)} µs CPU/req  `}p50 ${run.p50} ms  p99 ${run.p99} ms  statuses ${JSON.stringify(run.statuses)}${run.errors ? `  errors ${run.errors}` : ''}${run.timeouts ? `  timeouts ${run.timeouts}` : ''}`;
 
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
@@ -244,7 +270,15 @@ function ratio(runs: Map<string, Run[]>, numerator: string, denominator: string,
 
     const a = mean(runs.get(numerator)!.map((run) => run.rps));
     const b = mean(runs.get(denominator)!.map((run) => run.rps));
-    const line = `${numerator} / ${denominator}: ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}× (target ≥ ${target}×: ${a / b >= target ? 'met' : 'NOT met'})`;
+    let line = `${numerator} / ${denominator}: ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}× (target ≥ ${target}×: ${a / b >= target ? 'met' : 'NOT met'})`;
+    const cpuA = runs.get(numerator)!.map((run) => run.cpuUs);
+    const cpuB = runs.get(denominator)!.map((run) => run.cpuUs);
+    if (![...cpuA, ...cpuB].includes(null)) {
+        // Requests per CPU-second: what the throughput ratio would be on an otherwise idle, CPU-bound machine.
+        const perCpu = mean(cpuB as number[]) / mean(cpuA as number[]);
+        line += `; CPU per request ${mean(cpuA as number[]).toFixed(0)} / ${mean(cpuB as number[]).toFixed(0)} µs = ${perCpu.toFixed(3)}× requests per CPU-second`;
+    }
+
     summary.push(line);
     log(line);
 }
@@ -253,17 +287,21 @@ function ratio(runs: Map<string, Run[]>, numerator: string, denominator: string,
 
 async function compare(ids: string[]): Promise<void> {
 
-    log(`phase 1: PostgreSQL, bare node:http + pg vs Hapi (monitoring on/off); ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds`);
-    const pool = { DB_POOL_MIN: '5', DB_POOL_MAX: '20' };
+    log(`phase 1: PostgreSQL, bare node:http + pg vs Hapi (monitoring on, on without route attribution, off); ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds`);
+    // Four servers at once: 4 × 12 connections stays well under max_connections.
+    const pool = { DB_POOL_MIN: '4', DB_POOL_MAX: '12' };
     const servers = await Promise.all([
-        start('pg bare node:http+pg', ['bare', PG_URL, '20']),
-        startHapi('pg hapi monitoring on', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1' }),
-        startHapi('pg hapi monitoring off', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '0' })
+        start('pg bare node:http+pg', ['bare', PG_URL, '12']),
+        startHapi('pg monitoring on', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1' }),
+        startHapi('pg monitoring, no ALS', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: '0' }),
+        startHapi('pg monitoring off', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '0' })
     ]);
     try {
         const runs = await alternate(servers, ids);
-        ratio(runs, 'pg hapi monitoring on', 'pg bare node:http+pg', 0.7);
-        ratio(runs, 'pg hapi monitoring on', 'pg hapi monitoring off', 0.9);
+        ratio(runs, 'pg monitoring on', 'pg bare node:http+pg', 0.7);
+        ratio(runs, 'pg monitoring off', 'pg bare node:http+pg', 0.7);
+        ratio(runs, 'pg monitoring on', 'pg monitoring off', 0.9);
+        ratio(runs, 'pg monitoring, no ALS', 'pg monitoring off', 0.9);
     }
     finally {
         await Promise.all(servers.map(stop));
@@ -279,11 +317,13 @@ async function sqlite(): Promise<void> {
         const ids = await prepare(url);
         const servers = await Promise.all([
             startHapi('sqlite monitoring on', { DATABASE_URL: url, ENABLE_MONITORING: '1' }),
+            startHapi('sqlite monitoring, no ALS', { DATABASE_URL: url, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: '0' }),
             startHapi('sqlite monitoring off', { DATABASE_URL: url, ENABLE_MONITORING: '0' })
         ]);
         try {
             const runs = await alternate(servers, ids);
             ratio(runs, 'sqlite monitoring on', 'sqlite monitoring off', 0.9);
+            ratio(runs, 'sqlite monitoring, no ALS', 'sqlite monitoring off', 0.9);
         }
         finally {
             await Promise.all(servers.map(stop));
@@ -309,10 +349,13 @@ async function load(ids: string[]): Promise<void> {
     log(`phase 3: ${connections} clients × ${duration} s against PostgreSQL, pool min 20 / max 60, monitoring on`);
     const server = await startHapi('pg pool 60', { DATABASE_URL: PG_URL, DB_POOL_MIN: '20', DB_POOL_MAX: '60', ENABLE_MONITORING: '1' });
     try {
-        const run = await hit(server, ids, { connections, duration });
+        log('warm-up (5 s, 50 clients)');
+        await hit(server, ids, { connections: 50, duration: 5 });
+        // A 30 s client timeout: a slow answer is measured instead of dropped.
+        const run = await hit(server, ids, { connections, duration, timeout: 30 });
         const report = await monitoringReport(server);
         const fiveHundreds = Object.entries(run.statuses).filter(([code]) => code >= '500' && code !== '503').reduce((sum, [, count]) => sum + count, 0);
-        const line = `${connections} clients: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, statuses ${JSON.stringify(run.statuses)}, ` +
+        const line = `${connections} clients: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.maxMs} ms, statuses ${JSON.stringify(run.statuses)}, ` +
             `5xx other than 503: ${fiveHundreds}, socket errors ${run.errors}, timeouts ${run.timeouts}; pool afterwards: ` +
             `open ${report.pool.open}, acquire p95 ${report.pool.acquire.p95_ms} ms (last 60 s), acquire timeouts ${report.pool.acquire_timeouts}`;
         summary.push(line);

@@ -87,6 +87,7 @@ describe('monitoring: slow-query log and per-route query counts', () => {
         expect(res.headers['x-request-id']).to.equal('slow-test-1');
 
         const report = await queriesReport();
+        expect(report.attribution).to.be.true();
         expect(report.slow_query_ms).to.equal(1000);
         expect(report.slow_queries_total).to.equal(before + 1);
         const [entry] = report.slow_queries;
@@ -227,6 +228,39 @@ describe('monitoring: slow-query log size', () => {
             const report = (await t.server.inject({ url: '/monitoring/queries', headers: adminHeaders })).result as any;
             expect(report.slow_queries_total).to.equal(before + 3);
             expect(report.slow_queries.map((entry: any) => entry.request_id)).to.equal(['n3', 'n2']);
+        }
+        finally {
+            await t.stop();
+        }
+    });
+});
+
+describe('monitoring: QUERY_ATTRIBUTION=0', () => {
+
+    it('still counts requests per route but leaves every query, and slow ones, without a route', async () => {
+
+        const t = await createTestServer({ QUERY_ATTRIBUTION: '0', SLOW_QUERY_MS: '40' });
+        try {
+            const slow = await slowQueryOf(t.server.knex, 60);
+            t.server.route({
+                method: 'GET',
+                path: '/test/unattributed',
+                handler: async (request) => {
+
+                    await request.knex.raw(slow.sql, slow.bindings);
+                    return { ok: true };
+                }
+            });
+
+            const before = ((await t.server.inject({ url: '/monitoring/queries', headers: adminHeaders })).result as any).background.queries;
+            await t.server.inject('/test/unattributed');
+            await t.server.inject('/test/unattributed');
+            const report = (await t.server.inject({ url: '/monitoring/queries', headers: adminHeaders })).result as any;
+            expect(report.attribution).to.be.false();
+            expect(report.routes.find((entry: any) => entry.route === 'GET /test/unattributed')).to.include({ requests: 2, queries: 0 });
+            expect(report.background.queries).to.equal(before + 2);
+            expect(report.slow_queries[0].route).to.be.null();
+            expect(report.slow_queries[0].request_id).to.be.null();
         }
         finally {
             await t.stop();
