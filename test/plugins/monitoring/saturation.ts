@@ -61,7 +61,8 @@ describe('monitoring: a saturated pool', () => {
         }
 
         const took = performance.now() - started;
-        expect(took as number).to.be.within(ACQUIRE_TIMEOUT_MS - 50, ACQUIRE_TIMEOUT_MS + 1500);
+        // A generous upper bound for a busy machine; a hang would be stopped by the 10 s test timeout.
+        expect(took as number).to.be.within(ACQUIRE_TIMEOUT_MS - 50, ACQUIRE_TIMEOUT_MS + 3000);
         for (const res of responses) {
             expect(res.statusCode).to.equal(503);
             expect(res.headers['retry-after']).to.equal('1');
