@@ -1,6 +1,7 @@
 // The only module that reads process.env. Everything else receives a typed,
 // validated Config object.
 
+import { randomBytes } from 'node:crypto';
 import Path from 'node:path';
 import Joi from 'joi';
 
@@ -43,6 +44,16 @@ export interface MonitoringSettings {
     queryAttribution: boolean;
 }
 
+/** Where the admin token comes from: the environment, generated for this development run, or nowhere (ops disabled). */
+export type AdminTokenSource = 'env' | 'generated' | 'none';
+
+export interface ConsoleSettings {
+    /** Minutes a console login stays valid. */
+    sessionTtlMinutes: number;
+    /** Mark the session and CSRF cookies Secure (HTTPS only). */
+    secureCookies: boolean;
+}
+
 export interface Config {
     env: NodeEnv;
     host: string;
@@ -51,6 +62,8 @@ export interface Config {
     database: ParsedDatabaseUrl & { url: string };
     pool: PoolOverrides;
     adminToken: string | null;
+    adminTokenSource: AdminTokenSource;
+    console: ConsoleSettings;
     plugins: PluginSwitches;
     autoMigrate: boolean;
     seedDemo: boolean;
@@ -94,6 +107,8 @@ const schema = Joi.object({
     DB_APPLICATION_NAME: Joi.string().max(63).pattern(/^[\x20-\x7e]+$/),
     SQLITE_BUSY_TIMEOUT_MS: int(0),
     ADMIN_TOKEN: Joi.string().min(16).allow(''),
+    CONSOLE_SESSION_TTL_MIN: int(1).max(7 * 24 * 60).default(8 * 60),
+    CONSOLE_SECURE_COOKIES: bool(),
     ENABLE_API: bool().default(true),
     ENABLE_MONITORING: bool().default(true),
     ENABLE_MIGRATOR: bool().default(true),
@@ -130,6 +145,15 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
     const parsed = parseDatabaseUrl(url, rootDir);
     const production = nodeEnv === 'production';
 
+    // Development without ADMIN_TOKEN gets a random token for this run (start-up
+    // prints it); production and test without one keep ops routes disabled.
+    let adminToken: string | null = value.ADMIN_TOKEN ? value.ADMIN_TOKEN : null;
+    let adminTokenSource: AdminTokenSource = adminToken ? 'env' : 'none';
+    if (!adminToken && nodeEnv === 'development') {
+        adminToken = randomBytes(24).toString('base64url');
+        adminTokenSource = 'generated';
+    }
+
     return {
         env: nodeEnv,
         host: value.HOST,
@@ -147,7 +171,13 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
             applicationName: value.DB_APPLICATION_NAME,
             sqliteBusyTimeoutMs: value.SQLITE_BUSY_TIMEOUT_MS
         },
-        adminToken: value.ADMIN_TOKEN ? value.ADMIN_TOKEN : null,
+        adminToken,
+        adminTokenSource,
+        console: {
+            sessionTtlMinutes: value.CONSOLE_SESSION_TTL_MIN,
+            // Behind TLS in production; plain http://localhost in development and tests.
+            secureCookies: value.CONSOLE_SECURE_COOKIES ?? production
+        },
         plugins: {
             api: value.ENABLE_API,
             monitoring: value.ENABLE_MONITORING,

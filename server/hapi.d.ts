@@ -2,6 +2,7 @@
 
 import type { Knex } from 'knex';
 
+import type { AdminSessions } from './auth';
 import type { Config } from './config';
 import type { RetryOptions } from './db/retry';
 import type { DatabaseEngine } from './db/types';
@@ -24,10 +25,34 @@ declare module '@hapi/hapi' {
         config: Config;
         adminTokenConfigured(): boolean;
         verifyAdminToken(candidate: string): boolean;
+        /** Console login sessions (admin-auth, only when the console is on and a token is set). */
+        adminSessions: AdminSessions;
     }
 
     interface Request {
         knex: Knex;
         models: Models;
+        /** Session cookie helpers (@hapi/cookie). */
+        cookieAuth: {
+            set(session: object): void;
+            clear(): void;
+        };
+    }
+
+    interface PluginSpecificConfiguration {
+        /** @hapi/crumb per route: true issues a CSRF token; { restful: false } checks the `crumb` form field instead of the header. */
+        crumb?: boolean | { restful?: boolean; key?: string; source?: 'payload' | 'query' };
+    }
+
+    interface PluginsStates {
+        /** @hapi/crumb: this request's CSRF token, when one was read or issued. */
+        crumb?: string;
+    }
+
+    interface PluginProperties {
+        /** @hapi/crumb: returns the request's CSRF token, creating it (and its cookie) when missing. */
+        crumb: {
+            generate(request: Request, h: ResponseToolkit): string;
+        };
     }
 }

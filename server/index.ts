@@ -5,6 +5,7 @@ import Glue from '@hapi/glue';
 import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
+import { checkConnection, DatabaseUnreachableError } from './db/engine';
 import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
@@ -38,6 +39,8 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
     const { knex } = server;
     const report: PrepareReport = { migrated: [], seeded: false };
 
+    await checkConnection(server.db);
+
     const { pending } = await migrationStatus(knex);
     if (pending.length) {
         if (!config.autoMigrate) {
@@ -59,6 +62,29 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
     }
 
     return report;
+}
+
+/**
+ * What start-up tells the operator about the ops console and ops routes. The
+ * generated development token is printed here once, on the terminal only: it
+ * never goes through the logger.
+ */
+export function adminStartupNotes(config: Config, uri: string): string[] {
+
+    if (config.adminTokenSource === 'none') {
+        return [`Ops console and ops routes are disabled: ADMIN_TOKEN is not set${config.env === 'production' ? ' (required in production)' : ''}. Set ADMIN_TOKEN (16+ characters) and restart to enable them.`];
+    }
+
+    const notes: string[] = [];
+    if (config.plugins.console) {
+        notes.push(`Ops console: ${uri}/console`);
+    }
+
+    if (config.adminTokenSource === 'generated') {
+        notes.push(`Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${config.adminToken}`);
+    }
+
+    return notes;
 }
 
 async function main(): Promise<void> {
@@ -91,13 +117,16 @@ async function main(): Promise<void> {
         await server.start();
     }
     catch (error) {
-        const message = error instanceof StartupError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
         console.error(`neo-alexandria: ${message}`);
         await server.stop({ timeout: 0 }).catch(() => {});
         process.exit(1);
     }
 
     console.log(`Neo Alexandria ${config.env} server on ${server.info.uri} (database: ${server.db.target})`);
+    for (const note of adminStartupNotes(config, server.info.uri)) {
+        console.log(note);
+    }
 
     let stopping = false;
     const shutdown = async (signal: string) => {

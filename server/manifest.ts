@@ -2,6 +2,8 @@
 // always; full-text search by dialect; the rest by switch (all on by default).
 
 import Boom from '@hapi/boom';
+import * as Cookie from '@hapi/cookie';
+import * as Crumb from '@hapi/crumb';
 import type { Manifest } from '@hapi/glue';
 import HapiPino from 'hapi-pino';
 import Inert from '@hapi/inert';
@@ -9,11 +11,13 @@ import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
+import * as Console from '../plugins/console';
 import * as DbEngine from '../plugins/db-engine';
 import * as Monitoring from '../plugins/monitoring';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
+import { csrfOptions } from './csrf';
 import { loggingOptions, requestIds } from './logging';
 
 export function manifest(config: Config): Manifest {
@@ -22,7 +26,17 @@ export function manifest(config: Config): Manifest {
         { plugin: HapiPino, options: loggingOptions(config) },
         { plugin: requestIds },
         { plugin: core, options: { config } },
-        { plugin: adminAuth, options: { token: config.adminToken } },
+        { plugin: Cookie.plugin },
+        {
+            plugin: adminAuth,
+            options: {
+                token: config.adminToken,
+                // Browser sessions exist only for the console; scripts always use the bearer token.
+                session: config.plugins.console
+                    ? { ttlMs: config.console.sessionTtlMinutes * 60_000, secureCookies: config.console.secureCookies }
+                    : null
+            }
+        },
         { plugin: Inert },
         { plugin: Vision },
         { plugin: DbEngine.plugin, options: { config } }
@@ -45,6 +59,13 @@ export function manifest(config: Config): Manifest {
                     sortEndpoints: 'ordered'
                 }
             }
+        );
+    }
+
+    if (config.plugins.console) {
+        plugins.push(
+            { plugin: Crumb.plugin, options: csrfOptions({ secureCookies: config.console.secureCookies }) },
+            { plugin: Console.plugin, options: { config } }
         );
     }
 

@@ -5,6 +5,7 @@ import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
 import type { Models } from '../../server/models';
+import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
 import { annotationCreate, annotationPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
 
@@ -52,11 +53,7 @@ export const annotationRoutes: ServerRoute[] = [
                     return builder;
                 };
 
-                const [items, [{ total }]] = await Promise.all([
-                    filtered().orderBy('start_offset').orderBy('id').limit(query.limit).offset(query.offset),
-                    filtered().count({ total: '*' }) as unknown as Promise<Array<{ total: number }>>
-                ]);
-                return { total: Number(total), items };
+                return await pageWithTotal(filtered().orderBy('start_offset').orderBy('id').limit(query.limit).offset(query.offset), filtered());
             }
         }
     },
@@ -72,7 +69,7 @@ export const annotationRoutes: ServerRoute[] = [
                 const { models } = request;
                 await resourceOr404(models, paramsOf(request).id);
                 const created = await withReferences(() => models.Annotation.query()
-                    .insert({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
+                    .insertAndFetch({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
                 return h.response(created).code(201).location(`/resources/${paramsOf(request).id}/annotations/${created.id}`);
             }
         }

@@ -6,6 +6,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Transaction } from 'objection';
 
 import { RESOURCE_COLUMNS, VISIBILITIES, type Models } from '../../server/models';
+import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
 import { collectionCreate, collectionPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
 
@@ -76,11 +77,7 @@ export const collectionRoutes: ServerRoute[] = [
                     return builder;
                 };
 
-                const [items, [{ total }]] = await Promise.all([
-                    filtered().orderBy('name').orderBy('id').limit(query.limit).offset(query.offset),
-                    filtered().count({ total: '*' }) as unknown as Promise<Array<{ total: number }>>
-                ]);
-                return { total: Number(total), items };
+                return await pageWithTotal(filtered().orderBy('name').orderBy('id').limit(query.limit).offset(query.offset), filtered());
             }
         }
     },
@@ -94,7 +91,7 @@ export const collectionRoutes: ServerRoute[] = [
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { Collection } = request.models;
-                const created = await withReferences(() => Collection.query().insert(request.payload as object), REFERENCES);
+                const created = await withReferences(() => Collection.query().insertAndFetch(request.payload as object), REFERENCES);
                 return h.response(created).code(201).location(`/collections/${created.id}`);
             }
         }
@@ -172,14 +169,12 @@ export const collectionRoutes: ServerRoute[] = [
                 const { models } = request;
                 const query = request.query as { limit: number; offset: number };
                 const collection = await findOr404(models, paramsOf(request).id);
-                const [items, [{ total }]] = await Promise.all([
+                return await pageWithTotal(
                     collection.$relatedQuery('resources')
                         .select(RESOURCE_COLUMNS.map((column) => `resources.${column}`))
                         .orderBy('collection_resources.added_at', 'desc').orderBy('resources.id')
                         .limit(query.limit).offset(query.offset),
-                    models.CollectionResource.query().where('collection_id', collection.id).count({ total: '*' }) as unknown as Promise<Array<{ total: number }>>
-                ]);
-                return { total: Number(total), items };
+                    models.CollectionResource.query().where('collection_id', collection.id));
             }
         }
     },

@@ -35,3 +35,17 @@ export function decodeCursor(text: string, sort: string, order: string): Cursor 
 
     return { sort: parts[0], order: parts[1], value: parts[2], id: parts[3] };
 }
+
+interface Countable {
+    count(column: Record<string, string>): PromiseLike<unknown>;
+}
+
+/**
+ * Runs a page query and the exact count of the same filter together
+ * (`counted` must be a separate query builder with the same filters).
+ */
+export async function pageWithTotal<T>(page: PromiseLike<T[]>, counted: Countable): Promise<{ total: number; items: T[] }> {
+
+    const [items, rows] = await Promise.all([page, counted.count({ total: '*' })]);
+    return { total: Number((rows as Array<{ total: number | string }>)[0]!.total), items };
+}

@@ -7,7 +7,7 @@ import type { QueryBuilder } from 'objection';
 
 import { isForeignKeyViolation } from '../../server/errors';
 import { RESOURCE_COLUMNS, type Resource } from '../../server/models';
-import { decodeCursor, encodeCursor } from './pagination';
+import { decodeCursor, encodeCursor, pageWithTotal } from './pagination';
 import { idParam, paramsOf, resourceCreate, resourceListQuery, resourcePatch } from './schemas';
 
 const REFERENCE_FIELDS = 'classification_code or owner_id refers to a record that does not exist';
@@ -87,14 +87,11 @@ async function list(request: Request) {
         page.offset(query.offset);
     }
 
-    const [items, [{ total }]] = await Promise.all([
-        page,
-        filtered().count({ total: '*' }) as unknown as Promise<Array<{ total: number | string }>>
-    ]);
+    const { total, items } = await pageWithTotal(page, filtered());
 
     const last = items[items.length - 1] as unknown as Record<string, unknown> | undefined;
     return {
-        total: Number(total),
+        total,
         items,
         next_cursor: items.length === query.limit && last ? encodeCursor({ sort, order, value: last[sort] as string | number, id: last.id as string }) : null
     };

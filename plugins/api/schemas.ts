@@ -66,9 +66,9 @@ export const resourceListQuery = Joi.object({
     sort: Joi.string().valid('created_at', 'updated_at', 'quality_score').default('created_at'),
     order: Joi.string().valid('asc', 'desc').default('desc'),
     limit,
-    offset,
+    offset: Joi.number().integer().min(0).max(1_000_000),
     cursor: Joi.string().max(500).description('Opaque cursor from next_cursor; replaces offset')
-}).oxor('cursor', 'offset').label('ResourceListQuery');
+}).oxor('cursor', 'offset').messages({ 'object.oxor': 'use either "cursor" or "offset", not both' }).label('ResourceListQuery');
 
 export const collectionCreate = Joi.object({
     name: Joi.string().trim().min(1).max(200).required(),

@@ -1,76 +1,86 @@
 // Console panels: "Pool" (refreshed every 2 s) and "Queries". Each is an HTML
-// fragment route under /console/panels/<id>; every value goes through html``
-// so SQL text and route names are escaped.
+// fragment route under /console/panels/<id>, built from the console's shared
+// fragments and formatters; every value goes through html`` so SQL text and
+// route names are escaped. No inline styles (the console's CSP): the
+// utilization bar is a <meter>.
 
-import type { Request, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { formatBytes, formatDuration, formatMilliseconds, formatNumber, formatPercent, formatTimestamp } from '../../server/console/format';
+import { alert, badge, facts, type Fact } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
 import { html, type Html } from '../../server/html';
 import type { DatabaseReport, DatabaseStatus } from './database-status';
 import type { QueryMonitor, QueryReport } from './query-monitor';
 
-export const POOL_PANEL: ConsolePanel = { id: 'pool', title: 'Pool', order: 20, path: '/console/panels/pool', refreshSeconds: 2 };
-export const QUERIES_PANEL: ConsolePanel = { id: 'queries', title: 'Queries', order: 30, path: '/console/panels/queries', refreshSeconds: 10 };
+export const POOL_PANEL: ConsolePanel = { id: 'pool', title: 'Pool', order: 10, path: '/console/panels/pool', refreshSeconds: 2 };
+export const QUERIES_PANEL: ConsolePanel = { id: 'queries', title: 'Queries', order: 20, path: '/console/panels/queries', refreshSeconds: 10 };
 
-const figure = (value: number | string | null | undefined, unit = '') => (value === null || value === undefined ? '–' : `${value}${unit}`);
-
-function row(label: string, value: unknown): Html {
-
-    return html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`;
-}
+const num = (value: unknown) => (typeof value === 'number' ? value : null);
 
 export function renderPoolPanel(report: DatabaseReport): Html {
 
     const { pool } = report;
     const utilization = Math.min(100, Math.max(0, pool.utilization_percent));
+    const rows: Fact[] = [
+        ['In use', formatNumber(pool.in_use)],
+        ['Free', formatNumber(pool.free)],
+        ['Waiting', formatNumber(pool.waiting)],
+        ['Overflow in use', formatNumber(pool.overflow_in_use)],
+        ['Open / min / max', `${pool.open} / ${pool.min} / ${pool.max}`],
+        ['Acquire p50 / p95', `${formatMilliseconds(pool.acquire.p50_ms)} / ${formatMilliseconds(pool.acquire.p95_ms)} (last ${pool.acquire.window_s} s, ${pool.acquire.samples} samples)`],
+        ['Acquire timeouts', formatNumber(pool.acquire_timeouts)],
+        ['Destroyed: dead / recycled / idle', `${pool.destroyed.dead} / ${pool.destroyed.recycled} / ${pool.destroyed.idle}`]
+    ];
+
     const pg = report.postgres;
+    if (pg) {
+        rows.push(
+            ['Cache hit ratio', formatPercent(num(pg.cache_hit_ratio), 2)],
+            ['Transactions / s', pg.transactions_per_second === null ? '— (next refresh)' : formatNumber(num(pg.transactions_per_second))],
+            ['Longest running query', pg.longest_query_s === null ? 'none running' : formatDuration(num(pg.longest_query_s))],
+            ['Deadlocks', formatNumber(num(pg.deadlocks))],
+            ['Database size', formatBytes(num(pg.size_bytes))]
+        );
+    }
+
     const lite = report.sqlite;
-    return html`<section class="panel panel-pool" aria-labelledby="pool-title">
-<h2 id="pool-title">Connection pool <small>${report.database_type} · ${report.version ?? ''} · ${report.target}</small></h2>
-<div class="bar" role="meter" aria-label="Pool utilization" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${utilization}">
-<div class="bar-fill${utilization > 90 ? ' bar-hot' : ''}" style="width: ${utilization}%"></div>
-<span class="bar-label">${pool.utilization_percent} % in use</span>
-</div>
-<table class="figures">
-${row('In use', pool.in_use)}${row('Free', pool.free)}${row('Waiting', pool.waiting)}
-${row('Overflow in use', pool.overflow_in_use)}${row('Open / min / max', `${pool.open} / ${pool.min} / ${pool.max}`)}
-${row('Acquire p50 / p95', `${figure(pool.acquire.p50_ms, ' ms')} / ${figure(pool.acquire.p95_ms, ' ms')} (last ${pool.acquire.window_s} s, ${pool.acquire.samples} samples)`)}
-${row('Acquire timeouts', pool.acquire_timeouts)}
-${row('Destroyed: dead / recycled / idle', `${pool.destroyed.dead} / ${pool.destroyed.recycled} / ${pool.destroyed.idle}`)}
-${pg ? [
-        row('Cache hit ratio', pg.cache_hit_ratio === null ? '–' : `${((pg.cache_hit_ratio as number) * 100).toFixed(2)} %`),
-        row('Transactions / s', figure(pg.transactions_per_second as number | null)),
-        row('Longest running query', figure(pg.longest_query_s as number | null, ' s')),
-        row('Deadlocks', pg.deadlocks)
-    ] : ''}
-${lite ? [
-        row('Journal mode', lite.journal_mode),
-        row('File / WAL size', `${lite.size_bytes} B / ${lite.wal_size_bytes} B`),
-        row('Busy / locked errors', `${lite.busy_errors} / ${lite.locked_errors}`)
-    ] : ''}
-</table>
-${report.stats_error ? html`<p class="error" role="alert">${report.stats_error}</p>` : ''}
-</section>`;
+    if (lite) {
+        rows.push(
+            ['Journal mode', lite.journal_mode],
+            ['File / WAL size', `${formatBytes(num(lite.size_bytes))} / ${formatBytes(num(lite.wal_size_bytes))}`],
+            ['Busy / locked errors', `${lite.busy_errors} / ${lite.locked_errors}`]
+        );
+    }
+
+    return html`<p>${report.database_type} · ${report.version ?? 'version unknown'} · <code>${report.target}</code></p>
+<p><meter min="0" max="100" low="70" high="90" optimum="0" value="${utilization}" aria-label="Pool utilization">${utilization} %</meter>
+${formatPercent(pool.utilization_percent / 100)} in use ${utilization > 90 ? badge('over 90 %', 'warn') : ''}</p>
+${facts(rows)}
+${report.stats_error ? alert('warning', report.stats_error) : ''}`;
 }
 
 export function renderQueriesPanel(report: QueryReport): Html {
 
     const slow = report.slow_queries.slice(0, 20);
-    return html`<section class="panel panel-queries" aria-labelledby="queries-title">
-<h2 id="queries-title">Queries</h2>
-<h3>Slow queries (over ${report.slow_query_ms} ms; ${report.slow_queries_total} in total)</h3>
-${slow.length ? html`<table class="slow-queries">
+    return html`<h3>Slow queries (over ${formatMilliseconds(report.slow_query_ms)}; ${formatNumber(report.slow_queries_total)} in total)</h3>
+${slow.length ? html`<table class="data">
 <thead><tr><th>When</th><th>Duration</th><th>Route</th><th>SQL</th></tr></thead>
-<tbody>${slow.map((entry) => html`<tr${entry.failed ? html` class="failed"` : ''}><td>${entry.at}</td><td>${entry.duration_ms} ms</td><td>${entry.route ?? 'background'}</td><td><code>${entry.sql}</code></td></tr>`)}</tbody>
-</table>` : html`<p>No slow queries.</p>`}
-<h3>Per route (N+1 threshold: more than ${report.n_plus_one_threshold} queries in one request)</h3>
-<table class="routes">
-<thead><tr><th>Route</th><th>Requests</th><th>Queries</th><th>Queries / request</th><th>Total ms</th><th>Max ms</th><th>N+1</th></tr></thead>
-<tbody>${report.routes.map((route) => html`<tr><td>${route.route}</td><td>${route.requests}</td><td>${route.queries}</td><td>${route.queries_per_request}</td><td>${route.total_query_ms}</td><td>${route.max_query_ms}</td><td>${route.suspected_n_plus_one ? `suspected (${route.n_plus_one_requests} requests, up to ${route.max_queries_per_request} queries)` : 'no'}</td></tr>`)}</tbody>
+<tbody>${slow.map((entry) => html`<tr><td>${formatTimestamp(entry.at)}</td><td class="num">${formatMilliseconds(entry.duration_ms)}</td><td>${entry.route ?? html`<span class="muted">background</span>`}</td><td><code>${entry.sql}</code>${entry.failed ? html` ${badge('failed', 'error')}` : ''}</td></tr>`)}</tbody>
+</table>` : html`<p class="muted">No slow queries.</p>`}
+<h3>Per route</h3>
+${report.attribution ? '' : alert('info', 'QUERY_ATTRIBUTION is off: requests are counted per route, queries only in total.')}
+<table class="data">
+<thead><tr><th>Route</th><th>Requests</th><th>Queries</th><th>Queries / request</th><th>Total</th><th>Slowest</th><th>N+1 (over ${report.n_plus_one_threshold} per request)</th></tr></thead>
+<tbody>${report.routes.map((route) => html`<tr><td>${route.route}</td><td class="num">${formatNumber(route.requests)}</td><td class="num">${formatNumber(route.queries)}</td><td class="num">${route.queries_per_request}</td><td class="num">${formatMilliseconds(route.total_query_ms)}</td><td class="num">${formatMilliseconds(route.max_query_ms)}</td><td>${route.suspected_n_plus_one ? badge(`suspected: ${route.n_plus_one_requests} requests, up to ${route.max_queries_per_request} queries`, 'warn') : badge('no', 'ok')}</td></tr>`)}</tbody>
 </table>
-<p>Background (no request): ${report.background.queries} queries, ${report.background.total_query_ms} ms.</p>
-</section>`;
+<p class="muted">Background (no request): ${formatNumber(report.background.queries)} queries, ${formatMilliseconds(report.background.total_query_ms)}.</p>`;
+}
+
+function fragment(h: ResponseToolkit, markup: Html) {
+
+    return h.response(markup.value).type('text/html').header('cache-control', 'no-store');
 }
 
 export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor): ServerRoute[] {
@@ -81,9 +91,9 @@ export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor): Serv
             path: POOL_PANEL.path,
             options: {
                 auth: ADMIN_STRATEGY,
-                async handler(_request: Request, h) {
+                async handler(_request: Request, h: ResponseToolkit) {
 
-                    return h.response(renderPoolPanel(await status.report()).value).type('text/html').header('cache-control', 'no-store');
+                    return fragment(h, renderPoolPanel(await status.report()));
                 }
             }
         },
@@ -92,9 +102,9 @@ export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor): Serv
             path: QUERIES_PANEL.path,
             options: {
                 auth: ADMIN_STRATEGY,
-                handler(_request: Request, h) {
+                handler(_request: Request, h: ResponseToolkit) {
 
-                    return h.response(renderQueriesPanel(queries.report()).value).type('text/html').header('cache-control', 'no-store');
+                    return fragment(h, renderQueriesPanel(queries.report()));
                 }
             }
         }

@@ -7,18 +7,53 @@
 //      actions are POST routes under the same prefix and return fragments;
 //   2. exposes the panel's description: server.expose(CONSOLE_PANELS, [panel]).
 // The console shell collects every exposed panel when the server starts, so
-// plugins never import the console and load in any order.
+// plugins never import the console and load in any order. A panel that breaks
+// the contract (bad id, clashing id, GET route missing or not admin-only)
+// stops the start with a message naming the plugin.
+//
+// What the shell does for a panel, and what a fragment may rely on:
+//   - The shell page /console/<id> GETs `path` with htmx (header HX-Request:
+//     true) and swaps the response into the panel body (innerHTML). Return
+//     only the body: no <html>, no title (the shell shows `title`).
+//   - refreshSeconds re-GETs `path` on that interval while the tab is visible,
+//     pauses while it is hidden and refreshes at once when shown again. The
+//     whole body is replaced, so a panel with a form should leave it unset and
+//     poll a part of its fragment instead: <div hx-get="…" hx-trigger="console:refresh"
+//     data-refresh-seconds="1"> (the same visibility-aware timer; plain
+//     `hx-trigger="every 2s"` also works but keeps polling in hidden tabs).
+//   - CSRF: htmx requests other than GET carry the X-CSRF-Token header (set by
+//     the shell). Plain <form method="post"> without htmx must include
+//     <input type="hidden" name="crumb" value="${request.plugins.crumb}"> and
+//     opt in with route option plugins: { crumb: { restful: false } }.
+//     Bearer-token calls (scripts) need no CSRF token, so the same POST
+//     routes serve as the JSON/scripting API where that makes sense.
+//   - Errors: a Boom error from any /console route becomes an HTML fragment
+//     (<div class="alert …">) that htmx swaps in, keeping the status code
+//     (htmx 4 swaps 4xx/5xx). An ended session sends the browser to the login
+//     form (HX-Redirect). Use hx-status:<code> to put an error elsewhere.
+//   - Content-Security-Policy: scripts and styles only from this server, no
+//     inline scripts, no eval. So no hx-on:*, no trigger filters (`click[…]`),
+//     no `js:` values, no style="" attributes; use <progress>/<meter> for bars.
+//     hx-confirm (window.confirm) is fine.
+//   - Look: reuse the classes of public/console/console.css (and the builders
+//     in server/console/fragments.ts): .alert(-error|-warning|-success|-info),
+//     .badge(-ok|-warn|-error|-muted), dl.facts, table.data (td.num for
+//     figures), .btn(.btn-primary|.btn-danger|.btn-small|.btn-quiet),
+//     .form-row, .actions, .muted, pre.output, .spinner.htmx-indicator.
+//     Figures are formatted with server/console/format.ts.
+//   - Suggested order values: overview 0, pool 10, queries 20, schema
+//     migrations 30, data migration 40, backups 50, search 60.
 
 export const CONSOLE_PANELS = 'consolePanels';
 
 export interface ConsolePanel {
-    /** Stable id, also the last segment of the fragment path. */
+    /** Stable id (a-z, 0-9, dashes; not login/logout/panels/assets): the page is /console/<id>. */
     id: string;
-    /** Title in the console navigation. */
+    /** Title in the console navigation and above the panel. */
     title: string;
     /** Position in the navigation (lower first). */
     order: number;
-    /** GET route of the panel's HTML fragment. */
+    /** GET route of the panel's HTML fragment, under /console/panels/. */
     path: string;
     /** Seconds between automatic refreshes while the tab is visible (omit for no polling). */
     refreshSeconds?: number;

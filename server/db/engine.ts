@@ -9,7 +9,7 @@ import type { PoolOverrides } from '../config';
 import { postgres } from './dialects/postgres';
 import { sqlite } from './dialects/sqlite';
 import type { DatabaseEngine, Dialect } from './types';
-import { getDatabaseType, parseDatabaseUrl, redactUrl, type DatabaseType } from './url';
+import { getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from './url';
 
 export { getDatabaseType };
 
@@ -67,6 +67,36 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
             return destroyed;
         }
     };
+}
+
+export class DatabaseUnreachableError extends Error {
+
+    constructor(target: string, reason: string) {
+
+        super(`cannot connect to the database ${target}: ${reason}`);
+        this.name = 'DatabaseUnreachableError';
+    }
+}
+
+/**
+ * Opens one connection outside the pool and closes it again, so a wrong host,
+ * password or database name is reported as what it is, at once, instead of
+ * as a pool timeout later.
+ */
+export async function checkConnection(engine: DatabaseEngine): Promise<void> {
+
+    const client = engine.knex.client as { acquireRawConnection(): Promise<unknown>; destroyRawConnection(connection: unknown): Promise<void> };
+    let connection: unknown;
+    try {
+        connection = await client.acquireRawConnection();
+    }
+    catch (error) {
+        const reason = redactSecrets((error as Error).message ?? String(error));
+        const hint = /database "[^"]+" does not exist/.test(reason) ? ' (create it first, for example with createdb)' : '';
+        throw new DatabaseUnreachableError(engine.target, `${reason}${hint}`);
+    }
+
+    await client.destroyRawConnection(connection);
 }
 
 // knex logs some warnings to the console by default; route them nowhere

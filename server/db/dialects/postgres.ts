@@ -92,6 +92,14 @@ export const postgres: Dialect = {
                 // connections skip the ping, so the hot path pays nothing.
                 validate: async (connection: any) => {
 
+                    // One event-loop turn first: a FATAL message or a close that
+                    // already reached the socket (backend terminated, server
+                    // restarted) is processed and marks the connection disposed.
+                    await new Promise((resolve) => setImmediate(resolve));
+                    if (connection.__knex__disposed) {
+                        return false;
+                    }
+
                     const now = Date.now();
                     const previous = connection[lastChecked] ?? now;
                     connection[lastChecked] = now;

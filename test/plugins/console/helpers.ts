@@ -1,0 +1,97 @@
+// Helpers for the console tests: a server with extra plugins registered
+// before initialize (so the console collects their panels), and a logged-in
+// browser-like session for server.inject.
+
+import type { Plugin, Server, ServerInjectResponse } from '@hapi/hapi';
+
+import { loadConfig, type Config, type Env } from '../../../server/config';
+import { createServer, prepareDatabase } from '../../../server/index';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database';
+import { TEST_ADMIN_TOKEN, type TestServer } from '../../helpers/server';
+
+export interface ComposeOptions {
+    env?: Env;
+    plugins?: Array<Plugin<any>>;
+    /** Stop before server.initialize() (to test start-up failures). */
+    initialize?: boolean;
+}
+
+/** Like createTestServer, with extra plugins registered before the console collects panels. */
+export async function createConsoleServer({ env = {}, plugins = [], initialize = true }: ComposeOptions = {}): Promise<TestServer> {
+
+    const database: TestDatabase = await createTestDatabase();
+    const config: Config = loadConfig({
+        NODE_ENV: 'test',
+        // Production-mode servers in these tests would otherwise log every request.
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: database.url,
+        ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        AUTO_MIGRATE: '1',
+        SEED_DEMO: '0',
+        DB_POOL_MIN: '0',
+        DB_POOL_MAX: '5',
+        BACKUP_DIR: `./backups/test-${process.pid}`,
+        ...env
+    });
+
+    const server = await createServer(config);
+    for (const plugin of plugins) {
+        await server.register(plugin);
+    }
+
+    await prepareDatabase(server, config);
+    if (initialize) {
+        await server.initialize();
+    }
+
+    return {
+        server,
+        config,
+        database,
+        async stop() {
+
+            await server.stop();
+            await database.cleanup();
+        }
+    };
+}
+
+/** The value of a Set-Cookie cookie in a response, or null. */
+export function cookieValue(response: ServerInjectResponse, name: string): string | null {
+
+    const header = response.headers['set-cookie'];
+    for (const line of ([] as string[]).concat(header ?? [])) {
+        const match = new RegExp(`^${name}=([^;]*)`).exec(line);
+        if (match) {
+            return match[1]!;
+        }
+    }
+
+    return null;
+}
+
+export interface ConsoleSession {
+    /** The Cookie header a browser would send: session + CSRF cookie. */
+    cookie: string;
+    /** The CSRF token (what the shell puts in its meta tag and forms). */
+    crumb: string;
+    session: string;
+}
+
+/** Logs in the way the login form does and returns the cookies a browser would then hold. */
+export async function loginSession(server: Server, token = TEST_ADMIN_TOKEN): Promise<ConsoleSession> {
+
+    const page = await server.inject('/console/login');
+    const crumb = cookieValue(page, 'crumb');
+    if (!crumb) {
+        throw new Error('The login page issued no CSRF cookie');
+    }
+
+    const res = await server.inject({ method: 'POST', url: '/console/login', payload: { token, crumb }, headers: { cookie: `crumb=${crumb}` } });
+    const session = cookieValue(res, 'na_console');
+    if (res.statusCode !== 303 || !session) {
+        throw new Error(`Login failed with ${res.statusCode}`);
+    }
+
+    return { cookie: `crumb=${crumb}; na_console=${session}`, crumb, session };
+}

@@ -1,0 +1,98 @@
+import Boom from '@hapi/boom';
+import { expect } from '@hapi/code';
+import * as Lab from '@hapi/lab';
+import { KnexTimeoutError } from 'knex';
+
+import { RetryExhaustedError } from '../../server/db/retry';
+import { mapDatabaseError, toBoom } from '../../server/errors';
+import { createTestServer, type TestServer } from '../helpers/server';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+describe('error mapper', () => {
+
+    let t: TestServer;
+
+    before(async () => {
+
+        t = await createTestServer();
+    });
+
+    after(async () => {
+
+        await t.stop();
+    });
+
+    const failure = async (work: () => PromiseLike<unknown>) => {
+
+        try {
+            await work();
+        }
+        catch (error) {
+            return error;
+        }
+
+        throw new Error('expected the database to refuse');
+    };
+
+    it('maps real constraint violations from the database to 4xx', async () => {
+
+        const { User, Annotation, Resource } = t.server.models;
+        await User.query().insert({ email: 'dup@example.org' });
+
+        const unique = toBoom(await failure(() => User.query().insert({ email: 'dup@example.org' })));
+        expect(unique.output.statusCode).to.equal(409);
+        expect(unique.message).to.contain('already exists');
+
+        const foreign = toBoom(await failure(() => Annotation.query().insert({
+            resource_id: '00000000-0000-4000-8000-000000000000', start_offset: 0, end_offset: 1, highlighted_text: 'x'
+        })));
+        expect(foreign.output.statusCode).to.equal(409);
+
+        const check = toBoom(await failure(() => Resource.query().insert(Resource.fromJson({ title: 't' }, { skipValidation: true }).$set({ quality_score: 7 }))));
+        expect(check.output.statusCode).to.equal(400);
+
+        const invalid = toBoom(await failure(() => Resource.query().insert({ title: '' })));
+        expect(invalid.output.statusCode).to.equal(400);
+    });
+
+    it('answers pool exhaustion, exhausted retries and lost connections with 503 and Retry-After', () => {
+
+        for (const error of [
+            new KnexTimeoutError('Knex: Timeout acquiring a connection'),
+            new RetryExhaustedError(5, Object.assign(new Error('could not serialize'), { code: '40001' })),
+            Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+            Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+            Object.assign(new Error('connection failure'), { code: '08006' }),
+            Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
+        ]) {
+            const mapped = toBoom(error);
+            expect(mapped.output.statusCode, error.message).to.equal(503);
+            expect(mapped.output.headers['Retry-After']).to.match(/^\d+$/);
+        }
+    });
+
+    it('passes deliberate Boom errors through and hides unknown faults behind a 500', () => {
+
+        const notFound = Boom.notFound('Resource x not found');
+        expect(toBoom(notFound)).to.shallow.equal(notFound);
+        const fault = toBoom(new Error('SELECT secret FROM users: boom'));
+        expect(fault.output.statusCode).to.equal(500);
+        expect(fault.output.payload.message).to.equal('An internal server error occurred');
+        expect(mapDatabaseError(new Error('plain'))).to.be.null();
+    });
+
+    it('never returns SQL text for a server fault through the API', async () => {
+
+        t.server.route({
+            method: 'GET',
+            path: '/test/fault',
+            handler: async (request) => await request.knex.raw('SELECT * FROM table_that_does_not_exist')
+        });
+        const res = await t.server.inject('/test/fault');
+        expect(res.statusCode).to.equal(500);
+        expect(res.payload).to.not.contain('table_that_does_not_exist');
+        expect(res.payload).to.not.contain('SELECT');
+    });
+});
