@@ -6,9 +6,10 @@
 import * as Lab from '@hapi/lab';
 
 import { consoleShellSuite } from './console-shell';
+import { monitoringPanelsSuite } from './monitoring-panels';
 
 /** Every browser suite; plugins' panel suites are added here. */
-export const suites = [consoleShellSuite];
+export const suites = [consoleShellSuite, monitoringPanelsSuite];
 
 async function main(): Promise<void> {
 
