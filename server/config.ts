@@ -48,6 +48,21 @@ export interface BackupSettings {
     retention: BackupRetention;
 }
 
+export interface MonitoringSettings {
+    /** How many recent slow queries are kept in memory. */
+    slowLogSize: number;
+    /** Queries in one request above which a route is flagged as a likely N+1. */
+    nPlusOneQueries: number;
+    /** Pool utilization (percent) above which a warning is logged. */
+    poolWarnPercent: number;
+    /** At most one pool-pressure warning per this many seconds. */
+    poolWarnIntervalS: number;
+    /** True: GET /metrics needs no token (scrapers on a private network). */
+    metricsPublic: boolean;
+    /** True: queries are attributed to routes (AsyncLocalStorage; costs throughput on Node 20). */
+    queryAttribution: boolean;
+}
+
 /** Where the admin token comes from: the environment, generated for this development run, or nowhere (ops disabled). */
 export type AdminTokenSource = 'env' | 'generated' | 'none';
 
@@ -72,6 +87,7 @@ export interface Config {
     autoMigrate: boolean;
     seedDemo: boolean;
     slowQueryMs: number;
+    monitoring: MonitoringSettings;
     backupDir: string;
     backup: BackupSettings;
     shutdownTimeoutMs: number;
@@ -121,6 +137,12 @@ const schema = Joi.object({
     AUTO_MIGRATE: bool(),
     SEED_DEMO: bool(),
     SLOW_QUERY_MS: int(1).default(1000),
+    SLOW_QUERY_LOG_SIZE: int(1).max(10_000).default(100),
+    N_PLUS_ONE_QUERIES: int(2).default(10),
+    POOL_WARN_PERCENT: Joi.number().min(1).max(100).default(90),
+    POOL_WARN_INTERVAL_S: int(0).default(60),
+    METRICS_PUBLIC: bool().default(false),
+    QUERY_ATTRIBUTION: bool().default(true),
     BACKUP_DIR: Joi.string().default('./backups'),
     BACKUP_PG_BIN_DIR: Joi.string(),
     BACKUP_RESTORE_JOBS: int(1).max(32).default(2),
@@ -193,6 +215,14 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         autoMigrate: value.AUTO_MIGRATE ?? !production,
         seedDemo: value.SEED_DEMO ?? !production,
         slowQueryMs: value.SLOW_QUERY_MS,
+        monitoring: {
+            slowLogSize: value.SLOW_QUERY_LOG_SIZE,
+            nPlusOneQueries: value.N_PLUS_ONE_QUERIES,
+            poolWarnPercent: value.POOL_WARN_PERCENT,
+            poolWarnIntervalS: value.POOL_WARN_INTERVAL_S,
+            metricsPublic: value.METRICS_PUBLIC,
+            queryAttribution: value.QUERY_ATTRIBUTION
+        },
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
         backup: {
             toolPath: [value.BACKUP_PG_BIN_DIR ? Path.resolve(rootDir, value.BACKUP_PG_BIN_DIR) : null, value.PATH ?? '/usr/local/bin:/usr/bin:/bin']

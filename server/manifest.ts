@@ -16,24 +16,18 @@ import * as Console from '../plugins/console';
 import * as DbEngine from '../plugins/db-engine';
 import * as FtsPostgres from '../plugins/fts-postgres';
 import * as FtsSqlite from '../plugins/fts-sqlite';
+import * as Monitoring from '../plugins/monitoring';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
 import { csrfOptions } from './csrf';
+import { loggingOptions, requestIds } from './logging';
 
 export function manifest(config: Config): Manifest {
 
     const plugins: Array<{ plugin: any; options?: object }> = [
-        {
-            plugin: HapiPino,
-            options: {
-                level: config.logLevel,
-                redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
-                // Health probes and static assets would drown the log.
-                ignorePaths: ['/health'],
-                logRequestComplete: config.env !== 'test'
-            }
-        },
+        { plugin: HapiPino, options: loggingOptions(config) },
+        { plugin: requestIds },
         { plugin: core, options: { config } },
         { plugin: Cookie.plugin },
         {
@@ -51,6 +45,10 @@ export function manifest(config: Config): Manifest {
         { plugin: DbEngine.plugin, options: { config } },
         { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin }
     ];
+
+    if (config.plugins.monitoring) {
+        plugins.push({ plugin: Monitoring.plugin, options: { config } });
+    }
 
     if (config.plugins.api) {
         plugins.push(

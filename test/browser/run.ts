@@ -7,9 +7,10 @@ import * as Lab from '@hapi/lab';
 
 import { backupsPanelSuite } from './backups';
 import { consoleShellSuite } from './console-shell';
+import { monitoringPanelsSuite } from './monitoring-panels';
 
 /** Every browser suite; plugins' panel suites are added here. */
-export const suites = [consoleShellSuite, backupsPanelSuite];
+export const suites = [consoleShellSuite, monitoringPanelsSuite, backupsPanelSuite];
 
 async function main(): Promise<void> {
 

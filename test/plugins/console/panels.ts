@@ -47,7 +47,8 @@ describe('console: panel collection', () => {
     it('collects every exposed panel at start, in navigation order, whatever the plugin order', async () => {
 
         const late = panelPlugin('late-plugin', [{ id: 'pool', title: 'Pool', order: 10, path: '/console/panels/pool', refreshSeconds: 2 }]);
-        const t = await createConsoleServer({ plugins: [probePlugin({ tickerRequests: 0, notes: [] }), late] });
+        // The late plugin stands in for monitoring's Pool panel, so the real one stays off.
+        const t = await createConsoleServer({ env: { ENABLE_MONITORING: '0' }, plugins: [probePlugin({ tickerRequests: 0, notes: [] }), late] });
         try {
             const panels = (t.server.plugins as any).console.panels() as ConsolePanel[];
             expect(panels.map((panel) => panel.id)).to.equal(['overview', 'pool', 'backups', 'search', 'probe', 'ticker', 'hourly']);

@@ -1,0 +1,118 @@
+// monitoring: pool and database health, slow-query log, per-route query
+// counts, pool-pressure warnings, Prometheus metrics and two console panels.
+
+import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
+
+import type { Config } from '../../server/config';
+import { CONSOLE_PANELS } from '../../server/console/panel';
+import { createDatabaseEngine } from '../../server/db/engine';
+import type { DatabaseEngine } from '../../server/db/types';
+import { DatabaseStatus, probeFor } from './database-status';
+import { MonitoringMetrics } from './metrics';
+import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
+import { PoolMonitor, type TarnPool } from './pool-monitor';
+import { QueryMonitor } from './query-monitor';
+import { monitoringRoutes } from './routes';
+
+export type { DatabaseReport } from './database-status';
+export type { PoolStatus } from './pool-monitor';
+export type { QueryReport, RouteQueryStats, SlowQuery } from './query-monitor';
+
+export interface MonitoringOptions {
+    config: Config;
+}
+
+/**
+ * A connection of its own for the statistics queries: the figures still come
+ * when the application pool is exhausted, and monitoring never shows up in
+ * the pool figures it reports. An in-memory SQLite database exists only on
+ * the application's connection, so that one is shared.
+ */
+function statsEngineFor(engine: DatabaseEngine, config: Config): DatabaseEngine | null {
+
+    const filename = (engine.knex.client.config.connection as { filename?: string } | undefined)?.filename;
+    if (engine.type === 'sqlite' && filename === ':memory:') {
+        return null;
+    }
+
+    return createDatabaseEngine(config.database.url, {
+        min: 0,
+        max: 1,
+        acquireTimeoutMs: 5_000,
+        statementTimeoutMs: 5_000,
+        idleTimeoutMs: 10_000,
+        sqliteBusyTimeoutMs: 1_000,
+        applicationName: 'neo-alexandria-monitoring'
+    }, { baseDir: config.rootDir });
+}
+
+export const plugin: Plugin<MonitoringOptions> = {
+    name: 'monitoring',
+    dependencies: ['db-engine'],
+    register(server, { config }) {
+
+        const engine = server.db;
+        const settings = config.monitoring;
+
+        const queries = new QueryMonitor(engine.knex, {
+            attribution: settings.queryAttribution,
+            slowQueryMs: config.slowQueryMs,
+            slowLogSize: settings.slowLogSize,
+            nPlusOneQueries: settings.nPlusOneQueries,
+            onSlowQuery(entry, request) {
+
+                (request ?? server).log(['db', 'slow-query', 'warn'], { msg: `Slow query: ${entry.duration_ms} ms`, ...entry });
+            }
+        });
+
+        const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
+            settings: engine.pool,
+            warnPercent: settings.poolWarnPercent,
+            warnIntervalMs: settings.poolWarnIntervalS * 1000,
+            onPressure(pressure) {
+
+                (queries.currentRequest() ?? server).log(['db', 'pool', 'warn'], {
+                    msg: `Connection pool ${pressure.utilization_percent} % in use (${pressure.in_use} of ${pressure.max}, ${pressure.waiting} waiting)`,
+                    ...pressure
+                });
+            }
+        });
+
+        const statsEngine = statsEngineFor(engine, config);
+        const probe = probeFor(engine);
+        const status = new DatabaseStatus({
+            engine,
+            pool,
+            probe,
+            statsKnex: statsEngine?.knex ?? engine.knex,
+            errorCount: (code) => queries.errorCount(code)
+        });
+        const metrics = new MonitoringMetrics(probe);
+
+        // First of all onRequest extensions: hapi calls the first one in the
+        // same synchronous run that starts the request, so the context entered
+        // there is inherited by the whole lifecycle. A later one runs after an
+        // await, and its context would end with that extension.
+        server.ext('onRequest', (request: Request, h: ResponseToolkit) => {
+
+            queries.enter(request);
+            return h.continue;
+        }, { before: ['hapi-pino'] });
+
+        server.events.on('response', (request: Request) => queries.complete(request));
+
+        server.ext('onPostStop', async () => {
+
+            queries.detach();
+            pool.detach();
+            await statsEngine?.destroy();
+        });
+
+        server.route([
+            ...monitoringRoutes({ status, queries, metrics, metricsPublic: settings.metricsPublic }),
+            ...panelRoutes(status, queries)
+        ]);
+
+        server.expose(CONSOLE_PANELS, [POOL_PANEL, QUERIES_PANEL]);
+    }
+};

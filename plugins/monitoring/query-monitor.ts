@@ -1,0 +1,318 @@
+// Times every query knex runs and attributes it to the route whose request
+// issued it. The request travels with the query through AsyncLocalStorage,
+// entered when hapi receives the request; queries from elsewhere (start-up,
+// timers, a request that has already ended) count as background work.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import type { Request } from '@hapi/hapi';
+import type { Knex } from 'knex';
+
+import { errorCode } from '../../server/db/dialects/common';
+import { redactSecrets } from '../../server/db/url';
+import { requestIdOf } from '../../server/logging';
+
+export interface RequestContext {
+    readonly request: Request;
+    queries: number;
+    timeMs: number;
+    maxMs: number;
+    done: boolean;
+}
+
+declare module '@hapi/hapi' {
+    interface PluginsStates {
+        monitoring?: RequestContext;
+    }
+}
+
+export interface SlowQuery {
+    at: string;
+    duration_ms: number;
+    /** The statement with placeholders: bindings are never kept. */
+    sql: string;
+    bindings: number;
+    /** "GET /resources/{id}", or null for background work. */
+    route: string | null;
+    request_id: string | null;
+    failed: boolean;
+}
+
+export interface RouteQueryStats {
+    route: string;
+    requests: number;
+    queries: number;
+    queries_per_request: number;
+    total_query_ms: number;
+    max_query_ms: number;
+    max_queries_per_request: number;
+    /** Requests that ran more queries than the N+1 threshold. */
+    n_plus_one_requests: number;
+    suspected_n_plus_one: boolean;
+}
+
+export interface QueryReport {
+    /** False when QUERY_ATTRIBUTION is off: queries are not tied to routes. */
+    attribution: boolean;
+    slow_query_ms: number;
+    n_plus_one_threshold: number;
+    slow_queries_total: number;
+    slow_queries: SlowQuery[];
+    routes: RouteQueryStats[];
+    background: { queries: number; total_query_ms: number; max_query_ms: number };
+}
+
+export interface QueryMonitorOptions {
+    /**
+     * Carry the request to its queries with AsyncLocalStorage. Off, requests
+     * are still counted per route but every query counts as background: on
+     * Node 20 the async hooks behind AsyncLocalStorage cost throughput.
+     */
+    attribution: boolean;
+    slowQueryMs: number;
+    slowLogSize: number;
+    nPlusOneQueries: number;
+    onSlowQuery(entry: SlowQuery, request: Request | null): void;
+}
+
+interface InFlight {
+    started: number;
+    context: RequestContext | undefined;
+    sql: string;
+    bindings: number;
+}
+
+interface RouteTotals {
+    requests: number;
+    queries: number;
+    timeMs: number;
+    maxMs: number;
+    maxQueries: number;
+    nPlusOne: number;
+}
+
+const MAX_SQL_LENGTH = 2000;
+
+// A query cut short by knex's own .timeout() reports neither a response nor
+// an error; past this many open entries, ones older than STALE_MS go.
+const MAX_IN_FLIGHT = 10_000;
+const STALE_MS = 10 * 60_000;
+
+const round = (value: number) => Number(value.toFixed(3));
+
+export function routeOf(request: Request): string {
+
+    // hapi's catch-all for unknown paths has the method '_special'.
+    const method = request.method.toUpperCase();
+    return (request.route.method as string) === '_special' ? `${method} (no route)` : `${method} ${request.route.path}`;
+}
+
+export class QueryMonitor {
+
+    private readonly storage = new AsyncLocalStorage<RequestContext>();
+    private readonly inFlight = new Map<string, InFlight>();
+    private readonly routes = new Map<string, RouteTotals>();
+    private readonly slow: SlowQuery[] = [];
+    private readonly errors = new Map<string, number>();
+    private readonly background = { queries: 0, timeMs: 0, maxMs: 0 };
+    private slowTotal = 0;
+
+    private readonly onQuery = (query: any) => {
+
+        // Transaction control (BEGIN, COMMIT, …) has no uid and never reports
+        // a response: it is not counted.
+        if (query.__knexQueryUid === undefined) {
+            return;
+        }
+
+        if (this.inFlight.size >= MAX_IN_FLIGHT) {
+            this.forgetStale();
+        }
+
+        this.inFlight.set(query.__knexQueryUid, {
+            started: performance.now(),
+            context: this.current(),
+            sql: query.sql,
+            bindings: query.bindings?.length ?? 0
+        });
+    };
+
+    private readonly onResponse = (_response: unknown, query: any) => this.finish(query, false);
+
+    private readonly onError = (error: unknown, query: any) => {
+
+        const code = errorCode(error);
+        if (code) {
+            this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+        }
+
+        this.finish(query, true);
+    };
+
+    constructor(private readonly knex: Knex, readonly options: QueryMonitorOptions) {
+
+        knex.on('query', this.onQuery);
+        knex.on('query-response', this.onResponse);
+        knex.on('query-error', this.onError);
+    }
+
+    detach(): void {
+
+        this.knex.off('query', this.onQuery);
+        this.knex.off('query-response', this.onResponse);
+        this.knex.off('query-error', this.onError);
+        this.inFlight.clear();
+    }
+
+    /**
+     * Makes the request the context of everything that follows it. Must be
+     * called from the first onRequest extension (see index.ts): the rest of
+     * the lifecycle then runs as continuations of this point, so extensions,
+     * pre-handlers and the handler all see it.
+     */
+    enter(request: Request): void {
+
+        const context: RequestContext = { request, queries: 0, timeMs: 0, maxMs: 0, done: false };
+        request.plugins.monitoring = context;
+        if (this.options.attribution) {
+            this.storage.enterWith(context);
+        }
+    }
+
+    /** Adds a finished request to its route's totals. */
+    complete(request: Request): void {
+
+        const context = request.plugins.monitoring;
+        if (!context || context.done) {
+            return;
+        }
+
+        // server.inject() runs onRequest synchronously inside the caller, so
+        // the caller's context also holds this request: marking it done keeps
+        // the caller's later queries out of this route.
+        context.done = true;
+        const key = routeOf(request);
+        let totals = this.routes.get(key);
+        if (!totals) {
+            totals = { requests: 0, queries: 0, timeMs: 0, maxMs: 0, maxQueries: 0, nPlusOne: 0 };
+            this.routes.set(key, totals);
+        }
+
+        ++totals.requests;
+        totals.queries += context.queries;
+        totals.timeMs += context.timeMs;
+        totals.maxMs = Math.max(totals.maxMs, context.maxMs);
+        totals.maxQueries = Math.max(totals.maxQueries, context.queries);
+        if (context.queries > this.options.nPlusOneQueries) {
+            ++totals.nPlusOne;
+        }
+    }
+
+    /** The request whose work is running now, if any. */
+    currentRequest(): Request | null {
+
+        return this.current()?.request ?? null;
+    }
+
+    /** Query errors seen so far, by driver error code. */
+    errorCount(code: string): number {
+
+        return this.errors.get(code) ?? 0;
+    }
+
+    report(): QueryReport {
+
+        const routes = [...this.routes.entries()].map(([route, totals]): RouteQueryStats => ({
+            route,
+            requests: totals.requests,
+            queries: totals.queries,
+            queries_per_request: round(totals.queries / totals.requests),
+            total_query_ms: round(totals.timeMs),
+            max_query_ms: round(totals.maxMs),
+            max_queries_per_request: totals.maxQueries,
+            n_plus_one_requests: totals.nPlusOne,
+            suspected_n_plus_one: totals.nPlusOne > 0
+        }));
+
+        routes.sort((a, b) => b.total_query_ms - a.total_query_ms || a.route.localeCompare(b.route));
+        return {
+            attribution: this.options.attribution,
+            slow_query_ms: this.options.slowQueryMs,
+            n_plus_one_threshold: this.options.nPlusOneQueries,
+            slow_queries_total: this.slowTotal,
+            slow_queries: [...this.slow].reverse(),
+            routes,
+            background: {
+                queries: this.background.queries,
+                total_query_ms: round(this.background.timeMs),
+                max_query_ms: round(this.background.maxMs)
+            }
+        };
+    }
+
+    private forgetStale(): void {
+
+        const cutoff = performance.now() - STALE_MS;
+        // Map iteration follows insertion order: oldest first.
+        for (const [uid, entry] of this.inFlight) {
+            if (entry.started > cutoff) {
+                return;
+            }
+
+            this.inFlight.delete(uid);
+        }
+    }
+
+    private current(): RequestContext | undefined {
+
+        const context = this.storage.getStore();
+        return context && !context.done ? context : undefined;
+    }
+
+    private finish(query: any, failed: boolean): void {
+
+        const entry = this.inFlight.get(query.__knexQueryUid);
+        if (!entry) {
+            return;
+        }
+
+        this.inFlight.delete(query.__knexQueryUid);
+        const duration = performance.now() - entry.started;
+        const target = entry.context && !entry.context.done ? entry.context : null;
+        if (target) {
+            ++target.queries;
+            target.timeMs += duration;
+            target.maxMs = Math.max(target.maxMs, duration);
+        }
+        else {
+            ++this.background.queries;
+            this.background.timeMs += duration;
+            this.background.maxMs = Math.max(this.background.maxMs, duration);
+        }
+
+        if (duration >= this.options.slowQueryMs) {
+            this.recordSlow(entry, duration, failed, target?.request ?? null);
+        }
+    }
+
+    private recordSlow(entry: InFlight, duration: number, failed: boolean, request: Request | null): void {
+
+        const slow: SlowQuery = {
+            at: new Date().toISOString(),
+            duration_ms: round(duration),
+            sql: redactSecrets(String(entry.sql ?? '')).slice(0, MAX_SQL_LENGTH),
+            bindings: entry.bindings,
+            route: request ? routeOf(request) : null,
+            request_id: request ? requestIdOf(request) : null,
+            failed
+        };
+
+        ++this.slowTotal;
+        this.slow.push(slow);
+        if (this.slow.length > this.options.slowLogSize) {
+            this.slow.shift();
+        }
+
+        this.options.onSlowQuery(slow, request);
+    }
+}

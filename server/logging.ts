@@ -1,0 +1,70 @@
+// Structured logging for the whole server: hapi-pino settings and request ids.
+// Every log line written for a request carries its `req_id`; a client or a
+// proxy may supply the id in X-Request-Id, and it is echoed in the response.
+
+import type { Plugin, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
+
+import type { Config } from './config';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+// Ids from outside are accepted only in a short, log-safe form.
+const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module '@hapi/hapi' {
+    interface RequestApplicationState {
+        requestId?: string;
+    }
+}
+
+/** The id of a request: the client's X-Request-Id when valid, else hapi's own. */
+export function requestIdOf(request: Request): string {
+
+    let id = request.app.requestId;
+    if (!id) {
+        const supplied = request.headers[REQUEST_ID_HEADER];
+        id = typeof supplied === 'string' && VALID_ID.test(supplied) ? supplied : request.info.id;
+        request.app.requestId = id;
+    }
+
+    return id;
+}
+
+/** Echoes the request id in every response, errors included. */
+export const requestIds: Plugin<void> = {
+    name: 'request-ids',
+    register(server) {
+
+        server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
+
+            const response = request.response;
+            const id = requestIdOf(request);
+            if ('isBoom' in response && response.isBoom) {
+                response.output.headers[REQUEST_ID_HEADER] = id;
+            }
+            else {
+                (response as ResponseObject).header(REQUEST_ID_HEADER, id);
+            }
+
+            return h.continue;
+        // After core, which may replace a database error with a 503.
+        }, { after: ['core'] });
+    }
+};
+
+/** hapi-pino options: one JSON object per line, bound to the request id. */
+export function loggingOptions(config: Config): object {
+
+    return {
+        level: config.logLevel,
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
+        // Health probes would drown the log.
+        ignorePaths: ['/health'],
+        logRequestComplete: config.env !== 'test',
+        // request.log(tags, { … }) fields land at the top level of the line.
+        mergeHapiLogData: true,
+        getChildBindings: (request: Request) => ({ req_id: requestIdOf(request) }),
+        customRequestCompleteMessage: (request: Request, responseTime: number) =>
+            `${request.method.toUpperCase()} ${request.path} ${request.raw.res.statusCode} (${responseTime} ms)`
+    };
+}

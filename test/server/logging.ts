@@ -1,0 +1,101 @@
+import { Writable } from 'node:stream';
+import { expect } from '@hapi/code';
+import Hapi from '@hapi/hapi';
+import * as Lab from '@hapi/lab';
+import HapiPino from 'hapi-pino';
+
+import { loadConfig } from '../../server/config';
+import { loggingOptions, requestIds } from '../../server/logging';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+async function loggingServer() {
+
+    const lines: Array<Record<string, any>> = [];
+    const stream = new Writable({
+        write(chunk, _encoding, done) {
+
+            for (const line of String(chunk).split('\n').filter(Boolean)) {
+                lines.push(JSON.parse(line));
+            }
+
+            done();
+        }
+    });
+
+    const config = loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'info' });
+    const server = Hapi.server();
+    await server.register([{ plugin: HapiPino, options: { ...loggingOptions(config), stream } }, { plugin: requestIds }]);
+    server.route([
+        {
+            method: 'GET',
+            path: '/work',
+            handler: (request) => {
+
+                request.log(['db', 'slow-query', 'warn'], { msg: 'Slow query', duration_ms: 1200 });
+                request.log(['info'], 'plain text');
+                return 'ok';
+            }
+        },
+        {
+            method: 'GET',
+            path: '/fail',
+            handler: () => {
+
+                throw new Error('boom');
+            }
+        }
+    ]);
+    await server.initialize();
+    return { server, lines };
+}
+
+describe('logging', () => {
+
+    it('writes JSON lines that all carry the request id, which the response echoes', async () => {
+
+        const { server, lines } = await loggingServer();
+        const res = await server.inject('/work');
+        await server.stop();
+
+        const id = res.headers['x-request-id'] as string;
+        expect(id).to.equal(res.request.info.id);
+        const requestLines = lines.filter((line) => line.req_id !== undefined || line.msg?.includes('/work'));
+        expect(requestLines).to.have.length(3);
+        for (const line of requestLines) {
+            expect(line.req_id).to.equal(id);
+        }
+
+        const warning = requestLines.find((line) => line.tags?.includes('slow-query'))!;
+        expect(warning.level).to.equal(40);
+        expect(warning.duration_ms).to.equal(1200);
+        expect(warning.msg).to.equal('Slow query');
+        expect(requestLines.find((line) => line.responseTime !== undefined)!.msg).to.equal(`GET /work 200 (${requestLines.find((line) => line.responseTime !== undefined)!.responseTime} ms)`);
+    });
+
+    it('uses a valid X-Request-Id from the client and replaces an invalid one', async () => {
+
+        const { server, lines } = await loggingServer();
+        const given = await server.inject({ url: '/work', headers: { 'x-request-id': 'edge-proxy.42:abc' } });
+        const invalid = await server.inject({ url: '/work', headers: { 'x-request-id': 'has spaces\nand a newline' } });
+        const tooLong = await server.inject({ url: '/work', headers: { 'x-request-id': 'a'.repeat(129) } });
+        await server.stop();
+
+        expect(given.headers['x-request-id']).to.equal('edge-proxy.42:abc');
+        expect(lines.filter((line) => line.req_id === 'edge-proxy.42:abc')).to.have.length(3);
+        expect(invalid.headers['x-request-id']).to.equal(invalid.request.info.id);
+        expect(tooLong.headers['x-request-id']).to.equal(tooLong.request.info.id);
+    });
+
+    it('echoes the request id on error responses too', async () => {
+
+        const { server, lines } = await loggingServer();
+        const res = await server.inject({ url: '/fail', headers: { 'x-request-id': 'failing-1' } });
+        await server.stop();
+
+        expect(res.statusCode).to.equal(500);
+        expect(res.headers['x-request-id']).to.equal('failing-1');
+        expect(lines.filter((line) => line.req_id === 'failing-1').length).to.be.at.least(2);
+    });
+});
