@@ -120,6 +120,7 @@ function emptyReport(options: MigrateOptions): MigrationReport {
         schemaIssues: [],
         warnings: [],
         tables: [],
+        peakRssMb: 0,
         ok: false,
         fatal: null
     };
@@ -195,6 +196,7 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
         report.durationMs = Date.now() - started;
         report.totalRows = report.tables.reduce((sum, table) => sum + table.copiedRows, 0);
         report.rowsPerSecond = rate(report.totalRows, report.durationMs);
+        report.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     }
 
     return report;

@@ -111,6 +111,8 @@ export interface MigrationReport {
     schemaIssues: SchemaIssue[];
     warnings: string[];
     tables: TableReport[];
+    /** Peak resident memory of this process so far, in MB. */
+    peakRssMb: number;
     ok: boolean;
     /** A failure that stopped the whole run (for example an unreachable database). */
     fatal: string | null;
