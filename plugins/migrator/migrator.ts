@@ -457,6 +457,10 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     const columns = sharedColumns(sourceTable, target.catalog.get(table)!);
     const state: Checkpoint = checkpoint ?? { table, lastKey: null, rows: 0, batches: 0, checksum: null, completed: false };
     const checksum = new TableChecksum(state.checksum);
+    // A running checksum only counts when it covers every copied row: rows
+    // copied by an earlier run without validation make the source be hashed
+    // again at validation time instead.
+    const hashing = options.validate && (state.rows === 0 || state.checksum !== null);
     const started = Date.now();
 
     emit({ type: 'table-start', table, rows: entry.sourceRows, done: state.rows });
@@ -485,7 +489,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
             pending.catch(() => {});
 
             const batch = state.batches + 1;
-            if (options.validate) {
+            if (hashing) {
                 // The target's kinds normalize both sides, so a converted value
                 // and its original hash alike.
                 for (const row of rows) {
@@ -496,7 +500,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
             try {
                 const next: Checkpoint = {
                     table, lastKey: cursor, rows: state.rows + rows.length, batches: batch,
-                    checksum: options.validate ? checksum.toString() : null, completed: false
+                    checksum: hashing ? checksum.toString() : null, completed: false
                 };
                 await target.engine.knex.transaction(async (trx) => {
 
@@ -516,7 +520,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
 
         state.completed = true;
         await saveCheckpoint(target.engine.knex, state);
-        entry.sourceChecksum = options.validate ? checksum.toString() : null;
+        entry.sourceChecksum = hashing ? checksum.toString() : null;
     }
     catch (error) {
         if (error instanceof MigrationAbortedError) {
