@@ -10,6 +10,7 @@ import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
 import * as DbEngine from '../plugins/db-engine';
+import * as Migrator from '../plugins/migrator';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
@@ -48,6 +49,10 @@ export function manifest(config: Config): Manifest {
                 }
             }
         );
+    }
+
+    if (config.plugins.migrator) {
+        plugins.push({ plugin: Migrator.plugin, options: { config } });
     }
 
     return {

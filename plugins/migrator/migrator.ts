@@ -57,7 +57,8 @@ interface Context {
     emit(event: ProgressEvent): void;
 }
 
-function checkOptions(options: MigrateOptions): void {
+/** Checks options without opening anything; throws MigrationUsageError. */
+export function checkMigrateOptions(options: MigrateOptions): void {
 
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
@@ -149,7 +150,7 @@ async function connect(engine: DatabaseEngine, role: string): Promise<void> {
  */
 export async function migrateData(input: MigrateOptions): Promise<MigrationReport> {
 
-    checkOptions(input);
+    checkMigrateOptions(input);
     const options = {
         ...input,
         batchSize: input.batchSize ?? DEFAULT_BATCH_SIZE,
