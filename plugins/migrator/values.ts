@@ -81,17 +81,37 @@ function toTimestamp(column: string, raw: unknown): string {
     }
 }
 
-/** JSON with object keys sorted, so equal documents give equal text whatever their key order. */
-export function canonicalJson(value: unknown): string {
+/** True when a JSON value holds an object with more than one key (key order then matters). */
+function hasMultiKeyObject(value: unknown): boolean {
 
     if (value === null || typeof value !== 'object') {
-        return typeof value === 'number' ? numberText(value) : JSON.stringify(value) ?? 'null';
+        return false;
+    }
+
+    if (Array.isArray(value)) {
+        for (const item of value) {
+            if (item !== null && typeof item === 'object' && hasMultiKeyObject(item)) {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    const keys = Object.keys(value);
+    return keys.length > 1 || keys.length === 1 && hasMultiKeyObject((value as Record<string, unknown>)[keys[0]!]);
+}
+
+function sortedJson(value: unknown): string {
+
+    if (value === null || typeof value !== 'object') {
+        return JSON.stringify(value) ?? 'null';
     }
 
     if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; ++i) {
-            out += (i ? ',' : '') + canonicalJson(value[i]);
+            out += (i ? ',' : '') + sortedJson(value[i]);
         }
 
         return out + ']';
@@ -100,10 +120,21 @@ export function canonicalJson(value: unknown): string {
     const keys = Object.keys(value).sort();
     let out = '{';
     for (let i = 0; i < keys.length; ++i) {
-        out += (i ? ',' : '') + JSON.stringify(keys[i]) + ':' + canonicalJson((value as Record<string, unknown>)[keys[i]!]);
+        out += (i ? ',' : '') + JSON.stringify(keys[i]) + ':' + sortedJson((value as Record<string, unknown>)[keys[i]!]);
     }
 
     return out + '}';
+}
+
+/**
+ * JSON with object keys sorted, so equal documents give equal text whatever
+ * their key order (JSONB reorders keys). Numbers are written as JSON writes
+ * them: JSONB has no -0 either. Documents without a multi-key object (arrays
+ * of floats such as embeddings) take the native serializer.
+ */
+export function canonicalJson(value: unknown): string {
+
+    return hasMultiKeyObject(value) ? sortedJson(value) : JSON.stringify(value) ?? 'null';
 }
 
 /**
