@@ -26,6 +26,8 @@ const USAGE = `usage: npm run migrate-data -- --source URL --target URL [--valid
 
 class UsageError extends Error {}
 
+class HelpRequested extends Error {}
+
 export function parseCommandLine(argv: string[]): MigrateOptions & { report?: string } {
 
     let parsed;
@@ -56,7 +58,7 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
 
     const { values } = parsed;
     if (values.help) {
-        throw new UsageError('');
+        throw new HelpRequested();
     }
 
     if (!values.source || !values.target) {
@@ -98,8 +100,13 @@ async function main(argv: string[]): Promise<number> {
         options = parseCommandLine(argv);
     }
     catch (error) {
+        if (error instanceof HelpRequested) {
+            console.log(USAGE);
+            return 0;
+        }
+
         if (error instanceof UsageError) {
-            console.error(error.message ? `migrate-data: ${redactSecrets(error.message)}\n${USAGE}` : USAGE);
+            console.error(`migrate-data: ${redactSecrets(error.message)}\n${USAGE}`);
             return 2;
         }
 

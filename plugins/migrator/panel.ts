@@ -30,7 +30,7 @@ function schemaFragment(status: SchemaStatus, output: Html | null = null): Html 
     ];
     return html`<section id="schema-migrations" class="panel">
 <h2>Schema migrations</h2>
-${status.locked ? html`<p class="warning" role="alert">The knex migration lock is held: another migration is running, or one died holding it (release with <code>npx knex migrate:unlock</code>).</p>` : ''}
+${status.locked ? html`<p class="warning" role="alert">The knex migration lock is held: another migration is running, or one died holding it (release with <code>knex migrate:unlock</code>).</p>` : ''}
 <table><thead><tr><th>Migration</th><th>State</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="actions">
   <button hx-get="${SCHEMA}/confirm?action=latest" hx-target="#schema-confirm" ${status.pending.length && !status.locked ? '' : 'disabled'}>Run latest (${status.pending.length} pending)</button>

@@ -21,7 +21,7 @@ export class MigrationBusyError extends Error {
 
     constructor() {
 
-        super('Another schema migration holds the knex migration lock. Wait for it to finish; if none is running (a migration process died), release it with `npx knex migrate:unlock --knexfile knexfile.ts`.');
+        super('Another schema migration holds the knex migration lock. Wait for it to finish; if none is running (a migration process died), release it with `node --import tsx node_modules/knex/bin/cli.js --knexfile knexfile.ts migrate:unlock` (same DATABASE_URL).');
         this.name = 'MigrationBusyError';
     }
 }
