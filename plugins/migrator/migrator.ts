@@ -121,6 +121,7 @@ function emptyReport(options: MigrateOptions): MigrationReport {
         schemaIssues: [],
         warnings: [],
         tables: [],
+        phases: {},
         peakRssMb: 0,
         ok: false,
         fatal: null
@@ -239,6 +240,13 @@ async function countRows(knex: Knex, table: string): Promise<number> {
 
 async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, emit: Context['emit']): Promise<void> {
 
+    let mark = Date.now();
+    const phaseDone = (name: string) => {
+
+        report.phases[name] = Date.now() - mark;
+        mark = Date.now();
+    };
+
     // 1. The target's schema, from the one knex migration history (never seeds).
     const status = await migrationStatus(targetEngine.knex);
     report.pendingMigrations = status.pending;
@@ -256,6 +264,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
             report.pendingMigrations = [];
         }
     }
+
+    phaseDone('migrate');
 
     // 2. Catalogs and schema validation, before any row moves.
     emit({ type: 'phase', phase: 'schema', message: 'reading catalogs and validating schemas' });
@@ -346,6 +356,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     await deferObjects(target, order);
 
+    phaseDone('prepare');
     emit({ type: 'plan', tables: order.map((table) => ({ table, rows: counts.get(table)!, done: checkpoints.get(table)?.rows ?? 0 })) });
 
     // 5. Copy, table by table; an error stops only its own table.
@@ -361,10 +372,13 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         await copyTable(ctx, table, entry, checkpoints.get(table) ?? null);
     }
 
+    phaseDone('copy');
+
     // 6. Restore what was set aside, rebuild derived search data, reset sequences.
     emit({ type: 'phase', phase: 'finish', message: 'restoring triggers, rebuilding search data and indexes' });
     await restoreObjects(target, order);
     await target.dialect.afterLoad(target.engine.knex, order);
+    phaseDone('finish');
 
     // 7. Validate: counts always, content checksums when asked.
     emit({ type: 'phase', phase: 'validate', message: options.validate ? 'validating counts and checksums' : 'validating counts' });
@@ -372,6 +386,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         await validateTable(ctx, table, reports.get(table)!);
     }
 
+    phaseDone('validate');
     report.ok = report.tables.every((entry) => entry.status === 'ok');
     if (report.ok) {
         await dropCheckpointTables(target.engine.knex);
@@ -394,23 +409,41 @@ async function deferObjects(target: Side, tables: readonly string[]): Promise<vo
     });
 }
 
+async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+
+    const queue = [...items];
+    const worker = async () => {
+
+        for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+            await work(item);
+        }
+    };
+
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+}
+
+// Tables whose derived search data rebuildSearchStorage() recomputes.
+const SEARCH_SOURCE_TABLES = ['resources'];
+
 async function restoreObjects(target: Side, tables: readonly string[]): Promise<void> {
 
-    const deferred = await loadDeferred(target.engine.knex);
-    const phase = (name: DeferredObject['phase']) => deferred.filter((object) => object.phase === name);
-    for (const object of phase('trigger')) {
-        await target.engine.knex.raw(object.restore);
+    const { knex, type } = target.engine;
+    const deferred = await loadDeferred(knex);
+    const restore = (object: DeferredObject) => target.dialect.restore(knex, object);
+    const concurrency = target.dialect.restoreConcurrency;
+    for (const object of deferred.filter((entry) => entry.phase === 'trigger')) {
+        await restore(object);
     }
 
-    if (tables.includes('resources')) {
-        await rebuildSearchStorage(target.engine.knex, target.engine.type);
-    }
-
-    for (const object of phase('index')) {
-        await target.engine.knex.raw(object.restore);
-    }
-
-    await writeState(target.engine.knex, 'deferred', '[]');
+    // The search rebuild rewrites resources rows, so resources' indexes come
+    // after it; the other tables' indexes are built meanwhile.
+    const indexes = deferred.filter((entry) => entry.phase === 'index');
+    const later = indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
+    const now = indexes.filter((entry) => !SEARCH_SOURCE_TABLES.includes(entry.table));
+    const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type) : Promise.resolve();
+    await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
+    await inParallel(later, concurrency, restore);
+    await writeState(knex, 'deferred', '[]');
 }
 
 /** One page of rows after a cursor, in key order (parents first for a self-referencing table). */

@@ -111,6 +111,8 @@ export interface MigrationReport {
     schemaIssues: SchemaIssue[];
     warnings: string[];
     tables: TableReport[];
+    /** Milliseconds spent per phase (migrate, prepare, copy, finish, validate). */
+    phases: Record<string, number>;
     /** Peak resident memory of this process so far, in MB. */
     peakRssMb: number;
     ok: boolean;

@@ -36,6 +36,7 @@ const rounds = Number(args.rounds);
 const resourceCount = Number(args.resources);
 const skip = new Set(args.skip.split(',').filter(Boolean));
 const library = Path.join(DIR, `library-${resourceCount}.db`);
+let expectedRows = 0;
 
 // A small deterministic generator so every run benchmarks the same library.
 let seed = 42;
@@ -223,6 +224,12 @@ function runTool(source: string, target: string): Timing {
 
     const report = JSON.parse(Fs.readFileSync(reportFile, 'utf8'));
     Fs.rmSync(reportFile);
+    if (!report.ok || report.totalRows !== expectedRows) {
+        throw new Error(`migrate-data copied ${report.totalRows} of ${expectedRows} rows`);
+    }
+
+    const phases = Object.entries(report.phases as Record<string, number>).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ');
+    console.log(`         tool phases: ${phases}`);
     return { seconds, rssMb: report.peakRssMb };
 }
 
@@ -258,7 +265,12 @@ async function runCopy(): Promise<Timing> {
     const columns = exportCsv(Path.join(DIR, 'csv'));
     copyCsv(url, Path.join(DIR, 'csv'), columns);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const loaded = await loadedRows(url);
     await dropPg('na_migrator_bench_copy');
+    if (loaded !== expectedRows) {
+        throw new Error(`COPY loaded ${loaded} of ${expectedRows} rows`);
+    }
+
     return { seconds };
 }
 
@@ -299,21 +311,43 @@ async function runBare(): Promise<Timing> {
     }
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const loaded = await loadedRows(url);
     await dropPg('na_migrator_bench_bare');
+    if (loaded !== expectedRows) {
+        throw new Error(`bare COPY loaded ${loaded} of ${expectedRows} rows`);
+    }
+
     return { seconds };
+}
+
+async function loadedRows(url: string): Promise<number> {
+
+    return Number(psql(url, `SELECT ${APP_TABLES.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')}`).trim());
 }
 
 async function runPgloader(): Promise<Timing> {
 
+    // A command file: the schema's SQLite defaults (strftime(…)) are not
+    // PostgreSQL expressions, so datetime defaults are dropped; only the
+    // application tables are loaded, into pgloader's own (text-typed) schema.
     const url = await freshPg('na_migrator_bench_pgloader', false);
+    const command = Path.join(DIR, 'pgloader.load');
+    Fs.writeFileSync(command, `LOAD DATABASE
+  FROM sqlite://${library}
+  INTO ${url}
+WITH include drop, create tables, create indexes, reset sequences, prefetch rows = 10000
+CAST type datetime to timestamptz drop default
+INCLUDING ONLY TABLE NAMES LIKE ${APP_TABLES.map((table) => `'${table}'`).join(', ')};
+`);
     const started = process.hrtime.bigint();
-    const result = spawnSync('pgloader', ['--with', 'prefetch rows = 10000', library, url], { encoding: 'utf8' });
+    const result = spawnSync('pgloader', [command], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (result.status !== 0) {
-        throw new Error(`pgloader failed: ${result.stderr.slice(-2000)}`);
+    const loaded = await loadedRows(url).catch(() => -1);
+    await dropPg('na_migrator_bench_pgloader');
+    if (result.status !== 0 || loaded !== expectedRows) {
+        throw new Error(`pgloader loaded ${loaded} of ${expectedRows} rows (exit ${result.status}): ${(result.stdout + result.stderr).slice(-3000)}`);
     }
 
-    await dropPg('na_migrator_bench_pgloader');
     return { seconds };
 }
 
@@ -334,6 +368,7 @@ async function main(): Promise<void> {
     }
 
     const rows = await appRows();
+    expectedRows = rows;
     console.log(`Library: ${rows} rows in ${APP_TABLES.join(', ')}; ${(Fs.statSync(library).size / 1e6).toFixed(0)} MB`);
     const hasPgloader = spawnSync('pgloader', ['--version'], { encoding: 'utf8' }).status === 0;
     if (!hasPgloader) {

@@ -69,7 +69,7 @@ describe('scripts/migrate-data', () => {
         return database;
     };
 
-    it('answers wrong flags with one usage error and exit code 2', { timeout: 30_000 }, async () => {
+    it('answers wrong flags with one usage error and exit code 2', { timeout: 180_000 }, async () => {
 
         for (const args of [
             ['--bogus'],
@@ -85,7 +85,7 @@ describe('scripts/migrate-data', () => {
         }
     });
 
-    it('fails clearly on an unreachable database without showing its password', { timeout: 30_000 }, async () => {
+    it('fails clearly on an unreachable database without showing its password', { timeout: 120_000 }, async () => {
 
         const run = await cli(['--source', source.url, '--target', 'postgres://postgres:hunter2@127.0.0.1:1/nowhere']);
         expect(run.code).to.equal(1);
@@ -93,7 +93,7 @@ describe('scripts/migrate-data', () => {
         expect(run.stdout + run.stderr).to.not.contain('hunter2');
     });
 
-    it('exits non-zero with the failing table in the report while the others migrate', { timeout: 60_000 }, async () => {
+    it('exits non-zero with the failing table in the report while the others migrate', { timeout: 180_000 }, async () => {
 
         const target = await pg('cli-narrow');
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE annotations ALTER COLUMN color TYPE varchar(2)'));
@@ -116,7 +116,7 @@ describe('scripts/migrate-data', () => {
         expect(byTable.citations).to.include({ status: 'ok', checksumMatch: true });
     });
 
-    it('resumes after being killed at random points without duplicating or losing a row', { timeout: 180_000 }, async () => {
+    it('resumes after being killed at random points without duplicating or losing a row', { timeout: 400_000 }, async () => {
 
         const target = await pg('crash');
         const base = ['--source', source.url, '--target', target.url, '--batch-size', '15'];
@@ -142,7 +142,7 @@ describe('scripts/migrate-data', () => {
         expect(copied).to.equal(original);
     });
 
-    it('resumes a PostgreSQL → SQLite run killed part-way', { timeout: 180_000 }, async () => {
+    it('resumes a PostgreSQL → SQLite run killed part-way', { timeout: 400_000 }, async () => {
 
         const middle = await pg('crash-back');
         const first = await cli(['--source', source.url, '--target', middle.url]);

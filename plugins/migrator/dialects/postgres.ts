@@ -201,8 +201,26 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
     }
 }
 
+async function restore(knex: Knex, object: DeferredObject): Promise<void> {
+
+    if (object.phase !== 'index') {
+        await knex.raw(object.restore);
+        return;
+    }
+
+    // Index builds sort in memory when they can; the setting lasts for this transaction only.
+    await knex.transaction(async (trx) => {
+
+        await trx.raw("SET LOCAL maintenance_work_mem = '128MB'");
+        await trx.raw(object.restore);
+    });
+}
+
 export const postgresMigrator: MigratorDialect = {
     poolOverrides: { min: 0, max: 4, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
+    // Index builds on separate connections use separate cores.
+    restoreConcurrency: 2,
+    restore,
     readCatalog,
     deferrableObjects,
     writeBatch,

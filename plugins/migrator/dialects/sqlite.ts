@@ -176,6 +176,12 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
 
 export const sqliteMigrator: MigratorDialect = {
     poolOverrides: {},
+    // One connection, one writer.
+    restoreConcurrency: 1,
+    async restore(knex: Knex, object: DeferredObject) {
+
+        await knex.raw(object.restore);
+    },
     readCatalog,
     deferrableObjects,
     writeBatch,

@@ -27,6 +27,10 @@ export interface MigratorDialect {
     writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void>;
     /** Empties tables, listed children first. */
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
+    /** How many restore statements (index builds) may run at once. */
+    readonly restoreConcurrency: number;
+    /** Runs one restore statement (an index build gets more working memory where the engine has the setting). */
+    restore(knex: Knex, object: DeferredObject): Promise<void>;
     /** Sequences and planner statistics after a load. */
     afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
 }

@@ -90,7 +90,7 @@ describe('migrator', () => {
         expect(count).to.equal(0);
     });
 
-    it('round-trips SQLite → PostgreSQL → SQLite with every awkward value intact', { timeout: 60_000 }, async () => {
+    it('round-trips SQLite → PostgreSQL → SQLite with every awkward value intact', { timeout: 180_000 }, async () => {
 
         const middle = await pg('roundtrip', false);
         const back = sqlite('back');
@@ -139,7 +139,7 @@ describe('migrator', () => {
         });
     });
 
-    it('refuses a non-empty target unless told to resume or truncate, and writes nothing', { timeout: 60_000 }, async () => {
+    it('refuses a non-empty target unless told to resume or truncate, and writes nothing', { timeout: 180_000 }, async () => {
 
         const target = await pg('occupied');
         await withEngine(target.url, (engine) => engine.knex('users').insert({ id: '11111111-1111-4111-8111-111111111111', email: 'x@example.org', role: 'reader' }));
@@ -184,7 +184,7 @@ describe('migrator', () => {
         expect(unknown.fatal).to.contain('unknown table(s) nope');
     });
 
-    it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 60_000 }, async () => {
+    it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 180_000 }, async () => {
 
         const target = await pg('narrow');
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));

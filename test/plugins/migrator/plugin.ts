@@ -123,7 +123,7 @@ describe('plugin: migrator', () => {
         }
     });
 
-    it('runs one data migration at a time in the background with live progress and a final report', { timeout: 60_000 }, async () => {
+    it('runs one data migration at a time in the background with live progress and a final report', { timeout: 180_000 }, async () => {
 
         const target = await scratchPostgres('plugin');
         cleanup.push(target.drop);
@@ -147,7 +147,7 @@ describe('plugin: migrator', () => {
         expect(panel.payload).to.contain('<td>resources</td><td>40/40</td><td>match</td>');
     });
 
-    it('validates the console form and starts a dry run from it', { timeout: 30_000 }, async () => {
+    it('validates the console form and starts a dry run from it', { timeout: 120_000 }, async () => {
 
         const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
         const headers = { ...adminHeaders, 'content-type': 'application/x-www-form-urlencoded' };
@@ -165,7 +165,7 @@ describe('plugin: migrator', () => {
         expect(require('node:fs').existsSync(target.filename)).to.be.false();
     });
 
-    it('cancels a running job when the server stops, leaving it resumable', { timeout: 60_000 }, async () => {
+    it('cancels a running job when the server stops, leaving it resumable', { timeout: 180_000 }, async () => {
 
         const server = await createTestServer();
         const target = await scratchPostgres('plugin-stop');
