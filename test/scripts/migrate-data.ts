@@ -48,14 +48,14 @@ describe('scripts/migrate-data', () => {
     const cleanup: Array<() => Promise<void>> = [];
     let source: ScratchSqlite;
 
-    before(async () => {
+    before({ timeout: 120_000 }, async () => {
 
         source = await migrated(scratchSqlite('cli-source'));
         cleanup.push(source.drop);
         await withEngine(source.url, (engine) => insertAwkwardLibrary(engine.knex, 240));
     });
 
-    after(async () => {
+    after({ timeout: 120_000 }, async () => {
 
         for (const drop of cleanup.reverse()) {
             await drop();

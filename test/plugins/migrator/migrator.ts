@@ -15,14 +15,14 @@ describe('migrator', () => {
     const cleanup: Array<() => Promise<void>> = [];
     let source: ScratchSqlite;
 
-    before(async () => {
+    before({ timeout: 120_000 }, async () => {
 
         source = await migrated(scratchSqlite('source'));
         cleanup.push(source.drop);
         await withEngine(source.url, (engine) => insertAwkwardLibrary(engine.knex));
     });
 
-    after(async () => {
+    after({ timeout: 120_000 }, async () => {
 
         for (const drop of cleanup.reverse()) {
             await drop();

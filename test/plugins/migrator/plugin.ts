@@ -13,7 +13,7 @@ describe('plugin: migrator', () => {
     let source: ScratchSqlite;
     const cleanup: Array<() => Promise<void>> = [];
 
-    before(async () => {
+    before({ timeout: 120_000 }, async () => {
 
         t = await createTestServer();
         source = await migrated(scratchSqlite('plugin-source'));
@@ -21,7 +21,7 @@ describe('plugin: migrator', () => {
         await withEngine(source.url, (engine) => insertAwkwardLibrary(engine.knex, 40));
     });
 
-    after(async () => {
+    after({ timeout: 120_000 }, async () => {
 
         await t.stop();
         for (const drop of cleanup.reverse()) {
