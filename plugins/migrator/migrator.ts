@@ -204,6 +204,19 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
     return report;
 }
 
+/** Like migrationStatus(), without creating knex's tables in a database that has none (knex's list() would). */
+async function targetMigrationStatus(knex: Knex): Promise<{ completed: string[]; pending: string[] }> {
+
+    if (await knex.schema.hasTable(migrationConfig.tableName!)) {
+        return await migrationStatus(knex);
+    }
+
+    const pending = Fs.readdirSync(migrationConfig.directory as string)
+        .filter((name) => (migrationConfig.loadExtensions ?? ['.ts']).some((extension) => name.endsWith(extension)) && !name.endsWith('.d.ts'))
+        .sort();
+    return { completed: [], pending };
+}
+
 function rate(rows: number, ms: number): number {
 
     return ms > 0 ? Math.round(rows * 1000 / ms) : 0;
@@ -248,7 +261,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     };
 
     // 1. The target's schema, from the one knex migration history (never seeds).
-    const status = await migrationStatus(targetEngine.knex);
+    const status = await targetMigrationStatus(targetEngine.knex);
     report.pendingMigrations = status.pending;
     if (status.pending.length) {
         if (options.dryRun) {
@@ -258,6 +271,15 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
             throw new MigrationAbortedError(`the target schema is not up to date (${status.pending.length} pending migration(s): ${status.pending.join(', ')}); run \`npm run migrate\` with DATABASE_URL set to the target, or drop --no-migrate`);
         }
         else {
+            // Refuse an occupied target before the migrations write to it.
+            if (!options.resume && !options.truncate) {
+                for (const table of (await dialects[targetEngine.type].readCatalog(targetEngine.knex)).keys()) {
+                    if (await targetEngine.knex(table).first(targetEngine.knex.raw('1'))) {
+                        throw new MigrationAbortedError(`the target is not empty (table ${table} has rows) and its schema is not up to date; nothing was written. Bring it up to date with \`npm run migrate\`, then use --truncate or --resume`);
+                    }
+                }
+            }
+
             emit({ type: 'phase', phase: 'migrate', message: `applying ${status.pending.length} migration(s) to the target` });
             const [, applied] = await targetEngine.knex.migrate.latest(migrationConfig) as [number, string[]];
             report.appliedMigrations = applied;

@@ -156,6 +156,26 @@ describe('migrator', () => {
         expect(emails).to.equal(['plain@example.org', 'zoë@example.org']);
     });
 
+    it('refuses an occupied target with pending migrations before migrating it', async () => {
+
+        const target = sqlite('outdated');
+        await withEngine(target.url, async (engine) => {
+
+            await engine.knex.schema.createTable('users', (table) => {
+
+                table.string('id').primary();
+            });
+            await engine.knex('users').insert({ id: 'someone' });
+        });
+
+        const report = await migrateData({ source: source.url, target: target.url });
+        expect(report.ok).to.be.false();
+        expect(report.fatal).to.contain('nothing was written');
+        expect(report.appliedMigrations).to.equal([]);
+        const tables = await withEngine(target.url, (engine) => engine.knex('sqlite_master').where('type', 'table').pluck('name'));
+        expect(tables).to.equal(['users']);
+    });
+
     it('dry run validates and counts but writes nothing', async () => {
 
         const target = sqlite('dry');
