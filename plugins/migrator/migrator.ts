@@ -18,7 +18,7 @@ import { rowHash, TableChecksum } from './checksum';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
 import type { DeferredObject, MigratorDialect } from './dialects/types';
-import { selfReference, sharedColumns, tableOrder, validateSchemas } from './schema-check';
+import { selfReference, sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
 import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableInfo, TableReport } from './types';
 
 export type * from './types';
@@ -308,7 +308,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         throw new MigrationAbortedError(`the schemas do not match (${issues.length} issue(s)); nothing was written. First: ${issues[0]!.table}: ${issues[0]!.message}`);
     }
 
-    const order = tableOrder(selected, source.catalog, target.catalog);
+    const levels = tableLevels(selected, source.catalog, target.catalog);
+    const order = levels.flat();
     const ctx: Context = { options, source, target, emit };
 
     // 3. Refuse a target that already holds data unless told what to do with it.
@@ -381,24 +382,30 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     phaseDone('prepare');
     emit({ type: 'plan', tables: order.map((table) => ({ table, rows: counts.get(table)!, done: checkpoints.get(table)?.rows ?? 0 })) });
 
-    // 5. Copy, table by table; an error stops only its own table.
+    // 5. Copy level by level (parents before children); an error stops only its own table.
     const reports = new Map<string, TableReport>();
     for (const table of order) {
-        if (options.signal?.aborted) {
-            throw new MigrationAbortedError('cancelled; run again with --resume to continue');
-        }
-
         const entry = tableReport(table, counts.get(table)!, 'ok');
         reports.set(table, entry);
         report.tables.push(entry);
-        await copyTable(ctx, table, entry, checkpoints.get(table) ?? null);
+    }
+
+    for (const level of levels) {
+        await inParallel(level, target.dialect.copyConcurrency, async (table) => {
+
+            if (options.signal?.aborted) {
+                throw new MigrationAbortedError('cancelled; run again with --resume to continue');
+            }
+
+            await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
+        });
     }
 
     phaseDone('copy');
 
     // 6. Restore what was set aside, rebuild derived search data, reset sequences.
     emit({ type: 'phase', phase: 'finish', message: 'restoring triggers, rebuilding search data and indexes' });
-    await restoreObjects(target, order);
+    const unrestored = await restoreObjects(target, order);
     await target.dialect.afterLoad(target.engine.knex, order);
     phaseDone('finish');
 
@@ -409,7 +416,11 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     }
 
     phaseDone('validate');
-    report.ok = report.tables.every((entry) => entry.status === 'ok');
+    if (unrestored.length) {
+        report.fatal = `${unrestored.join('; ')}. Fix the cause (for example rows whose parent is missing), then run again with --resume`;
+    }
+
+    report.ok = !unrestored.length && report.tables.every((entry) => entry.status === 'ok');
     if (report.ok) {
         await dropCheckpointTables(target.engine.knex);
     }
@@ -447,25 +458,46 @@ async function inParallel<T>(items: readonly T[], concurrency: number, work: (it
 // Tables whose derived search data rebuildSearchStorage() recomputes.
 const SEARCH_SOURCE_TABLES = ['resources'];
 
-async function restoreObjects(target: Side, tables: readonly string[]): Promise<void> {
+/**
+ * Puts back what deferObjects() set aside and rebuilds the derived search
+ * data. Every object is attempted; the ones that fail stay recorded (a
+ * --resume tries them again) and are returned.
+ */
+async function restoreObjects(target: Side, tables: readonly string[]): Promise<string[]> {
 
     const { knex, type } = target.engine;
     const deferred = await loadDeferred(knex);
-    const restore = (object: DeferredObject) => target.dialect.restore(knex, object);
+    const failed: Array<{ object: DeferredObject; message: string }> = [];
+    const restore = async (object: DeferredObject) => {
+
+        try {
+            await target.dialect.restore(knex, object);
+        }
+        catch (error) {
+            failed.push({ object, message: redactSecrets((error as Error).message) });
+        }
+    };
+
     const concurrency = target.dialect.restoreConcurrency;
     for (const object of deferred.filter((entry) => entry.phase === 'trigger')) {
         await restore(object);
     }
 
     // The search rebuild rewrites resources rows, so resources' indexes come
-    // after it; the other tables' indexes are built meanwhile.
+    // after it; the other tables' indexes are built meanwhile. Foreign keys
+    // last, one at a time: each locks two tables.
     const indexes = deferred.filter((entry) => entry.phase === 'index');
     const later = indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
     const now = indexes.filter((entry) => !SEARCH_SOURCE_TABLES.includes(entry.table));
     const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type) : Promise.resolve();
     await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
     await inParallel(later, concurrency, restore);
-    await writeState(knex, 'deferred', '[]');
+    for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {
+        await restore(object);
+    }
+
+    await writeState(knex, 'deferred', JSON.stringify(failed.map((entry) => entry.object)));
+    return failed.map(({ object, message }) => `could not restore ${object.phase} ${object.name} on ${object.table}: ${message}`);
 }
 
 /** One page of rows after a cursor, in key order (parents first for a self-referencing table). */

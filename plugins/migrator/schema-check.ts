@@ -86,6 +86,12 @@ export class ForeignKeyCycleError extends Error {}
  */
 export function tableOrder(tables: readonly string[], ...catalogs: Catalog[]): string[] {
 
+    return tableLevels(tables, ...catalogs).flat();
+}
+
+/** The same order in levels: a table's parents are all in earlier levels, so one level's tables may load side by side. */
+export function tableLevels(tables: readonly string[], ...catalogs: Catalog[]): string[][] {
+
     const selected = new Set(tables);
     const parents = new Map<string, Set<string>>(tables.map((name) => [name, new Set()]));
     for (const catalog of catalogs) {
@@ -98,9 +104,9 @@ export function tableOrder(tables: readonly string[], ...catalogs: Catalog[]): s
         }
     }
 
-    const order: string[] = [];
+    const levels: string[][] = [];
     const placed = new Set<string>();
-    while (order.length < tables.length) {
+    while (placed.size < parents.size) {
         const ready = [...parents.keys()]
             .filter((name) => !placed.has(name) && [...parents.get(name)!].every((parent) => placed.has(parent)))
             .sort();
@@ -111,11 +117,12 @@ export function tableOrder(tables: readonly string[], ...catalogs: Catalog[]): s
 
         for (const name of ready) {
             placed.add(name);
-            order.push(name);
         }
+
+        levels.push(ready);
     }
 
-    return order;
+    return levels;
 }
 
 /** The foreign key of a table onto its own primary key (parent rows first), if any. */

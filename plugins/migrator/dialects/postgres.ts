@@ -127,7 +127,24 @@ async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise
         WHERE n.nspname = current_schema() AND cl.relname = ANY(?) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
         ORDER BY t.tgname`, [[...tables]]);
 
+    // Foreign keys: checked row by row during a COPY, but in one join when
+    // added back after the load. The load still goes parents first.
+    const { rows: foreignKeys } = await knex.raw(`
+        SELECT con.conname AS name, cl.relname AS table_name, pg_get_constraintdef(con.oid) AS definition
+        FROM pg_constraint con
+        JOIN pg_class cl ON cl.oid = con.conrelid
+        JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE con.contype = 'f' AND n.nspname = current_schema() AND cl.relname = ANY(?)
+        ORDER BY cl.relname, con.conname`, [[...tables]]);
+
     return [
+        ...foreignKeys.map((row: { name: string; table_name: string; definition: string }): DeferredObject => ({
+            name: row.name,
+            table: row.table_name,
+            phase: 'constraint',
+            drop: `ALTER TABLE ${quoteIdentifier(row.table_name)} DROP CONSTRAINT ${quoteIdentifier(row.name)}`,
+            restore: `ALTER TABLE ${quoteIdentifier(row.table_name)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition}`
+        })),
         ...triggers.map((row: { name: string; table_name: string }): DeferredObject => ({
             name: row.name,
             table: row.table_name,
@@ -218,7 +235,9 @@ async function restore(knex: Knex, object: DeferredObject): Promise<void> {
 
 export const postgresMigrator: MigratorDialect = {
     poolOverrides: { min: 0, max: 4, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
-    // Index builds on separate connections use separate cores.
+    // Separate connections work on separate cores: two tables of a level
+    // (annotations and citations) load side by side, two indexes build at once.
+    copyConcurrency: 2,
     restoreConcurrency: 2,
     restore,
     readCatalog,

@@ -177,6 +177,7 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
 export const sqliteMigrator: MigratorDialect = {
     poolOverrides: {},
     // One connection, one writer.
+    copyConcurrency: 1,
     restoreConcurrency: 1,
     async restore(knex: Knex, object: DeferredObject) {
 

@@ -10,8 +10,8 @@ import type { Catalog, ColumnInfo } from '../types';
 export interface DeferredObject {
     name: string;
     table: string;
-    /** Triggers come back before the search rebuild; indexes after it. */
-    phase: 'trigger' | 'index';
+    /** Triggers come back before the search rebuild; indexes after it; foreign keys last. */
+    phase: 'trigger' | 'index' | 'constraint';
     drop: string;
     restore: string;
 }
@@ -21,12 +21,14 @@ export interface MigratorDialect {
     readonly poolOverrides: PoolOverrides;
     /** Application tables: no knex bookkeeping, no migrator checkpoints, no derived search storage. */
     readCatalog(knex: Knex): Promise<Catalog>;
-    /** Secondary indexes and triggers of these tables that a bulk load is faster without. */
+    /** Secondary indexes, triggers and foreign keys of these tables that a bulk load is faster without. */
     deferrableObjects(knex: Knex, tables: readonly string[]): Promise<DeferredObject[]>;
     /** Writes one batch of source rows (raw driver values) inside the caller's transaction. */
     writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void>;
     /** Empties tables, listed children first. */
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
+    /** How many tables of one foreign-key level may load at once. */
+    readonly copyConcurrency: number;
     /** How many restore statements (index builds) may run at once. */
     readonly restoreConcurrency: number;
     /** Runs one restore statement (an index build gets more working memory where the engine has the setting). */

@@ -176,6 +176,22 @@ describe('migrator', () => {
         expect(tables).to.equal(['users']);
     });
 
+    it('reports a foreign key it cannot restore because the source has an orphan row', { timeout: 180_000 }, async () => {
+
+        const orphaned = await migrated(sqlite('orphan'));
+        await withEngine(orphaned.url, async (engine) => {
+
+            await engine.knex.raw('PRAGMA foreign_keys = OFF');
+            await engine.knex('annotations').insert({ id: '22222222-2222-4222-8222-222222222222', resource_id: '33333333-3333-4333-8333-333333333333', start_offset: 0, end_offset: 1, highlighted_text: 'x', tags: '[]' });
+        });
+
+        const target = await pg('orphan');
+        const report = await migrateData({ source: orphaned.url, target: target.url, validate: true });
+        expect(report.ok).to.be.false();
+        expect(report.fatal).to.contain('could not restore constraint annotations_resource_id_foreign on annotations');
+        expect(report.tables.find((table) => table.table === 'annotations')).to.include({ status: 'ok', targetRows: 1, checksumMatch: true });
+    });
+
     it('dry run validates and counts but writes nothing', async () => {
 
         const target = sqlite('dry');
