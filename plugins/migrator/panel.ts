@@ -7,7 +7,7 @@ import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
 import type { ConsolePanel } from '../../server/console/panel';
-import { redactSecrets } from '../../server/db/url';
+import { redactSecrets, redactUrl } from '../../server/db/url';
 import { html, type Html } from '../../server/html';
 import type { JobSnapshot, MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE } from './migrator';
@@ -76,6 +76,7 @@ ${job.report ? html`<p>${job.report.totalRows} row(s) in ${(job.report.durationM
 </div>`;
 }
 
+// Submitted URLs come back redacted: a password is never sent back to the page.
 function dataFragment(job: JobSnapshot | null, error: string | null = null, values: Record<string, unknown> = {}): Html {
 
     const checked = (name: string, fallback = false) => ((values[name] ?? fallback) ? 'checked' : '');
@@ -83,8 +84,8 @@ function dataFragment(job: JobSnapshot | null, error: string | null = null, valu
 <h2>Data migration</h2>
 <p>Copies every table between SQLite and PostgreSQL (either direction). The target gets the schema first; a non-empty target needs "resume" or "truncate".</p>
 <form hx-post="${DATA}/start" hx-target="#data-migration" hx-swap="outerHTML">
-  <label>Source URL <input name="source" required maxlength="2048" placeholder="sqlite:./data/neo-alexandria.db" value="${String(values.source ?? '')}"></label>
-  <label>Target URL <input name="target" required maxlength="2048" placeholder="postgres://user:password@host:5432/db" value="${String(values.target ?? '')}"></label>
+  <label>Source URL <input name="source" required maxlength="2048" placeholder="sqlite:./data/neo-alexandria.db" value="${redactUrl(String(values.source ?? ''))}"></label>
+  <label>Target URL <input name="target" required maxlength="2048" placeholder="postgres://user:password@host:5432/db" value="${redactUrl(String(values.target ?? ''))}"></label>
   <label>Batch size <input name="batchSize" type="number" min="1" max="${MAX_BATCH_SIZE}" value="${String(values.batchSize ?? 1000)}"></label>
   <label>Tables (comma separated, empty for all) <input name="tables" value="${String(values.tables ?? '')}"></label>
   <label><input type="checkbox" name="validate" value="true" ${checked('validate', true)}> validate checksums</label>

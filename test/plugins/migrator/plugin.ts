@@ -151,8 +151,9 @@ describe('plugin: migrator', () => {
 
         const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
         const headers = { ...adminHeaders, 'content-type': 'application/x-www-form-urlencoded' };
-        const bad = await t.server.inject({ method: 'POST', url: '/console/panels/data-migration/start', headers, payload: form({ source: 'nope', target: '', dryRun: 'true' }) });
+        const bad = await t.server.inject({ method: 'POST', url: '/console/panels/data-migration/start', headers, payload: form({ source: 'nope', target: 'postgres://admin:hunter2@db/x', dryRun: 'true' }) });
         expect(bad.statusCode).to.equal(400);
+        expect(bad.payload).to.not.contain('hunter2');
         expect(bad.payload).to.contain('role="alert"');
         expect(bad.payload).to.contain('Accepted forms');
 
