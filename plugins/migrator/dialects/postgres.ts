@@ -234,11 +234,14 @@ async function restore(knex: Knex, object: DeferredObject): Promise<void> {
 }
 
 export const postgresMigrator: MigratorDialect = {
-    poolOverrides: { min: 0, max: 4, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
+    // Index builds hold connections for long: a generous acquire timeout.
+    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, acquireTimeoutMs: 600_000, applicationName: 'neo-alexandria-migrator' },
     // Separate connections work on separate cores: two tables of a level
     // (annotations and citations) load side by side, two indexes build at once.
     copyConcurrency: 2,
     restoreConcurrency: 2,
+    // Reads do not wait for index builds; the rebuilt search data is not checksummed.
+    validateDuringRestore: true,
     restore,
     readCatalog,
     deferrableObjects,

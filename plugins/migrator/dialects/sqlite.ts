@@ -179,6 +179,7 @@ export const sqliteMigrator: MigratorDialect = {
     // One connection, one writer.
     copyConcurrency: 1,
     restoreConcurrency: 1,
+    validateDuringRestore: false,
     async restore(knex: Knex, object: DeferredObject) {
 
         await knex.raw(object.restore);

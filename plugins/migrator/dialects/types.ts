@@ -29,6 +29,8 @@ export interface MigratorDialect {
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
     /** How many tables of one foreign-key level may load at once. */
     readonly copyConcurrency: number;
+    /** Whether validation may read the target while indexes and search data are rebuilt (needs more than one connection). */
+    readonly validateDuringRestore: boolean;
     /** How many restore statements (index builds) may run at once. */
     readonly restoreConcurrency: number;
     /** Runs one restore statement (an index build gets more working memory where the engine has the setting). */
