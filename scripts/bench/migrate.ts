@@ -1,4 +1,4 @@
-// npm run bench:migrate [-- --rounds N --resources N --regenerate]
+// npm run bench:migrate [-- --rounds N --resources N --regenerate --skip pgloader,copy,bare,back]
 // Generates (once, then reuses) a SQLite library of ~100k resources with ~3
 // annotations and ~2 citations each, then times, alternating in each round:
 //   tool      this migrator SQLite → PostgreSQL with content validation (CLI, child process)
@@ -216,7 +216,9 @@ function runTool(source: string, target: string): Timing {
 
     const reportFile = Path.join(DIR, `report-${process.pid}.json`);
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate-data.ts', '--source', source, '--target', target, '--validate', '--report', reportFile], { cwd: ROOT, encoding: 'utf8' });
+    // /usr/bin/time reports the tool's own CPU time: near the wall time, the
+    // tool is the bottleneck; far below it, the database is.
+    const result = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, '--import', 'tsx', 'scripts/migrate-data.ts', '--source', source, '--target', target, '--validate', '--report', reportFile], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (result.status !== 0) {
         throw new Error(`migrate-data failed (${result.status}): ${result.stdout.slice(-2000)} ${result.stderr.slice(-2000)}`);
@@ -229,7 +231,8 @@ function runTool(source: string, target: string): Timing {
     }
 
     const phases = Object.entries(report.phases as Record<string, number>).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ');
-    console.log(`         tool phases: ${phases}`);
+    const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(result.stderr);
+    console.log(`         tool phases: ${phases}; tool CPU ${cpu ? (Number(cpu[1]) + Number(cpu[2])).toFixed(1) : '?'} s`);
     return { seconds, rssMb: report.peakRssMb };
 }
 
