@@ -666,10 +666,10 @@ async function validateTable(ctx: Context, table: string, entry: TableReport): P
     if (options.validate) {
         if (entry.sourceChecksum === null) {
             // A table copied without validation by an earlier run: hash the source now.
-            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target);
+            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
         }
 
-        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target);
+        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
         entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
     }
 
@@ -684,22 +684,26 @@ async function validateTable(ctx: Context, table: string, entry: TableReport): P
     }
 }
 
-async function tableChecksum(side: Side, table: TableInfo, columns: readonly ColumnInfo[]): Promise<string> {
+async function tableChecksum(side: Side, table: TableInfo, columns: readonly ColumnInfo[], pageSize: number): Promise<string> {
 
     const checksum = new TableChecksum();
-    const pageSize = 5000;
-    let after: unknown[] | null = null;
+    let pending = readPage(side, table, columns, null, pageSize, false);
     for (;;) {
-        const rows = await readPage(side, table, columns, after, pageSize, false);
+        const rows = await pending;
+        const full = rows.length === pageSize;
+        if (full) {
+            // The database reads the next page while this one is hashed.
+            pending = readPage(side, table, columns, cursorOf(table, rows[rows.length - 1]!, false), pageSize, false);
+            pending.catch(() => {});
+        }
+
         for (const row of rows) {
             checksum.add(columns, row);
         }
 
-        if (rows.length < pageSize) {
+        if (!full) {
             return checksum.toString();
         }
-
-        after = cursorOf(table, rows[rows.length - 1]!, false);
     }
 }
 
