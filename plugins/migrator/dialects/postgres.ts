@@ -234,8 +234,10 @@ async function restore(knex: Knex, object: DeferredObject): Promise<void> {
 }
 
 export const postgresMigrator: MigratorDialect = {
-    // Index builds hold connections for long: a generous acquire timeout.
-    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, acquireTimeoutMs: 600_000, applicationName: 'neo-alexandria-migrator' },
+    // At most four connections work at once (two loads, or two index builds
+    // beside the search rebuild and validation), so nothing waits for one;
+    // the default acquire timeout keeps an unreachable server a quick error.
+    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
     // Separate connections work on separate cores: two tables of a level
     // (annotations and citations) load side by side, two indexes build at once.
     copyConcurrency: 2,

@@ -174,7 +174,11 @@ describe('plugin: migrator', () => {
         try {
             const res = await server.server.inject({ method: 'POST', url: '/migrator/jobs', payload: { source: source.url, target: target.url, batchSize: 1 }, headers: adminHeaders });
             expect(res.statusCode).to.equal(202);
-            await new Promise((resolve) => setTimeout(resolve, 1500));
+            // Stop as soon as the first batch has been copied.
+            const jobs = (server.server.plugins as any).migrator.jobs;
+            while (!jobs.current().tables.some((table: any) => table.done > 0) && jobs.current().status === 'running') {
+                await new Promise((resolve) => setTimeout(resolve, 5));
+            }
         }
         finally {
             await server.stop();
