@@ -17,6 +17,7 @@ import * as DbEngine from '../plugins/db-engine';
 import * as FtsPostgres from '../plugins/fts-postgres';
 import * as FtsSqlite from '../plugins/fts-sqlite';
 import * as Monitoring from '../plugins/monitoring';
+import * as Migrator from '../plugins/migrator';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
@@ -75,6 +76,10 @@ export function manifest(config: Config): Manifest {
             { plugin: Crumb.plugin, options: csrfOptions({ secureCookies: config.console.secureCookies }) },
             { plugin: Console.plugin, options: { config } }
         );
+    }
+
+    if (config.plugins.migrator) {
+        plugins.push({ plugin: Migrator.plugin, options: { config } });
     }
 
     return {

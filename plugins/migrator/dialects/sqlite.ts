@@ -1,0 +1,192 @@
+// SQLite side of the migrator: catalogs from sqlite_master and PRAGMAs,
+// multi-row INSERTs in one transaction per batch, secondary indexes and
+// triggers (the FTS5 ones) set aside during the load.
+
+import type { Knex } from 'knex';
+
+import { isDerivedSearchTable } from '../../../server/search/storage';
+import type { Catalog, ColumnInfo, ColumnKind } from '../types';
+import { sqliteValue } from '../values';
+import { quoteIdentifier, type DeferredObject, type MigratorDialect } from './types';
+
+// SQLite 3.32+ accepts 32766 bound variables per statement.
+const MAX_VARIABLES = 32_000;
+
+export function sqliteKind(declared: string): ColumnKind {
+
+    const type = declared.toLowerCase();
+    if (type.includes('json')) {
+        return 'json';
+    }
+
+    if (type.includes('bool')) {
+        return 'boolean';
+    }
+
+    if (type.includes('date') || type.includes('time')) {
+        return 'timestamp';
+    }
+
+    // knex creates uuid columns as char(36) on SQLite.
+    if (type === 'char(36)' || type.includes('uuid')) {
+        return 'uuid';
+    }
+
+    if (type.includes('int')) {
+        return 'integer';
+    }
+
+    if (/real|floa|doub|numeric|decimal/.test(type)) {
+        return 'float';
+    }
+
+    return 'text';
+}
+
+async function readCatalog(knex: Knex): Promise<Catalog> {
+
+    const tables: Array<{ name: string; sql: string }> = await knex.raw("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    const virtual = tables.filter((row) => /^CREATE VIRTUAL TABLE/i.test(row.sql ?? '')).map((row) => row.name);
+    const catalog: Catalog = new Map();
+    for (const { name } of tables) {
+        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') ||
+            virtual.some((table) => name === table || name.startsWith(`${table}_`)) || isDerivedSearchTable('sqlite', name)) {
+            continue;
+        }
+
+        const info: Array<{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }> =
+            await knex.raw(`PRAGMA table_info(${quoteIdentifier(name)})`);
+        const fks: Array<{ id: number; table: string; from: string; to: string | null }> =
+            await knex.raw(`PRAGMA foreign_key_list(${quoteIdentifier(name)})`);
+
+        const columns: ColumnInfo[] = info.map((column) => {
+
+            const kind = sqliteKind(column.type);
+            const length = /\((\d+)\)/.exec(column.type);
+            return {
+                name: column.name,
+                kind,
+                declared: column.type || 'any',
+                maxLength: kind === 'text' && length ? Number(length[1]) : null,
+                nullable: !column.notnull,
+                hasDefault: column.dflt_value !== null
+            };
+        });
+
+        const primaryKey = info.filter((column) => column.pk > 0).sort((a, b) => a.pk - b.pk).map((column) => column.name);
+        const groups = new Map<number, typeof fks>();
+        for (const fk of fks) {
+            groups.set(fk.id, [...(groups.get(fk.id) ?? []), fk]);
+        }
+
+        catalog.set(name, {
+            name,
+            columns,
+            primaryKey,
+            foreignKeys: [...groups.values()].map((parts) => ({
+                columns: parts.map((part) => part.from),
+                references: parts[0]!.table,
+                referencedColumns: parts.map((part) => part.to ?? '')
+            }))
+        });
+    }
+
+    // A foreign key written without columns refers to the parent's primary key.
+    for (const table of catalog.values()) {
+        for (const fk of table.foreignKeys) {
+            if (fk.referencedColumns.some((column) => !column)) {
+                fk.referencedColumns = catalog.get(fk.references)?.primaryKey ?? fk.referencedColumns;
+            }
+        }
+    }
+
+    return catalog;
+}
+
+async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise<DeferredObject[]> {
+
+    if (!tables.length) {
+        return [];
+    }
+
+    const marks = tables.map(() => '?').join(', ');
+    const rows: Array<{ type: string; name: string; tbl_name: string; sql: string }> = await knex.raw(`
+        SELECT type, name, tbl_name, sql FROM sqlite_master
+        WHERE type IN ('index', 'trigger') AND sql IS NOT NULL AND tbl_name IN (${marks})
+        ORDER BY type, name`, tables);
+
+    return rows
+        // Unique indexes stay: they guard the load itself.
+        .filter((row) => row.type === 'trigger' || !/^CREATE\s+UNIQUE/i.test(row.sql))
+        .map((row): DeferredObject => ({
+            name: row.name,
+            table: row.tbl_name,
+            phase: row.type === 'trigger' ? 'trigger' : 'index',
+            drop: `DROP ${row.type === 'trigger' ? 'TRIGGER' : 'INDEX'} ${quoteIdentifier(row.name)}`,
+            restore: row.sql
+        }));
+}
+
+function run(connection: any, sql: string, values: unknown[]): Promise<void> {
+
+    return new Promise((resolve, reject) => {
+
+        connection.run(sql, values, (error: Error | null) => (error ? reject(error) : resolve()));
+    });
+}
+
+async function writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+
+    // The raw connection of the transaction: binding 30k values through the
+    // driver directly avoids the query builder's per-value work.
+    const connection = await trx.client.acquireConnection();
+    const head = `INSERT INTO ${quoteIdentifier(table)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES `;
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    const perStatement = Math.max(1, Math.floor(MAX_VARIABLES / columns.length));
+
+    for (let start = 0; start < rows.length; start += perStatement) {
+        const chunk = rows.slice(start, start + perStatement);
+        const values: unknown[] = [];
+        for (const row of chunk) {
+            for (const column of columns) {
+                values.push(sqliteValue(column.kind, column.name, row[column.name]));
+            }
+        }
+
+        await run(connection, head + chunk.map(() => tuple).join(', '), values);
+    }
+}
+
+async function truncate(knex: Knex, tables: readonly string[]): Promise<void> {
+
+    await knex.transaction(async (trx) => {
+
+        for (const table of tables) {
+            await trx(table).delete();
+        }
+    });
+}
+
+async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
+
+    if (tables.length) {
+        await knex.raw('ANALYZE');
+    }
+}
+
+export const sqliteMigrator: MigratorDialect = {
+    poolOverrides: {},
+    // One connection, one writer.
+    copyConcurrency: 1,
+    restoreConcurrency: 1,
+    validateDuringRestore: false,
+    async restore(knex: Knex, object: DeferredObject) {
+
+        await knex.raw(object.restore);
+    },
+    readCatalog,
+    deferrableObjects,
+    writeBatch,
+    truncate,
+    afterLoad
+};

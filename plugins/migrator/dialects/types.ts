@@ -1,0 +1,45 @@
+// What each dialect contributes to the migrator: catalog reading, the fast
+// write path, and the objects set aside during a bulk load.
+
+import type { Knex } from 'knex';
+
+import type { PoolOverrides } from '../../../server/config';
+import type { Catalog, ColumnInfo } from '../types';
+
+/** A trigger or index set aside for the bulk load and restored afterwards. */
+export interface DeferredObject {
+    name: string;
+    table: string;
+    /** Triggers come back before the search rebuild; indexes after it; foreign keys last. */
+    phase: 'trigger' | 'index' | 'constraint';
+    drop: string;
+    restore: string;
+}
+
+export interface MigratorDialect {
+    /** Pool settings for migrator connections (no statement timeout: index builds take long). */
+    readonly poolOverrides: PoolOverrides;
+    /** Application tables: no knex bookkeeping, no migrator checkpoints, no derived search storage. */
+    readCatalog(knex: Knex): Promise<Catalog>;
+    /** Secondary indexes, triggers and foreign keys of these tables that a bulk load is faster without. */
+    deferrableObjects(knex: Knex, tables: readonly string[]): Promise<DeferredObject[]>;
+    /** Writes one batch of source rows (raw driver values) inside the caller's transaction. */
+    writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void>;
+    /** Empties tables, listed children first. */
+    truncate(knex: Knex, tables: readonly string[]): Promise<void>;
+    /** How many tables of one foreign-key level may load at once. */
+    readonly copyConcurrency: number;
+    /** Whether validation may read the target while indexes and search data are rebuilt (needs more than one connection). */
+    readonly validateDuringRestore: boolean;
+    /** How many restore statements (index builds) may run at once. */
+    readonly restoreConcurrency: number;
+    /** Runs one restore statement (an index build gets more working memory where the engine has the setting). */
+    restore(knex: Knex, object: DeferredObject): Promise<void>;
+    /** Sequences and planner statistics after a load. */
+    afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
+}
+
+export function quoteIdentifier(name: string): string {
+
+    return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,754 @@
+// The data migrator: copies every application table from a source database
+// to a target database that has the schema, SQLite ⇄ PostgreSQL. A plain
+// module: the CLI (scripts/migrate-data.ts) and the plugin both wrap it.
+
+import Fs from 'node:fs';
+import type { Knex } from 'knex';
+
+import { createDatabaseEngine } from '../../server/db/engine';
+import { migrationConfig, migrationStatus } from '../../server/db/migrations';
+import type { DatabaseEngine } from '../../server/db/types';
+import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
+import { rebuildSearchStorage } from '../../server/search/storage';
+import {
+    clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, hasCheckpointTables, loadCheckpoints,
+    loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
+} from './checkpoints';
+import { rowHash, TableChecksum } from './checksum';
+import { postgresMigrator } from './dialects/postgres';
+import { sqliteMigrator } from './dialects/sqlite';
+import type { DeferredObject, MigratorDialect } from './dialects/types';
+import { selfReference, sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
+import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableInfo, TableReport } from './types';
+
+export type * from './types';
+export { validateSchemas, tableOrder };
+
+export const DEFAULT_BATCH_SIZE = 1000;
+export const MAX_BATCH_SIZE = 50_000;
+const DEPTH = 'migrator_depth';
+const DIFFERING_KEYS_SHOWN = 10;
+
+const dialects: Record<DatabaseType, MigratorDialect> = { sqlite: sqliteMigrator, postgres: postgresMigrator };
+
+/** Invalid options: nothing was opened or written (the CLI exits 2). */
+export class MigrationUsageError extends Error {
+
+    constructor(message: string) {
+
+        super(message);
+        this.name = 'MigrationUsageError';
+    }
+}
+
+/** The run stopped before or while writing, for a reason stated in the message. */
+export class MigrationAbortedError extends Error {}
+
+interface Side {
+    engine: DatabaseEngine;
+    dialect: MigratorDialect;
+    catalog: Catalog;
+}
+
+interface Context {
+    options: Required<Pick<MigrateOptions, 'batchSize' | 'validate' | 'verifyRows'>> & MigrateOptions;
+    source: Side;
+    target: Side;
+    emit(event: ProgressEvent): void;
+}
+
+/** Checks options without opening anything; throws MigrationUsageError. */
+export function checkMigrateOptions(options: MigrateOptions): void {
+
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        throw new MigrationUsageError(`batch size must be an integer from 1 to ${MAX_BATCH_SIZE}`);
+    }
+
+    if (options.resume && options.truncate) {
+        throw new MigrationUsageError('--resume and --truncate exclude each other: resume continues a run, truncate starts over');
+    }
+
+    for (const table of options.tables ?? []) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) {
+            throw new MigrationUsageError(`"${table}" is not a table name`);
+        }
+    }
+
+    let source;
+    let target;
+    try {
+        source = parseDatabaseUrl(options.source, options.baseDir);
+        target = parseDatabaseUrl(options.target, options.baseDir);
+    }
+    catch (error) {
+        throw new MigrationUsageError((error as Error).message);
+    }
+
+    if (source.type === 'sqlite' && source.filename === ':memory:' || target.type === 'sqlite' && target.filename === ':memory:') {
+        throw new MigrationUsageError('an in-memory SQLite database cannot be migrated from or to');
+    }
+
+    const same = source.type === 'sqlite' && target.type === 'sqlite' ? source.filename === target.filename :
+        source.type === 'postgres' && target.type === 'postgres' && new URL(source.connectionString).toString() === new URL(target.connectionString).toString();
+    if (same) {
+        throw new MigrationUsageError('source and target are the same database');
+    }
+
+    if (source.type === 'sqlite' && !Fs.existsSync(source.filename)) {
+        throw new MigrationUsageError(`the source SQLite file ${source.filename} does not exist`);
+    }
+}
+
+function emptyReport(options: MigrateOptions): MigrationReport {
+
+    const now = new Date().toISOString();
+    return {
+        source: redactUrl(options.source),
+        target: redactUrl(options.target),
+        sourceType: parseDatabaseUrl(options.source, options.baseDir).type,
+        targetType: parseDatabaseUrl(options.target, options.baseDir).type,
+        dryRun: Boolean(options.dryRun),
+        resumed: false,
+        validated: Boolean(options.validate || options.verifyRows),
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 0,
+        totalRows: 0,
+        rowsPerSecond: 0,
+        appliedMigrations: [],
+        pendingMigrations: [],
+        schemaIssues: [],
+        warnings: [],
+        tables: [],
+        phases: {},
+        peakRssMb: 0,
+        ok: false,
+        fatal: null
+    };
+}
+
+function openSide(url: string, options: MigrateOptions): DatabaseEngine {
+
+    const type = parseDatabaseUrl(url, options.baseDir).type;
+    return createDatabaseEngine(url, dialects[type].poolOverrides, { baseDir: options.baseDir });
+}
+
+async function connect(engine: DatabaseEngine, role: string): Promise<void> {
+
+    try {
+        await engine.knex.raw('SELECT 1');
+    }
+    catch (error) {
+        throw new MigrationAbortedError(`cannot connect to the ${role} database ${engine.target}: ${redactSecrets((error as Error).message)}`);
+    }
+}
+
+/**
+ * Migrates the data. Invalid options throw MigrationUsageError before
+ * anything is opened; every other outcome, including a refusal, is a report
+ * (ok false with `fatal` set, or per-table errors).
+ */
+export async function migrateData(input: MigrateOptions): Promise<MigrationReport> {
+
+    checkMigrateOptions(input);
+    const options = {
+        ...input,
+        batchSize: input.batchSize ?? DEFAULT_BATCH_SIZE,
+        validate: Boolean(input.validate || input.verifyRows),
+        verifyRows: Boolean(input.verifyRows)
+    };
+    const report = emptyReport(options);
+    const started = Date.now();
+    const emit = (event: ProgressEvent) => options.onProgress?.(event);
+
+    const targetParsed = parseDatabaseUrl(options.target, options.baseDir);
+    if (options.dryRun && targetParsed.type === 'sqlite' && !Fs.existsSync(targetParsed.filename)) {
+        report.warnings.push(`the target SQLite file ${targetParsed.filename} does not exist; a real run creates it and applies every migration`);
+    }
+
+    const sourceEngine = openSide(options.source, options);
+    let targetEngine: DatabaseEngine | null = null;
+    try {
+        await connect(sourceEngine, 'source');
+        if (options.dryRun && targetParsed.type === 'sqlite' && !Fs.existsSync(targetParsed.filename)) {
+            // Nothing to compare with: report what would move.
+            const catalog = await dialects[sourceEngine.type].readCatalog(sourceEngine.knex);
+            const tables = selectTables(catalog, options.tables);
+            for (const table of tableOrder(tables, catalog)) {
+                report.tables.push(tableReport(table, await countRows(sourceEngine.knex, table), 'dry-run'));
+            }
+
+            report.ok = true;
+            return report;
+        }
+
+        targetEngine = openSide(options.target, options);
+        await connect(targetEngine, 'target');
+        await run(options, report, sourceEngine, targetEngine, emit);
+    }
+    catch (error) {
+        report.fatal = redactSecrets(error instanceof MigrationAbortedError ? error.message : `${(error as Error).message}`);
+        report.ok = false;
+    }
+    finally {
+        await sourceEngine.destroy();
+        await targetEngine?.destroy();
+        report.finishedAt = new Date().toISOString();
+        report.durationMs = Date.now() - started;
+        report.totalRows = report.tables.reduce((sum, table) => sum + table.copiedRows, 0);
+        report.rowsPerSecond = rate(report.totalRows, report.durationMs);
+        report.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    }
+
+    return report;
+}
+
+/** Like migrationStatus(), without creating knex's tables in a database that has none (knex's list() would). */
+async function targetMigrationStatus(knex: Knex): Promise<{ completed: string[]; pending: string[] }> {
+
+    if (await knex.schema.hasTable(migrationConfig.tableName!)) {
+        return await migrationStatus(knex);
+    }
+
+    const pending = Fs.readdirSync(migrationConfig.directory as string)
+        .filter((name) => (migrationConfig.loadExtensions ?? ['.ts']).some((extension) => name.endsWith(extension)) && !name.endsWith('.d.ts'))
+        .sort();
+    return { completed: [], pending };
+}
+
+function rate(rows: number, ms: number): number {
+
+    return ms > 0 ? Math.round(rows * 1000 / ms) : 0;
+}
+
+function tableReport(table: string, sourceRows: number, status: TableReport['status']): TableReport {
+
+    return {
+        table, sourceRows, targetRows: null, copiedRows: 0, checksumMatch: null, sourceChecksum: null, targetChecksum: null,
+        durationMs: 0, rowsPerSecond: 0, status, errors: []
+    };
+}
+
+function selectTables(catalog: Catalog, wanted: readonly string[] | undefined): string[] {
+
+    const all = [...catalog.keys()].sort();
+    if (!wanted?.length) {
+        return all;
+    }
+
+    const unknown = wanted.filter((name) => !catalog.has(name));
+    if (unknown.length) {
+        throw new MigrationAbortedError(`unknown table(s) ${unknown.join(', ')}; the source has: ${all.join(', ')}`);
+    }
+
+    return [...new Set(wanted)];
+}
+
+async function countRows(knex: Knex, table: string): Promise<number> {
+
+    const [{ count }] = await knex(table).count({ count: '*' });
+    return Number(count);
+}
+
+async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, emit: Context['emit']): Promise<void> {
+
+    let mark = Date.now();
+    const phaseDone = (name: string) => {
+
+        report.phases[name] = Date.now() - mark;
+        mark = Date.now();
+    };
+
+    // 1. The target's schema, from the one knex migration history (never seeds).
+    const status = await targetMigrationStatus(targetEngine.knex);
+    report.pendingMigrations = status.pending;
+    if (status.pending.length) {
+        if (options.dryRun) {
+            report.warnings.push(`the target has ${status.pending.length} pending migration(s) that a real run applies first: ${status.pending.join(', ')}`);
+        }
+        else if (options.migrate === false) {
+            throw new MigrationAbortedError(`the target schema is not up to date (${status.pending.length} pending migration(s): ${status.pending.join(', ')}); run \`npm run migrate\` with DATABASE_URL set to the target, or drop --no-migrate`);
+        }
+        else {
+            // Refuse an occupied target before the migrations write to it.
+            if (!options.resume && !options.truncate) {
+                for (const table of (await dialects[targetEngine.type].readCatalog(targetEngine.knex)).keys()) {
+                    if (await targetEngine.knex(table).first(targetEngine.knex.raw('1'))) {
+                        throw new MigrationAbortedError(`the target is not empty (table ${table} has rows) and its schema is not up to date; nothing was written. Bring it up to date with \`npm run migrate\`, then use --truncate or --resume`);
+                    }
+                }
+            }
+
+            emit({ type: 'phase', phase: 'migrate', message: `applying ${status.pending.length} migration(s) to the target` });
+            const [, applied] = await targetEngine.knex.migrate.latest(migrationConfig) as [number, string[]];
+            report.appliedMigrations = applied;
+            report.pendingMigrations = [];
+        }
+    }
+
+    phaseDone('migrate');
+
+    // 2. Catalogs and schema validation, before any row moves.
+    emit({ type: 'phase', phase: 'schema', message: 'reading catalogs and validating schemas' });
+    const source: Side = { engine: sourceEngine, dialect: dialects[sourceEngine.type], catalog: await dialects[sourceEngine.type].readCatalog(sourceEngine.knex) };
+    const target: Side = { engine: targetEngine, dialect: dialects[targetEngine.type], catalog: await dialects[targetEngine.type].readCatalog(targetEngine.knex) };
+    const selected = selectTables(source.catalog, options.tables);
+    const { issues, warnings } = validateSchemas(source.catalog, target.catalog, selected);
+    if (options.dryRun && report.pendingMigrations.length) {
+        // The target's tables do not exist yet; a real run checks them after migrating.
+        report.warnings.push('the schemas are compared once the migrations have been applied');
+    }
+    else {
+        report.schemaIssues = issues;
+        report.warnings.push(...warnings);
+    }
+
+    if (report.schemaIssues.length) {
+        throw new MigrationAbortedError(`the schemas do not match (${issues.length} issue(s)); nothing was written. First: ${issues[0]!.table}: ${issues[0]!.message}`);
+    }
+
+    const levels = tableLevels(selected, source.catalog, target.catalog);
+    const order = levels.flat();
+    const ctx: Context = { options, source, target, emit };
+
+    // 3. Refuse a target that already holds data unless told what to do with it.
+    const counts = new Map<string, number>();
+    for (const table of order) {
+        counts.set(table, await countRows(source.engine.knex, table));
+    }
+
+    const occupied: string[] = [];
+    if (!report.pendingMigrations.length) {
+        for (const table of order) {
+            if (await target.engine.knex(table).first(target.catalog.get(table)!.primaryKey[0] ?? '*')) {
+                occupied.push(table);
+            }
+        }
+    }
+
+    let checkpoints = new Map<string, Checkpoint>();
+    const haveCheckpoints = !report.pendingMigrations.length && await hasCheckpointTables(target.engine.knex);
+    const runKey = JSON.stringify({ source: redactUrl(options.source), tables: [...order].sort() });
+    if (options.resume) {
+        if (haveCheckpoints) {
+            const previous = await readState(target.engine.knex, 'run');
+            if (previous && previous !== runKey) {
+                throw new MigrationAbortedError(`the checkpoints in the target belong to another run (${previous}); use --truncate to start over`);
+            }
+
+            checkpoints = await loadCheckpoints(target.engine.knex);
+            report.resumed = true;
+        }
+        else if (occupied.length) {
+            throw new MigrationAbortedError(`nothing to resume: the target has no checkpoints but table ${occupied[0]} has rows; use --truncate to start over`);
+        }
+    }
+    else if (occupied.length && !options.truncate) {
+        throw new MigrationAbortedError(`the target is not empty (table ${occupied.join(', ')} has rows); use --truncate to empty it first or --resume to continue an interrupted run. Nothing was written`);
+    }
+
+    if (options.dryRun) {
+        for (const table of order) {
+            const done = checkpoints.get(table)?.rows ?? 0;
+            const entry = tableReport(table, counts.get(table)!, 'dry-run');
+            entry.targetRows = report.pendingMigrations.length ? 0 : await countRows(target.engine.knex, table);
+            entry.copiedRows = 0;
+            if (options.resume && done) {
+                report.warnings.push(`${table}: ${done} row(s) already copied; ${counts.get(table)! - done} would move`);
+            }
+
+            report.tables.push(entry);
+        }
+
+        report.ok = true;
+        return;
+    }
+
+    // 4. Prepare the target: empty it if asked, checkpoints, objects set aside.
+    if (options.truncate && occupied.length) {
+        emit({ type: 'phase', phase: 'truncate', message: `emptying ${order.length} target table(s)` });
+        await target.dialect.truncate(target.engine.knex, [...order].reverse());
+    }
+
+    await ensureCheckpointTables(target.engine.knex);
+    if (!report.resumed) {
+        await clearCheckpoints(target.engine.knex);
+        await writeState(target.engine.knex, 'run', runKey);
+    }
+
+    await deferObjects(target, order);
+
+    phaseDone('prepare');
+    emit({ type: 'plan', tables: order.map((table) => ({ table, rows: counts.get(table)!, done: checkpoints.get(table)?.rows ?? 0 })) });
+
+    // 5. Copy level by level (parents before children); an error stops only its own table.
+    const reports = new Map<string, TableReport>();
+    for (const table of order) {
+        const entry = tableReport(table, counts.get(table)!, 'ok');
+        reports.set(table, entry);
+        report.tables.push(entry);
+    }
+
+    for (const level of levels) {
+        await inParallel(level, target.dialect.copyConcurrency, async (table) => {
+
+            if (options.signal?.aborted) {
+                throw new MigrationAbortedError('cancelled; run again with --resume to continue');
+            }
+
+            await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
+        });
+    }
+
+    phaseDone('copy');
+
+    // 6. Restore what was set aside, rebuild derived search data, reset
+    // sequences; 7. validate: counts always, content checksums when asked.
+    // Where the engine allows, validation (mostly work here) reads the target
+    // while the restore (mostly work in the database) runs.
+    emit({ type: 'phase', phase: 'finish', message: 'restoring triggers, rebuilding search data and indexes' });
+    const restoring = (async () => {
+
+        const failures = await restoreObjects(target, order);
+        await target.dialect.afterLoad(target.engine.knex, order);
+        report.phases.finish = Date.now() - mark;
+        return failures;
+    })();
+    const validate = async () => {
+
+        emit({ type: 'phase', phase: 'validate', message: options.validate ? 'validating counts and checksums' : 'validating counts' });
+        const started = Date.now();
+        for (const table of order) {
+            await validateTable(ctx, table, reports.get(table)!);
+        }
+
+        report.phases.validate = Date.now() - started;
+    };
+
+    let unrestored: string[];
+    if (target.dialect.validateDuringRestore) {
+        [unrestored] = await Promise.all([restoring, validate()]);
+    }
+    else {
+        unrestored = await restoring;
+        await validate();
+    }
+
+    if (unrestored.length) {
+        report.fatal = `${unrestored.join('; ')}. Fix the cause (for example rows whose parent is missing), then run again with --resume`;
+    }
+
+    report.ok = !unrestored.length && report.tables.every((entry) => entry.status === 'ok');
+    if (report.ok) {
+        await dropCheckpointTables(target.engine.knex);
+    }
+}
+
+async function deferObjects(target: Side, tables: readonly string[]): Promise<void> {
+
+    // Objects set aside by a killed run are still recorded; keep them.
+    const saved = await loadDeferred(target.engine.knex);
+    const present = await target.dialect.deferrableObjects(target.engine.knex, tables);
+    const names = new Set(saved.map((object) => `${object.phase}:${object.name}`));
+    const all = [...saved, ...present.filter((object) => !names.has(`${object.phase}:${object.name}`))];
+    await target.engine.knex.transaction(async (trx) => {
+
+        await writeState(trx, 'deferred', JSON.stringify(all));
+        for (const object of present) {
+            await trx.raw(object.drop);
+        }
+    });
+}
+
+async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+
+    const queue = [...items];
+    const worker = async () => {
+
+        for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+            await work(item);
+        }
+    };
+
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+}
+
+// Tables whose derived search data rebuildSearchStorage() recomputes.
+const SEARCH_SOURCE_TABLES = ['resources'];
+
+/**
+ * Puts back what deferObjects() set aside and rebuilds the derived search
+ * data. Every object is attempted; the ones that fail stay recorded (a
+ * --resume tries them again) and are returned.
+ */
+async function restoreObjects(target: Side, tables: readonly string[]): Promise<string[]> {
+
+    const { knex, type } = target.engine;
+    const deferred = await loadDeferred(knex);
+    const failed: Array<{ object: DeferredObject; message: string }> = [];
+    const restore = async (object: DeferredObject) => {
+
+        try {
+            await target.dialect.restore(knex, object);
+        }
+        catch (error) {
+            failed.push({ object, message: redactSecrets((error as Error).message) });
+        }
+    };
+
+    const concurrency = target.dialect.restoreConcurrency;
+    for (const object of deferred.filter((entry) => entry.phase === 'trigger')) {
+        await restore(object);
+    }
+
+    // The search rebuild rewrites resources rows, so resources' indexes come
+    // after it; the other tables' indexes are built meanwhile. Foreign keys
+    // last, one at a time: each locks two tables.
+    const indexes = deferred.filter((entry) => entry.phase === 'index');
+    const later = indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
+    const now = indexes.filter((entry) => !SEARCH_SOURCE_TABLES.includes(entry.table));
+    const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type) : Promise.resolve();
+    await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
+    await inParallel(later, concurrency, restore);
+    for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {
+        await restore(object);
+    }
+
+    await writeState(knex, 'deferred', JSON.stringify(failed.map((entry) => entry.object)));
+    return failed.map(({ object, message }) => `could not restore ${object.phase} ${object.name} on ${object.table}: ${message}`);
+}
+
+/** One page of rows after a cursor, in key order (parents first for a self-referencing table). */
+function readPage(side: Side, table: TableInfo, columns: readonly ColumnInfo[], after: unknown[] | null, limit: number, parentsFirst: boolean): Promise<Array<Record<string, unknown>>> {
+
+    const knex = side.engine.knex;
+    const key = table.primaryKey;
+    const self = parentsFirst ? selfReference(table) : null;
+    if (self) {
+        // Depth from the roots by a recursive walk; the cursor is (depth, key).
+        const pk = key[0]!;
+        const select = columns.map((column) => `t.${knex.raw('??', [column.name]).toQuery()}`).join(', ');
+        const sql = `
+            WITH RECURSIVE tree (node, depth) AS (
+                SELECT ??, 0 FROM ?? WHERE ?? IS NULL OR ?? = ??
+                UNION ALL
+                SELECT c.??, tree.depth + 1 FROM ?? c JOIN tree ON c.?? = tree.node WHERE c.?? <> c.??
+            )
+            SELECT ${select}, tree.depth AS ${DEPTH} FROM tree JOIN ?? t ON t.?? = tree.node
+            ${after ? 'WHERE (tree.depth, t.??) > (?, ?)' : ''}
+            ORDER BY tree.depth, t.?? LIMIT ?`;
+        const bindings = [
+            pk, table.name, self.column, self.column, pk,
+            pk, table.name, self.column, self.column, pk,
+            table.name, pk,
+            ...(after ? [pk, after[0], after[1]] : []),
+            pk, limit
+        ];
+        return knex.raw(sql, bindings as any[]).then((result: any) => (Array.isArray(result) ? result : result.rows));
+    }
+
+    let query = knex(table.name).select(columns.map((column) => column.name)).orderBy(key.map((column) => ({ column }))).limit(limit);
+    if (after) {
+        query = key.length === 1 ?
+            query.where(key[0]!, '>', after[0] as any) :
+            query.whereRaw(`(${key.map(() => '??').join(', ')}) > (${key.map(() => '?').join(', ')})`, [...key, ...after] as any[]);
+    }
+
+    return query;
+}
+
+function cursorOf(table: TableInfo, row: Record<string, unknown>, parentsFirst: boolean): unknown[] {
+
+    const values = table.primaryKey.map((column) => row[column] instanceof Date ? (row[column] as Date).toISOString() : row[column]);
+    return parentsFirst && selfReference(table) ? [Number(row[DEPTH]), ...values] : values;
+}
+
+async function copyTable(ctx: Context, table: string, entry: TableReport, checkpoint: Checkpoint | null): Promise<void> {
+
+    const { options, source, target, emit } = ctx;
+    const sourceTable = source.catalog.get(table)!;
+    const columns = sharedColumns(sourceTable, target.catalog.get(table)!);
+    const state: Checkpoint = checkpoint ?? { table, lastKey: null, rows: 0, batches: 0, checksum: null, completed: false };
+    const checksum = new TableChecksum(state.checksum);
+    // A running checksum only counts when it covers every copied row: rows
+    // copied by an earlier run without validation make the source be hashed
+    // again at validation time instead.
+    const hashing = options.validate && (state.rows === 0 || state.checksum !== null);
+    const started = Date.now();
+
+    emit({ type: 'table-start', table, rows: entry.sourceRows, done: state.rows });
+    if (state.completed) {
+        entry.copiedRows = 0;
+        entry.sourceChecksum = state.checksum;
+        emit({ type: 'table-done', table, report: entry });
+        return;
+    }
+
+    let pending = readPage(source, sourceTable, columns.source, state.lastKey, options.batchSize, true);
+    try {
+        for (;;) {
+            if (options.signal?.aborted) {
+                throw new MigrationAbortedError('cancelled; run again with --resume to continue');
+            }
+
+            const rows = await pending;
+            if (!rows.length) {
+                break;
+            }
+
+            // Read the next page while this one is written.
+            const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
+            pending = rows.length === options.batchSize ? readPage(source, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
+            pending.catch(() => {});
+
+            const batch = state.batches + 1;
+            if (hashing) {
+                // The target's kinds normalize both sides, so a converted value
+                // and its original hash alike.
+                for (const row of rows) {
+                    checksum.add(columns.target, row);
+                }
+            }
+
+            try {
+                const next: Checkpoint = {
+                    table, lastKey: cursor, rows: state.rows + rows.length, batches: batch,
+                    checksum: hashing ? checksum.toString() : null, completed: false
+                };
+                await target.engine.knex.transaction(async (trx) => {
+
+                    await target.dialect.writeBatch(trx, table, columns.target, rows);
+                    await saveCheckpoint(trx, next);
+                });
+                Object.assign(state, next);
+            }
+            catch (error) {
+                const first = JSON.stringify(cursorOf(sourceTable, rows[0]!, true));
+                throw Object.assign(new Error(`batch ${batch} (rows after key ${JSON.stringify(state.lastKey)}, first key ${first}): ${redactSecrets((error as Error).message)}`), { batch });
+            }
+
+            entry.copiedRows += rows.length;
+            emit({ type: 'batch', table, batch, rows: rows.length, done: state.rows, total: entry.sourceRows });
+        }
+
+        state.completed = true;
+        await saveCheckpoint(target.engine.knex, state);
+        entry.sourceChecksum = hashing ? checksum.toString() : null;
+    }
+    catch (error) {
+        if (error instanceof MigrationAbortedError) {
+            throw error;
+        }
+
+        const batch = (error as { batch?: number }).batch ?? null;
+        const message = redactSecrets((error as Error).message);
+        entry.status = 'failed';
+        entry.errors.push({ table, batch, message });
+        emit({ type: 'table-error', table, batch, message });
+    }
+    finally {
+        entry.durationMs = Date.now() - started;
+        entry.rowsPerSecond = rate(entry.copiedRows, entry.durationMs);
+    }
+
+    emit({ type: 'table-done', table, report: entry });
+}
+
+async function validateTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
+
+    const { options, source, target } = ctx;
+    const targetTable = target.catalog.get(table)!;
+    const columns = sharedColumns(source.catalog.get(table)!, targetTable);
+    entry.sourceRows = await countRows(source.engine.knex, table);
+    entry.targetRows = await countRows(target.engine.knex, table);
+
+    if (options.validate) {
+        if (entry.sourceChecksum === null) {
+            // A table copied without validation by an earlier run: hash the source now.
+            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
+        }
+
+        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
+        entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
+    }
+
+    if (entry.status === 'ok' && (entry.sourceRows !== entry.targetRows || entry.checksumMatch === false)) {
+        entry.status = 'mismatch';
+        const what = entry.sourceRows !== entry.targetRows ? `row counts differ (source ${entry.sourceRows}, target ${entry.targetRows})` : 'content checksums differ';
+        entry.errors.push({ table, batch: null, message: what });
+    }
+
+    if (options.verifyRows && entry.status !== 'ok') {
+        entry.differingKeys = await differingKeys(ctx, table, columns.target);
+    }
+}
+
+async function tableChecksum(side: Side, table: TableInfo, columns: readonly ColumnInfo[], pageSize: number): Promise<string> {
+
+    const checksum = new TableChecksum();
+    let pending = readPage(side, table, columns, null, pageSize, false);
+    for (;;) {
+        const rows = await pending;
+        const full = rows.length === pageSize;
+        if (full) {
+            // The database reads the next page while this one is hashed.
+            pending = readPage(side, table, columns, cursorOf(table, rows[rows.length - 1]!, false), pageSize, false);
+            pending.catch(() => {});
+        }
+
+        for (const row of rows) {
+            checksum.add(columns, row);
+        }
+
+        if (!full) {
+            return checksum.toString();
+        }
+    }
+}
+
+/** The first keys whose rows differ, are missing from the target, or exist only in the target. */
+async function differingKeys(ctx: Context, table: string, columns: readonly ColumnInfo[]): Promise<string[]> {
+
+    const found: string[] = [];
+    const passes: Array<[Side, Side, string]> = [[ctx.source, ctx.target, 'missing in target'], [ctx.target, ctx.source, 'only in target']];
+    for (const [from, to, absent] of passes) {
+        const info = from.catalog.get(table)!;
+        const key = info.primaryKey;
+        let after: unknown[] | null = null;
+        for (;;) {
+            const rows = await readPage(from, info, columns, after, 1000, false);
+            if (!rows.length) {
+                break;
+            }
+
+            const keys = rows.map((row) => key.map((column) => row[column]));
+            const others = await (key.length === 1 ?
+                to.engine.knex(table).select(columns.map((column) => column.name)).whereIn(key[0]!, keys.map((values) => values[0]) as any[]) :
+                to.engine.knex(table).select(columns.map((column) => column.name)).whereIn(key, keys as any[][]));
+            const byKey = new Map(others.map((row: Record<string, unknown>) => [JSON.stringify(key.map((column) => String(row[column]).toLowerCase())), row]));
+            for (const row of rows) {
+                const id = JSON.stringify(key.map((column) => String(row[column]).toLowerCase()));
+                const other = byKey.get(id);
+                if (!other) {
+                    found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} ${absent}`);
+                }
+                else if (absent === 'missing in target' && rowHash(columns, row) !== rowHash(columns, other)) {
+                    found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} differs`);
+                }
+
+                if (found.length >= DIFFERING_KEYS_SHOWN) {
+                    return found;
+                }
+            }
+
+            if (rows.length < 1000) {
+                break;
+            }
+
+            after = cursorOf(info, rows[rows.length - 1]!, false);
+        }
+    }
+
+    return found;
+}

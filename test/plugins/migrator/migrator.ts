@@ -1,0 +1,254 @@
+import { expect } from '@hapi/code';
+import * as Lab from '@hapi/lab';
+
+import { migrateData, MigrationUsageError, tableOrder, validateSchemas } from '../../../plugins/migrator/migrator';
+import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
+import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
+import { copyEscape, copyField } from '../../../plugins/migrator/values';
+import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+describe('migrator', () => {
+
+    const cleanup: Array<() => Promise<void>> = [];
+    let source: ScratchSqlite;
+
+    before({ timeout: 120_000 }, async () => {
+
+        source = await migrated(scratchSqlite('source'));
+        cleanup.push(source.drop);
+        await withEngine(source.url, (engine) => insertAwkwardLibrary(engine.knex));
+    });
+
+    after({ timeout: 120_000 }, async () => {
+
+        for (const drop of cleanup.reverse()) {
+            await drop();
+        }
+    });
+
+    const pg = async (label: string, schema = true): Promise<Scratch> => {
+
+        const database = await scratchPostgres(label);
+        cleanup.push(database.drop);
+        return schema ? await migrated(database) : database;
+    };
+
+    const sqlite = (label: string): ScratchSqlite => {
+
+        const database = scratchSqlite(label);
+        cleanup.push(database.drop);
+        return database;
+    };
+
+    it('escapes COPY text fields so awkward values reach PostgreSQL unchanged', () => {
+
+        expect(copyEscape('a\tb\nc\rd\\e')).to.equal('a\\tb\\nc\\rd\\\\e');
+        expect(copyEscape('\\.')).to.equal('\\\\.');
+        expect(copyField('text', 'c', '\\N')).to.equal('\\\\N');
+        expect(copyField('text', 'c', null)).to.equal('\\N');
+        expect(copyField('float', 'c', -0)).to.equal('-0');
+        expect(copyField('boolean', 'c', 1)).to.equal('t');
+        expect(copyField('json', 'c', { a: 'x\ty' })).to.equal('{"a":"x\\\\ty"}');
+        expect(copyField('timestamp', 'c', '2024-02-29 23:59:59')).to.equal('2024-02-29T23:59:59.000Z');
+    });
+
+    it('orders tables by the foreign keys in the catalogs', async () => {
+
+        const catalog = await withEngine(source.url, (engine) => sqliteMigrator.readCatalog(engine.knex));
+        const order = tableOrder([...catalog.keys()], catalog);
+        const before = (parent: string, child: string) => expect(order.indexOf(parent), `${parent} before ${child}`).to.be.below(order.indexOf(child));
+        before('users', 'resources');
+        before('classification_codes', 'resources');
+        before('resources', 'annotations');
+        before('resources', 'citations');
+        before('collections', 'collection_resources');
+        before('taxonomy_nodes', 'resource_taxonomy');
+        expect(order).to.not.include(['knex_migrations', 'resources_fts', 'resource_search_docs']);
+    });
+
+    it('reports incompatible schemas before any row moves', async () => {
+
+        const target = await pg('schema');
+        await withEngine(target.url, async (engine) => {
+
+            await engine.knex.raw('ALTER TABLE citations ALTER COLUMN target_url TYPE integer USING NULL');
+            await engine.knex.raw('ALTER TABLE users DROP COLUMN display_name');
+        });
+
+        const sourceCatalog = await withEngine(source.url, (engine) => sqliteMigrator.readCatalog(engine.knex));
+        const targetCatalog = await withEngine(target.url, (engine) => postgresMigrator.readCatalog(engine.knex));
+        const { issues } = validateSchemas(sourceCatalog, targetCatalog, [...sourceCatalog.keys()]);
+        expect(issues.map((issue) => `${issue.table}.${issue.column}`)).to.equal(['citations.target_url', 'users.display_name']);
+
+        const report = await migrateData({ source: source.url, target: target.url });
+        expect(report.ok).to.be.false();
+        expect(report.fatal).to.contain('schemas do not match');
+        const count = await withEngine(target.url, async (engine) => Number((await engine.knex('resources').count({ n: '*' }))[0]!.n));
+        expect(count).to.equal(0);
+    });
+
+    it('round-trips SQLite → PostgreSQL → SQLite with every awkward value intact', { timeout: 180_000 }, async () => {
+
+        const middle = await pg('roundtrip', false);
+        const back = sqlite('back');
+
+        const there = await migrateData({ source: source.url, target: middle.url, validate: true, batchSize: 7 });
+        expect(there.fatal).to.be.null();
+        expect(there.ok).to.be.true();
+        expect(there.appliedMigrations.length).to.be.above(0);
+        for (const table of there.tables) {
+            expect(table.checksumMatch, table.table).to.be.true();
+            expect(table.targetRows, table.table).to.equal(table.sourceRows);
+        }
+
+        const home = await migrateData({ source: middle.url, target: back.url, validate: true, batchSize: 5 });
+        expect(home.fatal).to.be.null();
+        expect(home.ok).to.be.true();
+        expect(home.tables.map((table) => table.sourceChecksum)).to.equal(there.tables.map((table) => table.targetChecksum));
+
+        const original = await withEngine(source.url, normalizedDump);
+        const inPostgres = await withEngine(middle.url, normalizedDump);
+        const returned = await withEngine(back.url, normalizedDump);
+        expect(Object.keys(original).sort()).to.equal(Object.keys(returned).sort());
+        expect(returned).to.equal(original);
+        expect(inPostgres).to.equal(original);
+
+        // Native types on PostgreSQL, and the derived search data rebuilt.
+        await withEngine(middle.url, async (engine) => {
+
+            const { rows } = await engine.knex.raw(`SELECT jsonb_typeof(subject) AS subject, pg_typeof(is_shared)::text AS shared,
+                (SELECT count(*) FROM resources WHERE search_vector IS NULL) AS missing FROM annotations, resources LIMIT 1`);
+            expect(rows[0]).to.equal({ subject: 'array', shared: 'boolean', missing: 0 });
+            const long = await engine.knex('resources').where('description', AWKWARD_TEXT[9]).count({ n: '*' });
+            expect(Number(long[0]!.n)).to.be.above(0);
+            const hits = await engine.knex.raw("SELECT count(*) AS n FROM resources WHERE search_vector @@ to_tsquery('english', 'common')");
+            expect(Number(hits.rows[0].n)).to.be.above(0);
+            const tables = await engine.knex.raw("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'migrator\\_%'");
+            expect(Number(tables.rows[0].n)).to.equal(0);
+        });
+
+        await withEngine(back.url, async (engine) => {
+
+            const [{ n }] = await engine.knex.raw("SELECT count(*) AS n FROM resources_fts WHERE resources_fts MATCH 'common'");
+            expect(Number(n)).to.be.above(0);
+            const [{ triggers }] = await engine.knex.raw("SELECT count(*) AS triggers FROM sqlite_master WHERE type = 'trigger'");
+            expect(triggers).to.equal(3);
+        });
+    });
+
+    it('refuses a non-empty target unless told to resume or truncate, and writes nothing', { timeout: 180_000 }, async () => {
+
+        const target = await pg('occupied');
+        await withEngine(target.url, (engine) => engine.knex('users').insert({ id: '11111111-1111-4111-8111-111111111111', email: 'x@example.org', role: 'reader' }));
+
+        const refused = await migrateData({ source: source.url, target: target.url });
+        expect(refused.ok).to.be.false();
+        expect(refused.fatal).to.contain('not empty');
+        const users = await withEngine(target.url, (engine) => engine.knex('users').select('email'));
+        expect(users).to.equal([{ email: 'x@example.org' }]);
+
+        const truncated = await migrateData({ source: source.url, target: target.url, truncate: true, validate: true });
+        expect(truncated.ok, truncated.fatal ?? '').to.be.true();
+        const emails = await withEngine(target.url, (engine) => engine.knex('users').orderBy('email').pluck('email'));
+        expect(emails).to.equal(['plain@example.org', 'zoë@example.org']);
+    });
+
+    it('refuses an occupied target with pending migrations before migrating it', async () => {
+
+        const target = sqlite('outdated');
+        await withEngine(target.url, async (engine) => {
+
+            await engine.knex.schema.createTable('users', (table) => {
+
+                table.string('id').primary();
+            });
+            await engine.knex('users').insert({ id: 'someone' });
+        });
+
+        const report = await migrateData({ source: source.url, target: target.url });
+        expect(report.ok).to.be.false();
+        expect(report.fatal).to.contain('nothing was written');
+        expect(report.appliedMigrations).to.equal([]);
+        const tables = await withEngine(target.url, (engine) => engine.knex('sqlite_master').where('type', 'table').pluck('name'));
+        expect(tables).to.equal(['users']);
+    });
+
+    it('reports a foreign key it cannot restore because the source has an orphan row', { timeout: 180_000 }, async () => {
+
+        const orphaned = await migrated(sqlite('orphan'));
+        await withEngine(orphaned.url, async (engine) => {
+
+            await engine.knex.raw('PRAGMA foreign_keys = OFF');
+            await engine.knex('annotations').insert({ id: '22222222-2222-4222-8222-222222222222', resource_id: '33333333-3333-4333-8333-333333333333', start_offset: 0, end_offset: 1, highlighted_text: 'x', tags: '[]' });
+        });
+
+        const target = await pg('orphan');
+        const report = await migrateData({ source: orphaned.url, target: target.url, validate: true });
+        expect(report.ok).to.be.false();
+        expect(report.fatal).to.contain('could not restore constraint annotations_resource_id_foreign on annotations');
+        expect(report.tables.find((table) => table.table === 'annotations')).to.include({ status: 'ok', targetRows: 1, checksumMatch: true });
+    });
+
+    it('dry run validates and counts but writes nothing', async () => {
+
+        const target = sqlite('dry');
+        const report = await migrateData({ source: source.url, target: target.url, dryRun: true });
+        expect(report.ok).to.be.true();
+        expect(report.dryRun).to.be.true();
+        expect(report.tables.find((table) => table.table === 'resources')!.sourceRows).to.equal(30);
+        expect(require('node:fs').existsSync(target.filename)).to.be.false();
+
+        const pgTarget = await pg('dry');
+        const onPg = await migrateData({ source: source.url, target: pgTarget.url, dryRun: true });
+        expect(onPg.ok).to.be.true();
+        expect(onPg.tables.every((table) => table.status === 'dry-run' && table.targetRows === 0)).to.be.true();
+        const tables = await withEngine(pgTarget.url, async (engine) => (await engine.knex.raw("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'migrator\\_%'")).rows[0].n);
+        expect(Number(tables)).to.equal(0);
+    });
+
+    it('rejects bad options before opening anything', async () => {
+
+        await expect(migrateData({ source: source.url, target: 'mysql://x/y' })).to.reject(MigrationUsageError, /Accepted forms/);
+        await expect(migrateData({ source: 'sqlite:/nonexistent/dir/x.db', target: 'sqlite:/tmp/y.db' })).to.reject(MigrationUsageError, /does not exist/);
+        await expect(migrateData({ source: source.url, target: source.url })).to.reject(MigrationUsageError, /same database/);
+        await expect(migrateData({ source: source.url, target: 'sqlite:/tmp/z.db', batchSize: 0 })).to.reject(MigrationUsageError, /batch size/);
+        await expect(migrateData({ source: source.url, target: 'sqlite:/tmp/z.db', resume: true, truncate: true })).to.reject(MigrationUsageError, /exclude/);
+        const unknown = await migrateData({ source: source.url, target: sqlite('unknown').url, tables: ['nope'] });
+        expect(unknown.fatal).to.contain('unknown table(s) nope');
+    });
+
+    it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 180_000 }, async () => {
+
+        const target = await pg('narrow');
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+
+        const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
+        expect(failed.ok).to.be.false();
+        const edges = failed.tables.find((table) => table.table === 'graph_edges')!;
+        expect(edges.status).to.equal('failed');
+        expect(edges.errors[0]!.batch).to.equal(1);
+        expect(edges.errors[0]!.message).to.contain('too long');
+        for (const table of failed.tables.filter((entry) => entry.table !== 'graph_edges')) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+
+        // Someone edits a copied row, then the column is fixed and the run resumed.
+        await withEngine(target.url, async (engine) => {
+
+            await engine.knex('users').where('email', 'plain@example.org').update({ display_name: 'edited' });
+            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+        });
+
+        const resumed = await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 });
+        expect(resumed.resumed).to.be.true();
+        expect(resumed.tables.find((table) => table.table === 'graph_edges')!.status).to.equal('ok');
+        const users = resumed.tables.find((table) => table.table === 'users')!;
+        expect(users.status).to.equal('mismatch');
+        expect(users.differingKeys).to.equal(['{"id":"00000000-0000-4000-8000-000000000002"} differs']);
+        expect(resumed.ok).to.be.false();
+    });
+});
