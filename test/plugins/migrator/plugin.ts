@@ -47,10 +47,15 @@ describe('plugin: migrator', () => {
 
     it('refuses every route without the admin token', async () => {
 
-        for (const [method, url] of [['GET', '/migrator/schema'], ['POST', '/migrator/schema/latest'], ['POST', '/migrator/jobs'], ['GET', '/console/panels/data-migration'], ['POST', '/console/panels/schema-migrations/rollback']]) {
+        for (const [method, url] of [['GET', '/migrator/schema'], ['POST', '/migrator/schema/latest'], ['POST', '/migrator/jobs'], ['POST', '/console/panels/schema-migrations/rollback']]) {
             const res = await inject(method!, url!, undefined, {});
             expect(res.statusCode, url).to.equal(401);
         }
+
+        // A console page without a session goes to the login form instead.
+        const page = await inject('GET', '/console/panels/data-migration', undefined, {});
+        expect(page.statusCode).to.equal(302);
+        expect(page.headers.location).to.match(/^\/console\/login/);
     });
 
     it('exposes its two console panels', () => {
