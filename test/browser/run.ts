@@ -7,10 +7,11 @@ import * as Lab from '@hapi/lab';
 
 import { backupsPanelSuite } from './backups';
 import { consoleShellSuite } from './console-shell';
+import { migratorPanelsSuite } from './migrator-panels';
 import { monitoringPanelsSuite } from './monitoring-panels';
 
 /** Every browser suite; plugins' panel suites are added here. */
-export const suites = [consoleShellSuite, monitoringPanelsSuite, backupsPanelSuite];
+export const suites = [consoleShellSuite, monitoringPanelsSuite, migratorPanelsSuite, backupsPanelSuite];
 
 async function main(): Promise<void> {
 
