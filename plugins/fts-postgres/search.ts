@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 
 export type Binding = Knex.RawBinding;
 
+import { compileFilters } from '../../server/search/filters';
 import { positiveTerms, type ParsedQuery, type SearchTerm } from '../../server/search/query';
 import { SNIPPET_END, SNIPPET_START } from '../../server/search/snippet';
 import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
@@ -58,29 +59,8 @@ export function compileTsquery(query: ParsedQuery): CompiledSql {
 
 function filterSql(filters: SearchFilters): CompiledSql {
 
-    const clauses: string[] = [];
-    const bindings: Binding[] = [];
-    if (filters.subject?.length) {
-        clauses.push('r.subject @> ?::jsonb');
-        bindings.push(JSON.stringify(filters.subject));
-    }
-
-    if (filters.classification_code !== undefined) {
-        clauses.push('r.classification_code = ?');
-        bindings.push(filters.classification_code);
-    }
-
-    if (filters.read_status !== undefined) {
-        clauses.push('r.read_status = ?');
-        bindings.push(filters.read_status);
-    }
-
-    if (filters.min_quality !== undefined) {
-        clauses.push('r.quality_score >= ?');
-        bindings.push(filters.min_quality);
-    }
-
-    return { sql: clauses.map((clause) => ` AND ${clause}`).join(''), bindings };
+    // @> on jsonb uses the jsonb_path_ops GIN index.
+    return compileFilters(filters, (subjects) => ({ sql: 'r.subject @> ?::jsonb', bindings: [JSON.stringify(subjects)] }));
 }
 
 /** The matching documents, joined to resources only when a filter needs it. */

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 
 export type Binding = Knex.RawBinding;
 
+import { compileFilters } from '../../server/search/filters';
 import type { ParsedQuery, SearchTerm } from '../../server/search/query';
 import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
 
@@ -40,29 +41,10 @@ export function compileMatch(query: ParsedQuery): string {
 
 function filterSql(filters: SearchFilters): CompiledSql {
 
-    const clauses: string[] = [];
-    const bindings: Binding[] = [];
-    for (const subject of filters.subject ?? []) {
-        clauses.push('EXISTS (SELECT 1 FROM json_each(r.subject) WHERE json_each.value = ?)');
-        bindings.push(subject);
-    }
-
-    if (filters.classification_code !== undefined) {
-        clauses.push('r.classification_code = ?');
-        bindings.push(filters.classification_code);
-    }
-
-    if (filters.read_status !== undefined) {
-        clauses.push('r.read_status = ?');
-        bindings.push(filters.read_status);
-    }
-
-    if (filters.min_quality !== undefined) {
-        clauses.push('r.quality_score >= ?');
-        bindings.push(filters.min_quality);
-    }
-
-    return { sql: clauses.map((clause) => ` AND ${clause}`).join(''), bindings };
+    return compileFilters(filters, (subjects) => ({
+        sql: subjects.map(() => 'EXISTS (SELECT 1 FROM json_each(r.subject) WHERE json_each.value = ?)').join(' AND '),
+        bindings: [...subjects]
+    }));
 }
 
 /** The ranking statement: one page of (id, rank) in the shared tie order. */
