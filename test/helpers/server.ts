@@ -1,6 +1,6 @@
 // A composed server on a fresh test database, initialised but not listening.
 
-import type { Server } from '@hapi/hapi';
+import type { Plugin, Server } from '@hapi/hapi';
 
 import { loadConfig, type Config, type Env } from '../../server/config';
 import { createServer, prepareDatabase } from '../../server/index';
@@ -16,11 +16,20 @@ export interface TestServer {
     stop(): Promise<void>;
 }
 
+export interface TestServerOptions {
+    /** Load the demo library. */
+    seed?: boolean;
+    /** Extra plugins registered after composition, before initialize (test panels, fakes). */
+    plugins?: Array<Plugin<any>>;
+    /** Stop before server.initialize() (to test start-up failures). Default true. */
+    initialize?: boolean;
+}
+
 /**
  * Builds a server the way `npm start` does, on a fresh test database.
  * `env` overrides the test environment (for example ENABLE_CONSOLE=0).
  */
-export async function createTestServer(env: Env = {}, options: { seed?: boolean } = {}): Promise<TestServer> {
+export async function createTestServer(env: Env = {}, options: TestServerOptions = {}): Promise<TestServer> {
 
     const database = await createTestDatabase();
     const config = loadConfig({
@@ -37,8 +46,14 @@ export async function createTestServer(env: Env = {}, options: { seed?: boolean 
     });
 
     const server = await createServer(config);
+    for (const plugin of options.plugins ?? []) {
+        await server.register(plugin);
+    }
+
     await prepareDatabase(server, config);
-    await server.initialize();
+    if (options.initialize ?? true) {
+        await server.initialize();
+    }
 
     return {
         server,

@@ -4,10 +4,8 @@
 
 import type { Plugin, Server, ServerInjectResponse } from '@hapi/hapi';
 
-import { loadConfig, type Config, type Env } from '../../../server/config';
-import { createServer, prepareDatabase } from '../../../server/index';
-import { createTestDatabase, type TestDatabase } from '../../helpers/database';
-import { TEST_ADMIN_TOKEN, type TestServer } from '../../helpers/server';
+import type { Env } from '../../../server/config';
+import { createTestServer, TEST_ADMIN_TOKEN, type TestServer } from '../../helpers/server';
 
 export interface ComposeOptions {
     env?: Env;
@@ -16,44 +14,11 @@ export interface ComposeOptions {
     initialize?: boolean;
 }
 
-/** Like createTestServer, with extra plugins registered before the console collects panels. */
-export async function createConsoleServer({ env = {}, plugins = [], initialize = true }: ComposeOptions = {}): Promise<TestServer> {
+/** createTestServer with extra plugins registered before the console collects panels. */
+export function createConsoleServer({ env = {}, plugins = [], initialize = true }: ComposeOptions = {}): Promise<TestServer> {
 
-    const database: TestDatabase = await createTestDatabase();
-    const config: Config = loadConfig({
-        NODE_ENV: 'test',
-        // Production-mode servers in these tests would otherwise log every request.
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: database.url,
-        ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-        AUTO_MIGRATE: '1',
-        SEED_DEMO: '0',
-        DB_POOL_MIN: '0',
-        DB_POOL_MAX: '5',
-        BACKUP_DIR: `./backups/test-${process.pid}`,
-        ...env
-    });
-
-    const server = await createServer(config);
-    for (const plugin of plugins) {
-        await server.register(plugin);
-    }
-
-    await prepareDatabase(server, config);
-    if (initialize) {
-        await server.initialize();
-    }
-
-    return {
-        server,
-        config,
-        database,
-        async stop() {
-
-            await server.stop();
-            await database.cleanup();
-        }
-    };
+    // Production-mode servers in these tests would otherwise log every request.
+    return createTestServer({ LOG_LEVEL: 'silent', DB_POOL_MAX: '5', ...env }, { plugins, initialize });
 }
 
 /** The value of a Set-Cookie cookie in a response, or null. */
