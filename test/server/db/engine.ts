@@ -194,12 +194,13 @@ describe('db engine', () => {
         expect(calls).to.equal(1);
     });
 
-    it('sqlite only: applies WAL, foreign keys and a 30 s busy timeout', sqliteOnly, async () => {
+    it('sqlite only: applies WAL, foreign keys, a 30 s busy timeout and a 64 MiB page cache', sqliteOnly, async () => {
 
         const pragma = async (name: string) => Object.values((await engine.knex.raw(`PRAGMA ${name}`))[0] as object)[0];
         expect(await pragma('journal_mode')).to.equal('wal');
         expect(await pragma('foreign_keys')).to.equal(1);
         expect(await pragma('busy_timeout')).to.equal(30_000);
+        expect(await pragma('cache_size')).to.equal(-65536);
         expect(engine.pool).to.include({ min: 1, max: 1 });
     });
 
