@@ -20,6 +20,12 @@ export const MAX_QUERY_LENGTH = 500;
  * escapes everything else. The search contract promises an escaped snippet;
  * this makes sure a broken implementation still cannot inject markup.
  */
+/** Four significant digits: bm25 scores range from about 1e-6 (a word in most documents) to tens. */
+export function formatRank(rank: number): string {
+
+    return rank === 0 ? '0' : Number(rank.toPrecision(4)).toString();
+}
+
 export function sanitizeSnippet(snippet: unknown): Html {
 
     const safe = String(snippet ?? '').replace(/<\/?mark>|&(?:[a-z][a-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9a-f]{1,6});|[&<>"'`]/gi, (match) => {
@@ -73,7 +79,7 @@ export function resultsFragment(query: string, result: SearchResult, elapsedMs: 
   <tbody>
 ${result.items.map((hit, index) => html`    <tr>
       <td class="num">${index + 1}</td>
-      <td class="num">${Number.isFinite(hit.rank) ? hit.rank.toFixed(4) : '—'}</td>
+      <td class="num">${Number.isFinite(hit.rank) ? formatRank(hit.rank) : '—'}</td>
       <td><strong>${titleOf(hit.resource)}</strong>${hit.resource.id ? html`<br><code class="muted">${hit.resource.id}</code>` : null}</td>
       <td class="snippet">${sanitizeSnippet(hit.snippet)}</td>
     </tr>

@@ -121,20 +121,30 @@ export function consoleShellSuite(lab: Script): void {
             await screenshot(page, 'overview');
         });
 
-        it('shows the search tryout panel (results, or a clear "unavailable" without a search plugin)', async () => {
+        it('shows ranked search results with highlighted snippets in the search tryout panel', async () => {
+
+            // The search plugin of the dialect is always loaded: give it something to find.
+            for (const [title, description] of [
+                ['The library of Alexandria', 'Scrolls, scholars and the great library of the ancient world.'],
+                ['Lighthouses', 'The Pharos stood near the library harbour.'],
+                ['Papyrus making', 'How reeds became the writing material of antiquity.']
+            ]) {
+                const created = await live.server.inject({ method: 'POST', url: '/resources', payload: { title, description } });
+                expect(created.statusCode).to.equal(201);
+            }
 
             const { page } = await fresh();
             await login(page);
             const body = await openPanel(page, 'search');
-            if (live.server.decorations.server.includes('search')) {
-                await body.locator('#search-q').fill('library');
-                await body.locator('button[type="submit"]').click();
-                await page.locator('#search-results').filter({ hasText: /results? for/ }).waitFor();
-            }
-            else {
-                expect(await body.innerText()).to.contain('Search unavailable');
-            }
-
+            await body.locator('#search-q').fill('library');
+            await body.locator('button[type="submit"]').click();
+            const results = page.locator('#search-results');
+            await results.filter({ hasText: /2 results for/ }).waitFor();
+            const text = await results.innerText();
+            // Title matches rank above description-only matches.
+            expect(text.indexOf('The library of Alexandria')).to.be.below(text.indexOf('Lighthouses'));
+            expect(await results.locator('mark').count()).to.be.at.least(2);
+            expect(await results.locator('mark').first().innerText()).to.match(/^library$/i);
             await screenshot(page, 'search-tryout');
         });
 

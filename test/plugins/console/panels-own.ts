@@ -3,7 +3,7 @@ import type { Plugin } from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 
 import { overviewFragment, type Overview } from '../../../plugins/console/overview';
-import { resultsFragment, sanitizeSnippet } from '../../../plugins/console/search-tryout';
+import { formatRank, resultsFragment, sanitizeSnippet } from '../../../plugins/console/search-tryout';
 import type { FullTextSearch, SearchRequest } from '../../../server/search/types';
 import { isPostgres } from '../../helpers/database';
 import { adminHeaders, type TestServer } from '../../helpers/server';
@@ -186,6 +186,8 @@ describe('console: Search tryout panel', () => {
             expect(page).to.contain('2 results for <q>&quot;pool&quot; &lt;b&gt;</q>');
             expect(page).to.contain(`<strong>${ESCAPED}</strong>`);
             expect(page).to.contain('<td class="num">0.1235</td>');
+            expect(formatRank(0.000001234567)).to.equal('0.000001235');
+            expect(formatRank(12.3456)).to.equal('12.35');
             expect(page).to.contain('<td class="snippet">a <mark>pool</mark> &amp; &lt;img src=x onerror=alert(2)&gt;</td>');
             expect(page).to.contain('<strong>(untitled)</strong>');
             expect(page).to.contain('<td class="num">—</td>');
