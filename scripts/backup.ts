@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 
-import { createBackupEngine, type BackupEngine } from '../plugins/backup/engine';
+import { backupEngineFromConfig, type BackupEngine } from '../plugins/backup/engine';
 import { BackupError } from '../plugins/backup/errors';
 import type { BackupFormat } from '../plugins/backup/names';
 import type { BackupProgress, OperationOptions } from '../plugins/backup/types';
@@ -109,14 +109,7 @@ async function run(engine: BackupEngine, argv: string[]): Promise<unknown> {
 async function main(): Promise<number> {
 
     const config = loadConfig();
-    const engine = createBackupEngine({
-        database: config.database,
-        backupDir: config.backupDir,
-        retention: config.backup.retention,
-        toolPath: config.backup.toolPath,
-        jobs: config.backup.restoreJobs,
-        sqliteBusyTimeoutMs: config.pool.sqliteBusyTimeoutMs ?? 30_000
-    });
+    const engine = backupEngineFromConfig(config);
 
     const result = await run(engine, process.argv.slice(2));
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -8,6 +8,7 @@ import Fs from 'node:fs';
 import Path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { Config } from '../../server/config';
 import type { ParsedDatabaseUrl } from '../../server/db/url';
 import { BackupError } from './errors';
 import { fsyncFile, readManifest, sha256File, writeJsonAtomic, type BackupManifest, type BackupVerification } from './manifest';
@@ -68,6 +69,19 @@ export interface BackupEngine {
     verify(name: string, options?: OperationOptions): Promise<VerifyReport>;
     restore(name: string, options?: { tables?: readonly string[]; into?: string } & OperationOptions): Promise<RestoreReport>;
     prune(options?: { dryRun?: boolean }): Promise<PruneReport>;
+}
+
+/** The engine configured from the server's config (plugin and CLI alike). */
+export function backupEngineFromConfig(config: Config): BackupEngine {
+
+    return createBackupEngine({
+        database: config.database,
+        backupDir: config.backupDir,
+        retention: config.backup.retention,
+        toolPath: config.backup.toolPath,
+        jobs: config.backup.restoreJobs,
+        sqliteBusyTimeoutMs: config.pool.sqliteBusyTimeoutMs ?? 30_000
+    });
 }
 
 export function createBackupEngine(options: BackupEngineOptions): BackupEngine {

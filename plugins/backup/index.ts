@@ -6,7 +6,7 @@ import type { Plugin } from '@hapi/hapi';
 
 import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
-import { createBackupEngine, type BackupEngine } from './engine';
+import { backupEngineFromConfig, createBackupEngine, type BackupEngine } from './engine';
 import { JobTracker } from './jobs';
 import { backupPanel, panelRoutes } from './panel';
 import { backupRoutes } from './routes';
@@ -23,14 +23,7 @@ export const plugin: Plugin<BackupPluginOptions> = {
     dependencies: ['admin-auth'],
     register(server, { config }) {
 
-        const engine = createBackupEngine({
-            database: config.database,
-            backupDir: config.backupDir,
-            retention: config.backup.retention,
-            toolPath: config.backup.toolPath,
-            jobs: config.backup.restoreJobs,
-            sqliteBusyTimeoutMs: config.pool.sqliteBusyTimeoutMs ?? 30_000
-        });
+        const engine = backupEngineFromConfig(config);
 
         const jobs = new JobTracker((job) => {
 
