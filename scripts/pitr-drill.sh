@@ -67,16 +67,43 @@ trap cleanup EXIT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-port="${PITR_PORT:-}"
-if [[ -z "$port" ]]; then
+# 55400-55499 lies inside Linux's ephemeral port range, so a port with no
+# listener can still be held by an outgoing connection of another program:
+# start_cluster moves to another free port when the bind fails.
+pick_port() {
+    local candidate
     for candidate in $(seq 55400 55499 | shuf); do
         if port_free "$candidate"; then
-            port=$candidate
-            break
+            echo "$candidate"
+            return 0
         fi
     done
+    return 1
+}
+
+port="${PITR_PORT:-}"
+if [[ -z "$port" ]]; then
+    port="$(pick_port)" || fail "no free port in 55400-55499"
 fi
-[[ -n "$port" ]] && port_free "$port" || fail "no free port in 55400-55499"
+port_free "$port" || fail "port $port is in use"
+
+# start_cluster DATADIR LOGFILE: pg_ctl start on $port; on "Address already in
+# use" (and no fixed PITR_PORT) it takes another free port, up to 10 times.
+start_cluster() {
+    local attempt
+    for attempt in $(seq 1 10); do
+        echo "port = $port" | as_pg tee -a "$1/postgresql.conf" >/dev/null
+        if as_pg "$PG_BIN_DIR/pg_ctl" -D "$1" -l "$2" -w start >/dev/null; then
+            return 0
+        fi
+        if [[ -n "${PITR_PORT:-}" ]] || ! grep -q "Address already in use" "$2"; then
+            return 1
+        fi
+        log "port $port was taken; trying another"
+        port="$(pick_port)" || return 1
+    done
+    return 1
+}
 
 sql() { as_pg "$PG_BIN_DIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d postgres -c "$1"; }
 
@@ -88,14 +115,13 @@ as_pg mkdir "$work/archive"
 # believing it was archived.
 cat >>"$work/primary/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = '$work'
 wal_level = replica
 archive_mode = on
 archive_command = 'test ! -f $work/archive/%f && cp %p $work/archive/%f.tmp && mv $work/archive/%f.tmp $work/archive/%f'
 max_wal_senders = 3
 CONF
-as_pg "$PG_BIN_DIR/pg_ctl" -D "$work/primary" -l "$work/primary.log" -w start >/dev/null
+start_cluster "$work/primary" "$work/primary.log" || fail "the scratch cluster did not start"
 
 sql "CREATE TABLE drill (id integer PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT clock_timestamp())"
 log "base backup"
@@ -128,7 +154,7 @@ recovery_target_time = '$target'
 recovery_target_action = 'promote'
 CONF
 as_pg touch "$work/restored/recovery.signal"
-as_pg "$PG_BIN_DIR/pg_ctl" -D "$work/restored" -l "$work/restored.log" -w start >/dev/null
+start_cluster "$work/restored" "$work/restored.log" || fail "the restored cluster did not start"
 
 for _ in $(seq 1 150); do
     [[ "$(sql "SELECT pg_is_in_recovery()" 2>/dev/null)" == f ]] && break
