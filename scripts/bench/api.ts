@@ -62,33 +62,36 @@ const log = (line: string) => console.log(`[bench ${new Date().toISOString().sli
 
 // --- databases -------------------------------------------------------------
 
-async function recreatePostgres(url: string): Promise<void> {
+/** Runs DDL about the database of `url` from the server's maintenance database. */
+async function onMaintenanceDatabase(url: string, work: (admin: KnexType, name: string) => Promise<void>): Promise<void> {
 
     const parsed = new URL(url);
     const name = decodeURIComponent(parsed.pathname.slice(1));
     parsed.pathname = '/postgres';
     const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
     try {
-        await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
-        await admin.raw('CREATE DATABASE ??', [name]);
+        await work(admin, name);
     }
     finally {
         await admin.destroy();
     }
 }
 
-async function dropPostgres(url: string): Promise<void> {
+function recreatePostgres(url: string): Promise<void> {
 
-    const parsed = new URL(url);
-    const name = decodeURIComponent(parsed.pathname.slice(1));
-    parsed.pathname = '/postgres';
-    const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
-    try {
+    return onMaintenanceDatabase(url, async (admin, name) => {
+
         await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
-    }
-    finally {
-        await admin.destroy();
-    }
+        await admin.raw('CREATE DATABASE ??', [name]);
+    });
+}
+
+function dropPostgres(url: string): Promise<void> {
+
+    return onMaintenanceDatabase(url, async (admin, name) => {
+
+        await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+    });
 }
 
 /** Builds the schema and RESOURCES resources; returns their ids. */
