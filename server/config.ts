@@ -59,12 +59,19 @@ export interface MonitoringSettings {
     poolWarnIntervalS: number;
     /** True: GET /metrics needs no token (scrapers on a private network). */
     metricsPublic: boolean;
-    /** True: queries are attributed to routes (AsyncLocalStorage; costs throughput on Node 20). */
-    queryAttribution: boolean;
+    /**
+     * How queries are tied to the route that issued them: `request` through
+     * the statements' query context, stamped by request.knex/request.models
+     * (nearly free); `async` through AsyncLocalStorage (also catches code that
+     * uses server.knex inside a request, costs throughput on Node 20); `off`.
+     */
+    queryAttribution: QueryAttribution;
 }
 
 /** Where the admin token comes from: the environment, generated for this development run, or nowhere (ops disabled). */
 export type AdminTokenSource = 'env' | 'generated' | 'none';
+
+export type QueryAttribution = 'request' | 'async' | 'off';
 
 export interface ConsoleSettings {
     /** Minutes a console login stays valid. */
@@ -111,6 +118,15 @@ export type Env = Record<string, string | undefined>;
 const bool = () => Joi.boolean().truthy('1', 'yes', 'on').falsy('0', 'no', 'off');
 const int = (min: number) => Joi.number().integer().min(min);
 
+function attributionMode(value: string): QueryAttribution {
+
+    if (value === 'request' || value === 'async') {
+        return value;
+    }
+
+    return ['0', 'false', 'no', 'off'].includes(value) ? 'off' : 'request';
+}
+
 const schema = Joi.object({
     NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
     HOST: Joi.string().hostname().default('localhost'),
@@ -142,7 +158,10 @@ const schema = Joi.object({
     POOL_WARN_PERCENT: Joi.number().min(1).max(100).default(90),
     POOL_WARN_INTERVAL_S: int(0).default(60),
     METRICS_PUBLIC: bool().default(false),
-    QUERY_ATTRIBUTION: bool().default(true),
+    // Booleans still mean what they did: on is the default mode.
+    QUERY_ATTRIBUTION: Joi.string().lowercase()
+        .valid('request', 'async', 'off', '1', 'true', 'yes', 'on', '0', 'false', 'no')
+        .default('request'),
     BACKUP_DIR: Joi.string().default('./backups'),
     BACKUP_PG_BIN_DIR: Joi.string(),
     BACKUP_RESTORE_JOBS: int(1).max(32).default(2),
@@ -221,7 +240,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
             poolWarnPercent: value.POOL_WARN_PERCENT,
             poolWarnIntervalS: value.POOL_WARN_INTERVAL_S,
             metricsPublic: value.METRICS_PUBLIC,
-            queryAttribution: value.QUERY_ATTRIBUTION
+            queryAttribution: attributionMode(value.QUERY_ATTRIBUTION)
         },
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),
         backup: {

@@ -26,7 +26,7 @@ async function search(request: Request) {
     const { q, subject, classification_code, read_status, min_quality, limit: pageSize, offset: skip } = request.query as Record<string, any>;
     const filters: SearchFilters = { subject, classification_code, read_status, min_quality };
     try {
-        return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip });
+        return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip, knex: request.knex });
     }
     catch (error) {
         if (error instanceof QueryError) {

@@ -122,7 +122,7 @@ export const searchTryoutRoutes: ServerRoute[] = [
 
                 const { q, limit } = request.query as { q: string; limit: number };
                 const started = process.hrtime.bigint();
-                const result = await request.server.search.search({ query: q, limit, offset: 0 });
+                const result = await request.server.search.search({ query: q, limit, offset: 0, knex: request.knex });
                 const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
                 return h.response(resultsFragment(q, result, elapsed).value).type('text/html');
             }

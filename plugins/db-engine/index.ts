@@ -1,11 +1,13 @@
 // db-engine: one knex per process, bound Objection models and withRetry on
-// the server and request; the pool is destroyed when the server stops.
+// the server; request-scoped views of them on the request (server/db/scope.ts).
+// The pool is destroyed when the server stops.
 
-import type { Plugin } from '@hapi/hapi';
+import type { Plugin, Request } from '@hapi/hapi';
 
 import type { Config } from '../../server/config';
 import { createDatabaseEngine, getDatabaseType } from '../../server/db/engine';
 import { withRetry, type RetryOptions } from '../../server/db/retry';
+import { scopeKnex, scopeModels } from '../../server/db/scope';
 import { bindModels } from '../../server/models';
 
 export { createDatabaseEngine, getDatabaseType };
@@ -34,8 +36,10 @@ export const plugin: Plugin<DbEngineOptions> = {
         server.decorate('server', 'db', engine);
         server.decorate('server', 'knex', engine.knex);
         server.decorate('server', 'models', models);
-        server.decorate('request', 'knex', engine.knex);
-        server.decorate('request', 'models', models);
+        // Per request: views that stamp each statement with the request, so
+        // monitoring can attribute it without async-context tracking.
+        server.decorate('request', 'knex', (request: Request) => scopeKnex(engine.knex, { origin: request }), { apply: true });
+        server.decorate('request', 'models', (request: Request) => scopeModels(models, request.knex), { apply: true });
         server.decorate('server', 'withRetry', <T>(work: (attempt: number) => Promise<T>, options: RetryOptions = {}) => {
 
             return withRetry(engine.dialect, work, {

@@ -16,8 +16,7 @@ export const plugin: Plugin<Record<string, never>> = {
     dependencies: ['db-engine'],
     register(server) {
 
-        const backend = createPostgresSearchBackend(server.knex);
-        server.decorate('server', 'search', createFullTextSearch(backend, resourceLoader(server.models)));
+        server.decorate('server', 'search', createFullTextSearch(createPostgresSearchBackend, server.knex, resourceLoader(server.models)));
 
         let timer: NodeJS.Timeout | null = null;
         let running = false;

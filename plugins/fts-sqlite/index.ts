@@ -10,7 +10,6 @@ export const plugin: Plugin<Record<string, never>> = {
     dependencies: ['db-engine'],
     register(server) {
 
-        const backend = createSqliteSearchBackend(server.knex);
-        server.decorate('server', 'search', createFullTextSearch(backend, resourceLoader(server.models)));
+        server.decorate('server', 'search', createFullTextSearch(createSqliteSearchBackend, server.knex, resourceLoader(server.models)));
     }
 };

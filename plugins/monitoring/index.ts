@@ -89,15 +89,17 @@ export const plugin: Plugin<MonitoringOptions> = {
         });
         const metrics = new MonitoringMetrics(probe);
 
-        // First of all onRequest extensions: hapi calls the first one in the
-        // same synchronous run that starts the request, so the context entered
-        // there is inherited by the whole lifecycle. A later one runs after an
-        // await, and its context would end with that extension.
-        server.ext('onRequest', (request: Request, h: ResponseToolkit) => {
+        if (queries.tracksAsyncContext) {
+            // First of all onRequest extensions: hapi calls the first one in
+            // the same synchronous run that starts the request, so the context
+            // entered there is inherited by the whole lifecycle. A later one
+            // runs after an await, and its context would end with it.
+            server.ext('onRequest', (request: Request, h: ResponseToolkit) => {
 
-            queries.enter(request);
-            return h.continue;
-        }, { before: ['hapi-pino'] });
+                queries.enter(request);
+                return h.continue;
+            }, { before: ['hapi-pino'] });
+        }
 
         server.events.on('response', (request: Request) => queries.complete(request));
 

@@ -1,14 +1,20 @@
 // Times every query knex runs and attributes it to the route whose request
-// issued it. The request travels with the query through AsyncLocalStorage,
-// entered when hapi receives the request; queries from elsewhere (start-up,
-// timers, a request that has already ended) count as background work.
+// issued it. By default ('request' mode) the request is read from the
+// statement's query context, which request.knex and request.models stamp
+// (server/db/scope.ts). In 'async' mode it travels through AsyncLocalStorage,
+// entered when hapi receives the request, which also reaches code that uses
+// server.knex inside a request but costs throughput on Node 20. Queries from
+// elsewhere (start-up, timers, a request that has already ended) count as
+// background work.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { Request } from '@hapi/hapi';
 import type { Knex } from 'knex';
 
+import type { QueryAttribution } from '../../server/config';
 import { errorCode } from '../../server/db/dialects/common';
+import { originOf } from '../../server/db/scope';
 import { redactSecrets } from '../../server/db/url';
 import { requestIdOf } from '../../server/logging';
 
@@ -54,6 +60,7 @@ export interface RouteQueryStats {
 export interface QueryReport {
     /** False when QUERY_ATTRIBUTION is off: queries are not tied to routes. */
     attribution: boolean;
+    attribution_mode: QueryAttribution;
     slow_query_ms: number;
     n_plus_one_threshold: number;
     slow_queries_total: number;
@@ -64,11 +71,11 @@ export interface QueryReport {
 
 export interface QueryMonitorOptions {
     /**
-     * Carry the request to its queries with AsyncLocalStorage. Off, requests
-     * are still counted per route but every query counts as background: on
-     * Node 20 the async hooks behind AsyncLocalStorage cost throughput.
+     * How a query finds its request: its query context ('request'), also
+     * AsyncLocalStorage ('async'), or not at all ('off': requests are still
+     * counted per route but every query counts as background).
      */
-    attribution: boolean;
+    attribution: QueryAttribution;
     slowQueryMs: number;
     slowLogSize: number;
     nPlusOneQueries: number;
@@ -109,7 +116,7 @@ export function routeOf(request: Request): string {
 
 export class QueryMonitor {
 
-    private readonly storage = new AsyncLocalStorage<RequestContext>();
+    private readonly storage: AsyncLocalStorage<RequestContext> | null;
     private readonly inFlight = new Map<string, InFlight>();
     private readonly routes = new Map<string, RouteTotals>();
     private readonly slow: SlowQuery[] = [];
@@ -131,7 +138,7 @@ export class QueryMonitor {
 
         this.inFlight.set(query.__knexQueryUid, {
             started: performance.now(),
-            context: this.current(),
+            context: this.storage ? this.current() : undefined,
             sql: query.sql,
             bindings: query.bindings?.length ?? 0
         });
@@ -151,6 +158,8 @@ export class QueryMonitor {
 
     constructor(private readonly knex: Knex, readonly options: QueryMonitorOptions) {
 
+        this.storage = options.attribution === 'async' ? new AsyncLocalStorage() : null;
+
         knex.on('query', this.onQuery);
         knex.on('query-response', this.onResponse);
         knex.on('query-error', this.onError);
@@ -164,26 +173,28 @@ export class QueryMonitor {
         this.inFlight.clear();
     }
 
+    /** True when requests must be entered (see enter()). */
+    get tracksAsyncContext(): boolean {
+
+        return this.storage !== null;
+    }
+
     /**
-     * Makes the request the context of everything that follows it. Must be
-     * called from the first onRequest extension (see index.ts): the rest of
-     * the lifecycle then runs as continuations of this point, so extensions,
-     * pre-handlers and the handler all see it.
+     * 'async' mode: makes the request the context of everything that follows
+     * it. Must be called from the first onRequest extension (see index.ts):
+     * the rest of the lifecycle then runs as continuations of this point, so
+     * extensions, pre-handlers and the handler all see it.
      */
     enter(request: Request): void {
 
-        const context: RequestContext = { request, queries: 0, timeMs: 0, maxMs: 0, done: false };
-        request.plugins.monitoring = context;
-        if (this.options.attribution) {
-            this.storage.enterWith(context);
-        }
+        this.storage?.enterWith(this.contextOf(request));
     }
 
     /** Adds a finished request to its route's totals. */
     complete(request: Request): void {
 
-        const context = request.plugins.monitoring;
-        if (!context || context.done) {
+        const context = this.contextOf(request);
+        if (context.done) {
             return;
         }
 
@@ -208,7 +219,7 @@ export class QueryMonitor {
         }
     }
 
-    /** The request whose work is running now, if any. */
+    /** The request whose work is running now, if known ('async' mode only). */
     currentRequest(): Request | null {
 
         return this.current()?.request ?? null;
@@ -236,7 +247,8 @@ export class QueryMonitor {
 
         routes.sort((a, b) => b.total_query_ms - a.total_query_ms || a.route.localeCompare(b.route));
         return {
-            attribution: this.options.attribution,
+            attribution: this.options.attribution !== 'off',
+            attribution_mode: this.options.attribution,
             slow_query_ms: this.options.slowQueryMs,
             n_plus_one_threshold: this.options.nPlusOneQueries,
             slow_queries_total: this.slowTotal,
@@ -263,10 +275,32 @@ export class QueryMonitor {
         }
     }
 
+    private contextOf(request: Request): RequestContext {
+
+        let context = request.plugins.monitoring;
+        if (!context) {
+            context = { request, queries: 0, timeMs: 0, maxMs: 0, done: false };
+            request.plugins.monitoring = context;
+        }
+
+        return context;
+    }
+
     private current(): RequestContext | undefined {
 
-        const context = this.storage.getStore();
+        const context = this.storage?.getStore();
         return context && !context.done ? context : undefined;
+    }
+
+    /** The request a finished query belongs to: its stamp, else its async context. */
+    private owner(query: any, entry: InFlight): RequestContext | undefined {
+
+        if (this.options.attribution === 'off') {
+            return undefined;
+        }
+
+        const request = originOf<Request>(query.queryContext);
+        return request?.plugins ? this.contextOf(request) : entry.context;
     }
 
     private finish(query: any, failed: boolean): void {
@@ -278,7 +312,8 @@ export class QueryMonitor {
 
         this.inFlight.delete(query.__knexQueryUid);
         const duration = performance.now() - entry.started;
-        const target = entry.context && !entry.context.done ? entry.context : null;
+        const owner = this.owner(query, entry);
+        const target = owner && !owner.done ? owner : null;
         if (target) {
             ++target.queries;
             target.timeMs += duration;

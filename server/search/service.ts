@@ -1,22 +1,24 @@
 // The one search service both dialects share: parse, rank through the
 // dialect's backend, load the resources, render snippets, suggest.
 
+import type { Knex } from 'knex';
+
 import { RESOURCE_COLUMNS, type Models } from '../models';
 import { formatQuery, parseQuery, type ParsedQuery, type SearchTerm } from './query';
 import { renderSnippet } from './snippet';
 import { closestWord } from './suggest';
 import type { FullTextSearch, SearchBackend, SearchFilters, SearchHit, SearchRequest, SearchResult } from './types';
 
-export type ResourceLoader = (ids: string[]) => Promise<Array<Record<string, unknown> & { id: string }>>;
+export type ResourceLoader = (ids: string[], knex: Knex) => Promise<Array<Record<string, unknown> & { id: string }>>;
 
 const SUGGESTION_SOURCES = 20;
 
 /** Loads resources by id through the bound Resource model (same JSON shape as /resources). */
 export function resourceLoader(models: Models): ResourceLoader {
 
-    return async (ids) => {
+    return async (ids, knex) => {
 
-        const rows = await models.Resource.query().select(RESOURCE_COLUMNS as unknown as string[]).findByIds(ids);
+        const rows = await models.Resource.query(knex).select(RESOURCE_COLUMNS as unknown as string[]).findByIds(ids);
         return rows.map((row) => row.toJSON() as Record<string, unknown> & { id: string });
     };
 }
@@ -66,12 +68,20 @@ async function suggest(backend: SearchBackend, query: ParsedQuery, filters: Sear
     return total > 0 ? formatQuery(corrected) : undefined;
 }
 
-export function createFullTextSearch(backend: SearchBackend, loadResources: ResourceLoader): FullTextSearch {
+/**
+ * `backendFor` gives the dialect's backend running its statements on a knex:
+ * the process-wide one, or the request-scoped view a caller passes in
+ * SearchRequest.knex so the statements are attributed to its request.
+ */
+export function createFullTextSearch(backendFor: (knex: Knex) => SearchBackend, knex: Knex, loadResources: ResourceLoader): FullTextSearch {
 
+    const shared = backendFor(knex);
     return {
-        engine: backend.engine,
+        engine: shared.engine,
         async search(request: SearchRequest): Promise<SearchResult> {
 
+            const db = request.knex ?? knex;
+            const backend = request.knex ? backendFor(request.knex) : shared;
             const query = parseQuery(request.query);
             const filters = request.filters ?? {};
             const page = await backend.rank(query, filters, request.limit, request.offset);
@@ -81,7 +91,7 @@ export function createFullTextSearch(backend: SearchBackend, loadResources: Reso
             }
 
             const ids = page.hits.map((hit) => hit.id);
-            const [snippets, resources] = await Promise.all([backend.snippets(query, ids), loadResources(ids)]);
+            const [snippets, resources] = await Promise.all([backend.snippets(query, ids), loadResources(ids, db)]);
             const byId = new Map(resources.map((resource) => [resource.id, resource]));
             const items: SearchHit[] = [];
             for (const hit of page.hits) {

@@ -1,6 +1,8 @@
 // The contract of full-text search, implemented once per dialect by the
 // fts-sqlite and fts-postgres plugins.
 
+import type { Knex } from 'knex';
+
 import type { ParsedQuery } from './query';
 
 export interface SearchFilters {
@@ -16,6 +18,8 @@ export interface SearchRequest {
     filters?: SearchFilters;
     limit: number;
     offset: number;
+    /** Runs the statements on this knex (e.g. request.knex, so they count for the request). */
+    knex?: Knex;
 }
 
 export interface SearchHit<R = Record<string, unknown>> {

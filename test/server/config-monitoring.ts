@@ -15,7 +15,7 @@ describe('config: monitoring settings', () => {
 
         const config = loadConfig({}, root);
         expect(config.slowQueryMs).to.equal(1000);
-        expect(config.monitoring).to.equal({ slowLogSize: 100, nPlusOneQueries: 10, poolWarnPercent: 90, poolWarnIntervalS: 60, metricsPublic: false, queryAttribution: true });
+        expect(config.monitoring).to.equal({ slowLogSize: 100, nPlusOneQueries: 10, poolWarnPercent: 90, poolWarnIntervalS: 60, metricsPublic: false, queryAttribution: 'request' });
     });
 
     it('reads every monitoring variable', () => {
@@ -25,7 +25,15 @@ describe('config: monitoring settings', () => {
             POOL_WARN_PERCENT: '75.5', POOL_WARN_INTERVAL_S: '0', METRICS_PUBLIC: 'yes', QUERY_ATTRIBUTION: 'off'
         }, root);
         expect(config.slowQueryMs).to.equal(250);
-        expect(config.monitoring).to.equal({ slowLogSize: 20, nPlusOneQueries: 5, poolWarnPercent: 75.5, poolWarnIntervalS: 0, metricsPublic: true, queryAttribution: false });
+        expect(config.monitoring).to.equal({ slowLogSize: 20, nPlusOneQueries: 5, poolWarnPercent: 75.5, poolWarnIntervalS: 0, metricsPublic: true, queryAttribution: 'off' });
+    });
+
+    it('reads the attribution mode, booleans included', () => {
+
+        const modes: Record<string, string> = { request: 'request', ASYNC: 'async', off: 'off', '1': 'request', true: 'request', on: 'request', '0': 'off', no: 'off' };
+        for (const [value, mode] of Object.entries(modes)) {
+            expect(loadConfig({ QUERY_ATTRIBUTION: value }, root).monitoring.queryAttribution as string, value).to.equal(mode);
+        }
     });
 
     it('refuses values that make no sense, naming the variable', () => {

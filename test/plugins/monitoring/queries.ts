@@ -267,3 +267,72 @@ describe('monitoring: QUERY_ATTRIBUTION=0', () => {
         }
     });
 });
+
+describe('monitoring: attribution modes', () => {
+
+    const routesOf = async (t: TestServer) => ((await t.server.inject({ url: '/monitoring/queries', headers: adminHeaders })).result as any);
+
+    const addRoutes = (t: TestServer) => t.server.route([
+        {
+            // Objection through request.models, an eager load, and search.
+            method: 'GET',
+            path: '/test/models',
+            handler: async (request) => {
+
+                const { Resource } = request.models;
+                await Resource.query().limit(2).withGraphFetched('annotations');
+                await request.server.search.search({ query: 'attribution', limit: 5, offset: 0, knex: request.knex });
+                return { ok: true };
+            }
+        },
+        {
+            // The shared instance, not the request's view.
+            method: 'GET',
+            path: '/test/shared',
+            handler: async (request) => {
+
+                await request.server.knex.raw('SELECT 1 AS one');
+                await request.server.knex.raw('SELECT 2 AS two');
+                return { ok: true };
+            }
+        }
+    ]);
+
+    it('request (default): stamped statements count for their route, the shared knex counts as background', async () => {
+
+        const t = await createTestServer();
+        try {
+            addRoutes(t);
+            const before = (await routesOf(t)).background.queries;
+            expect((await t.server.inject('/test/models')).statusCode).to.equal(200);
+            expect((await t.server.inject('/test/shared')).statusCode).to.equal(200);
+            const report = await routesOf(t);
+            expect(report).to.include({ attribution: true, attribution_mode: 'request' });
+            const models = report.routes.find((entry: any) => entry.route === 'GET /test/models');
+            // Two for the resources and their annotations, at least two for search.
+            expect(models.requests).to.equal(1);
+            expect(models.queries as number).to.be.at.least(4);
+            expect(report.routes.find((entry: any) => entry.route === 'GET /test/shared')).to.include({ requests: 1, queries: 0 });
+            expect(report.background.queries).to.equal(before + 2);
+        }
+        finally {
+            await t.stop();
+        }
+    });
+
+    it('async: AsyncLocalStorage also attributes the shared knex to the request', async () => {
+
+        const t = await createTestServer({ QUERY_ATTRIBUTION: 'async' });
+        try {
+            addRoutes(t);
+            const responses = await Promise.all([1, 2, 3].map(() => t.server.inject('/test/shared')));
+            expect(responses.map((res) => res.statusCode)).to.equal([200, 200, 200]);
+            const report = await routesOf(t);
+            expect(report).to.include({ attribution: true, attribution_mode: 'async' });
+            expect(report.routes.find((entry: any) => entry.route === 'GET /test/shared')).to.include({ requests: 3, queries: 6 });
+        }
+        finally {
+            await t.stop();
+        }
+    });
+});
