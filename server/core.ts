@@ -6,6 +6,7 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
 import { mapDatabaseError } from './errors';
+import { echoRequestId } from './logging';
 
 export interface CoreOptions {
     config: Config;
@@ -20,25 +21,24 @@ export const core: Plugin<CoreOptions> = {
         server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
 
             const response = request.response;
-            if (!('isBoom' in response) || !response.isBoom) {
-                return h.continue;
+            if ('isBoom' in response && response.isBoom && response.output.statusCode === 500) {
+                const mapped = mapDatabaseError(response);
+                if (mapped) {
+                    // A database error with a meaning for the client (503, 409, …).
+                    echoRequestId(request, mapped);
+                    return mapped;
+                }
+
+                // A real fault: full details go to the log (credentials
+                // removed), the client gets hapi's generic 500 body.
+                request.log(['error'], {
+                    message: redactSecrets(response.message),
+                    stack: redactSecrets(response.stack ?? '')
+                });
             }
 
-            if (response.output.statusCode !== 500) {
-                return h.continue;
-            }
-
-            const mapped = mapDatabaseError(response);
-            if (mapped) {
-                return mapped;
-            }
-
-            // A real fault: full details go to the log (credentials removed),
-            // the client gets hapi's generic 500 body.
-            request.log(['error'], {
-                message: redactSecrets(response.message),
-                stack: redactSecrets(response.stack ?? '')
-            });
+            // Last, on whatever goes out: the request id (server/logging.ts).
+            echoRequestId(request);
             return h.continue;
         });
     }

@@ -2,6 +2,7 @@
 // Every log line written for a request carries its `req_id`; a client or a
 // proxy may supply the id in X-Request-Id, and it is echoed in the response.
 
+import type { Boom } from '@hapi/boom';
 import type { Plugin, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 
 import type { Config } from './config';
@@ -30,25 +31,32 @@ export function requestIdOf(request: Request): string {
     return id;
 }
 
-/** Echoes the request id in every response, errors included. */
+/** Sets the request id header on the response about to go out, errors included. */
+export function echoRequestId(request: Request, response: Request['response'] | Boom = request.response): void {
+
+    const id = requestIdOf(request);
+    if ('isBoom' in response && response.isBoom) {
+        response.output.headers[REQUEST_ID_HEADER] = id;
+    }
+    else {
+        (response as ResponseObject).header(REQUEST_ID_HEADER, id);
+    }
+}
+
+/**
+ * Echoes the request id in every response, for a server without the core
+ * plugin (which does it in its own onPreResponse step, one step fewer per
+ * request on the hot path).
+ */
 export const requestIds: Plugin<void> = {
     name: 'request-ids',
     register(server) {
 
         server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
 
-            const response = request.response;
-            const id = requestIdOf(request);
-            if ('isBoom' in response && response.isBoom) {
-                response.output.headers[REQUEST_ID_HEADER] = id;
-            }
-            else {
-                (response as ResponseObject).header(REQUEST_ID_HEADER, id);
-            }
-
+            echoRequestId(request);
             return h.continue;
-        // After core, which may replace a database error with a 503.
-        }, { after: ['core'] });
+        });
     }
 };
 

@@ -22,13 +22,12 @@ import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
 import { csrfOptions } from './csrf';
-import { loggingOptions, requestIds } from './logging';
+import { loggingOptions } from './logging';
 
 export function manifest(config: Config): Manifest {
 
     const plugins: Array<{ plugin: any; options?: object }> = [
         { plugin: HapiPino, options: loggingOptions(config) },
-        { plugin: requestIds },
         { plugin: core, options: { config } },
         { plugin: Cookie.plugin },
         {

@@ -5,6 +5,7 @@
 import type { Lifecycle, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 import type { Boom } from '@hapi/boom';
 
+import { echoRequestId } from '../../server/logging';
 import { LOGIN_PATH, errorFragment, errorPage, type PageContext } from './pages';
 
 // No inline scripts or styles, no framing, no third-party anything: the
@@ -97,16 +98,22 @@ export function consoleResponses(context: PageContext): Lifecycle.Method {
         const error = response;
         const { statusCode } = error.output;
         const scripted = request.headers.authorization !== undefined;
+        // A replacement keeps the request id core put on the error.
+        const replace = (reply: ResponseObject) => {
+
+            echoRequestId(request, reply);
+            return secure(reply, request.path);
+        };
 
         if (statusCode === 401 && !scripted) {
             if (isHtmxRequest(request)) {
                 // htmx follows HX-Redirect whatever the status: the whole page goes to the login form.
-                return secure(h.response(errorFragment(401, 'Your session has ended. Log in again.').value)
-                    .code(401).type('text/html').header('HX-Redirect', loginUrl(currentPage(request))), request.path);
+                return replace(h.response(errorFragment(401, 'Your session has ended. Log in again.').value)
+                    .code(401).type('text/html').header('HX-Redirect', loginUrl(currentPage(request))));
             }
 
             if (request.method === 'get') {
-                return secure(h.redirect(loginUrl(safeNext(request.path))).takeover(), request.path);
+                return replace(h.redirect(loginUrl(safeNext(request.path))).takeover());
             }
         }
 
@@ -120,6 +127,6 @@ export function consoleResponses(context: PageContext): Lifecycle.Method {
             reply.header(name, String(value));
         }
 
-        return secure(reply, request.path);
+        return replace(reply);
     };
 }

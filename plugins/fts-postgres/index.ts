@@ -3,7 +3,7 @@
 
 import type { Plugin } from '@hapi/hapi';
 
-import { createFullTextSearch, resourceLoader } from '../../server/search/service';
+import { createFullTextSearch, resourceShaper } from '../../server/search/service';
 import { createPostgresSearchBackend, refreshChampionsIfStale } from './search';
 
 // Checked once a minute; rebuilt after 2,000 changed documents (a rebuild
@@ -16,7 +16,7 @@ export const plugin: Plugin<Record<string, never>> = {
     dependencies: ['db-engine'],
     register(server) {
 
-        server.decorate('server', 'search', createFullTextSearch(createPostgresSearchBackend, server.knex, resourceLoader(server.models)));
+        server.decorate('server', 'search', createFullTextSearch(createPostgresSearchBackend, server.knex, resourceShaper(server.models)));
 
         let timer: NodeJS.Timeout | null = null;
         let running = false;

@@ -14,7 +14,8 @@ export type Binding = Knex.RawBinding;
 import { compileFilters } from '../../server/search/filters';
 import { positiveTerms, type ParsedQuery, type SearchTerm } from '../../server/search/query';
 import { SNIPPET_END, SNIPPET_START } from '../../server/search/snippet';
-import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
+import { RESOURCE_COLUMNS } from '../../server/models';
+import type { PageHit, SearchBackend, SearchFilters, SearchPage } from '../../server/search/types';
 
 export interface CompiledSql {
     sql: string;
@@ -153,7 +154,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
             ), cand AS MATERIALIZED (
                 SELECT ${candidates ? `array_agg(DISTINCT resource_id) AS ids FROM (${candidates.sql}) u` : 'NULL::uuid[] AS ids'}
             )
-            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank
+            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank, rs.updated_at AS updated
             FROM ${from} CROSS JOIN stats s
             CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
             WHERE rs.vec @@ ${tsquery.sql}${filter.sql}${restrict}
@@ -182,46 +183,61 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
+
+/**
+ * One page in one statement: the ranking of rankSql, then the resources rows
+ * of the page and their headlines (ts_headline runs for the page only).
+ */
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
+
+    const rank = rankSql(query, filters, limit, offset, champions);
+    const tsquery = compileTsquery(query);
+    return {
+        sql: `
+            WITH page AS (${rank.sql})
+            SELECT page.rank AS search_rank, ${ROW},
+                   ts_headline('english', concat_ws(E'\\n', r.title, r.description,
+                       (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
+                           CASE WHEN jsonb_typeof(r.subject) = 'array' THEN r.subject ELSE '[]'::jsonb END))),
+                       ${tsquery.sql}, ?) AS search_snippet
+            FROM page JOIN resources r ON r.id = page.id
+            ORDER BY page.rank DESC, page.updated DESC, page.id ASC`,
+        bindings: [...rank.bindings, ...tsquery.bindings, HEADLINE_OPTIONS]
+    };
+}
 
 export function createPostgresSearchBackend(knex: Knex): SearchBackend {
+
+    const count = async (query: ParsedQuery, filters: SearchFilters): Promise<number> => {
+
+        const counted = countSql(query, filters);
+        return Number((await knex.raw(counted.sql, counted.bindings)).rows[0].total);
+    };
 
     return {
         engine: 'postgres',
 
-        async rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
 
             const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
-            const rank = rankSql(query, filters, limit, offset, champions);
-            const count = countSql(query, filters);
+            const page = pageSql(query, filters, limit, offset, champions);
             // Two statements on two pool connections, each released when its statement ends.
-            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
-            const total = Number(counted.rows[0].total);
-            let rows: Array<{ id: string; rank: number }> = ranked.rows;
+            const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters)]);
+            let rows: Array<Record<string, unknown>> = paged.rows;
             if (champions && rows.length < limit && total > offset + rows.length) {
                 // The candidates ran out before the page was full (filters, or
                 // common words rarely found together): rank every match.
-                const full = rankSql(query, filters, limit, offset);
+                const full = pageSql(query, filters, limit, offset);
                 rows = (await knex.raw(full.sql, full.bindings)).rows;
             }
 
-            return { total, hits: rows.map((row) => ({ id: row.id, rank: Number(row.rank) })) };
+            const hits = rows.map(({ search_rank: rank, search_snippet: snippet, ...row }): PageHit =>
+                ({ row: row as PageHit['row'], rank: Number(rank), snippet: String(snippet ?? '') }));
+            return { total, hits };
         },
 
-        async snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>> {
-
-            if (!ids.length) {
-                return new Map();
-            }
-
-            const tsquery = compileTsquery(query);
-            const { rows } = await knex.raw(`
-                SELECT id, ts_headline('english', concat_ws(E'\\n', title, description,
-                    (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
-                        CASE WHEN jsonb_typeof(subject) = 'array' THEN subject ELSE '[]'::jsonb END))),
-                    ${tsquery.sql}, ?) AS snippet
-                FROM resources WHERE id = ANY(?::uuid[])`, [...tsquery.bindings, HEADLINE_OPTIONS, ids]);
-            return new Map(rows.map((row: { id: string; snippet: string }) => [row.id, row.snippet]));
-        },
+        count,
 
         async similarTexts(word: string, limit: number): Promise<string[]> {
 

@@ -2,7 +2,7 @@
 
 import type { Plugin } from '@hapi/hapi';
 
-import { createFullTextSearch, resourceLoader } from '../../server/search/service';
+import { createFullTextSearch, resourceShaper } from '../../server/search/service';
 import { createSqliteSearchBackend } from './search';
 
 export const plugin: Plugin<Record<string, never>> = {
@@ -10,6 +10,6 @@ export const plugin: Plugin<Record<string, never>> = {
     dependencies: ['db-engine'],
     register(server) {
 
-        server.decorate('server', 'search', createFullTextSearch(createSqliteSearchBackend, server.knex, resourceLoader(server.models)));
+        server.decorate('server', 'search', createFullTextSearch(createSqliteSearchBackend, server.knex, resourceShaper(server.models)));
     }
 };

@@ -7,7 +7,8 @@ export type Binding = Knex.RawBinding;
 
 import { compileFilters } from '../../server/search/filters';
 import type { ParsedQuery, SearchTerm } from '../../server/search/query';
-import type { RankedPage, SearchBackend, SearchFilters } from '../../server/search/types';
+import { RESOURCE_COLUMNS } from '../../server/models';
+import type { PageHit, SearchBackend, SearchFilters, SearchPage } from '../../server/search/types';
 
 export interface CompiledSql {
     sql: string;
@@ -47,46 +48,53 @@ function filterSql(filters: SearchFilters): CompiledSql {
     }));
 }
 
-/** The ranking statement: one page of (id, rank) in the shared tie order. */
-export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+const RANK = 'round(-bm25(resources_fts, 10.0, 5.0, 2.0), 9)';
+const SNIPPET = "snippet(resources_fts, -1, char(2), char(3), ' … ', 24)";
+const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
+
+/**
+ * One page in one statement: every match ranked once inside FTS5 (kept for
+ * the exact total too), the resources rows of the page in the shared tie
+ * order (rank desc, updated_at desc, id asc), and their snippets. When no
+ * row is on the page, one row of NULLs still carries the total.
+ */
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
 
     const filter = filterSql(filters);
     const match = compileMatch(query);
-    if (filter.sql) {
-        // Filters need the resources row of every match anyway.
-        return {
-            sql: `
-                SELECT d.resource_id AS id, round(-bm25(resources_fts, 10.0, 5.0, 2.0), 9) AS rank
-                FROM resources_fts
-                JOIN resource_search_docs d ON d.docid = resources_fts.rowid
-                JOIN resources r ON r.id = d.resource_id
-                WHERE resources_fts MATCH ?${filter.sql}
-                ORDER BY rank DESC, r.updated_at DESC, r.id ASC
-                LIMIT ? OFFSET ?`,
-            bindings: [match, ...filter.bindings, limit, offset]
-        };
-    }
+    // Filters need the resources row of every match anyway. Without them,
+    // reading the wide row of every match (for the tie-break) costs ten
+    // times the ranking itself: only the rows at or above the page's lowest
+    // rank are joined, and ties at that rank still get the full tie-break.
+    const ranked = filter.sql ?
+        `SELECT resources_fts.rowid AS docid, ${RANK} AS rank
+         FROM resources_fts
+         JOIN resource_search_docs d ON d.docid = resources_fts.rowid
+         JOIN resources r ON r.id = d.resource_id
+         WHERE resources_fts MATCH ?${filter.sql}` :
+        `SELECT rowid AS docid, ${RANK} AS rank FROM resources_fts WHERE resources_fts MATCH ?`;
 
-    // Reading the wide resources row of every match (for the updated_at, id
-    // tie-break) costs ten times the ranking itself, so rank inside FTS5
-    // first and join only the rows at or above the page's lowest rank: ties
-    // at that rank still get the full tie-break.
     return {
         sql: `
-            WITH ranked AS MATERIALIZED (
-                SELECT rowid AS docid, round(-bm25(resources_fts, 10.0, 5.0, 2.0), 9) AS rank
-                FROM resources_fts WHERE resources_fts MATCH ?
-            ), cutoff AS (
+            WITH ranked AS MATERIALIZED (${ranked}),
+            cutoff AS (
                 SELECT rank FROM ranked ORDER BY rank DESC LIMIT 1 OFFSET ?
+            ),
+            page AS (
+                SELECT ranked.docid AS search_docid, ranked.rank AS search_rank, ${ROW}
+                FROM ranked
+                JOIN resource_search_docs d ON d.docid = ranked.docid
+                JOIN resources r ON r.id = d.resource_id
+                WHERE ranked.rank >= coalesce((SELECT rank FROM cutoff), -1e308)
+                ORDER BY ranked.rank DESC, r.updated_at DESC, r.id ASC
+                LIMIT ? OFFSET ?
             )
-            SELECT d.resource_id AS id, ranked.rank
-            FROM ranked
-            JOIN resource_search_docs d ON d.docid = ranked.docid
-            JOIN resources r ON r.id = d.resource_id
-            WHERE ranked.rank >= coalesce((SELECT rank FROM cutoff), -1e308)
-            ORDER BY ranked.rank DESC, r.updated_at DESC, r.id ASC
-            LIMIT ? OFFSET ?`,
-        bindings: [match, offset + limit - 1, limit, offset]
+            SELECT (SELECT count(*) FROM ranked) AS search_total, page.*,
+                   (SELECT ${SNIPPET} FROM resources_fts
+                    WHERE resources_fts MATCH ? AND resources_fts.rowid = page.search_docid) AS search_snippet
+            FROM (SELECT 1) AS one LEFT JOIN page
+            ORDER BY page.search_rank DESC, page.updated_at DESC, page.id ASC`,
+        bindings: [match, ...filter.bindings, offset + limit - 1, limit, offset, match]
     };
 }
 
@@ -117,30 +125,25 @@ export function createSqliteSearchBackend(knex: Knex): SearchBackend {
     return {
         engine: 'sqlite',
 
-        async rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
 
-            // One connection in the pool: the two statements run one after the other.
-            const rank = rankSql(query, filters, limit, offset);
-            const count = countSql(query, filters);
-            const rows: Array<{ id: string; rank: number }> = await knex.raw(rank.sql, rank.bindings);
-            const [{ total }] = await knex.raw(count.sql, count.bindings);
-            return { total: Number(total), hits: rows.map((row) => ({ id: row.id, rank: Number(row.rank) })) };
-        },
-
-        async snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>> {
-
-            if (!ids.length) {
-                return new Map();
+            const page = pageSql(query, filters, limit, offset);
+            const rows: Array<Record<string, unknown>> = await knex.raw(page.sql, page.bindings);
+            const hits: PageHit[] = [];
+            for (const { search_total: _total, search_docid: _docid, search_rank: rank, search_snippet: snippet, ...row } of rows) {
+                if (row.id !== null) {
+                    hits.push({ row: row as PageHit['row'], rank: Number(rank), snippet: String(snippet ?? '') });
+                }
             }
 
-            // (rowid + 0) keeps SQLite from probing FTS5 one rowid at a time.
-            const rows: Array<{ id: string; snippet: string }> = await knex.raw(`
-                SELECT d.resource_id AS id, snippet(resources_fts, -1, char(2), char(3), ' … ', 24) AS snippet
-                FROM resources_fts JOIN resource_search_docs d ON d.docid = resources_fts.rowid
-                WHERE resources_fts MATCH ?
-                  AND (resources_fts.rowid + 0) IN (SELECT docid FROM resource_search_docs WHERE resource_id IN (${ids.map(() => '?').join(', ')}))`,
-            [compileMatch(query), ...ids]);
-            return new Map(rows.map((row) => [row.id, row.snippet]));
+            return { total: Number(rows[0]?.search_total ?? 0), hits };
+        },
+
+        async count(query: ParsedQuery, filters: SearchFilters): Promise<number> {
+
+            const count = countSql(query, filters);
+            const [{ total }] = await knex.raw(count.sql, count.bindings);
+            return Number(total);
         },
 
         async similarTexts(word: string, limit: number): Promise<string[]> {

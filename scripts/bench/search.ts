@@ -1,10 +1,11 @@
 // Search benchmark: builds (or reuses) a generated library of 100,000
 // resources per dialect, then measures p50/p95 latency of 50 fixed queries of
-// 1–3 words (a) as raw SQL through the driver — the ranking and count
-// statements the fts plugin runs for a page — and (b) through GET /search
-// (server.inject: parsing, validation, ranking, count, snippets, resource
-// loading, JSON), sequentially and with 8 requests in flight. Prints figures
-// and ratios; it asserts nothing.
+// 1–3 words (a) as raw SQL through the driver — the statements the fts plugin
+// sends for a page: ranking, exact count, the page's rows and snippets (one
+// statement on SQLite; the page and the count side by side on PostgreSQL) —
+// and (b) through GET /search (server.inject: parsing, validation, those
+// statements, shaping the resources, rendering snippets, JSON), sequentially
+// and with 8 requests in flight. Prints figures and ratios; it asserts nothing.
 //
 //   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000]
 //                           [--rounds 3] [--sqlite-file data/bench/search-100k.db]
@@ -35,7 +36,6 @@ interface CompiledSql {
 }
 
 interface SqlBuilder {
-    rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql;
     countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql;
 }
 
@@ -141,12 +141,11 @@ async function currentChampions(engine: DatabaseEngine): Promise<void> {
 
 function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
 
-    // The backend's rank(): exactly the statements the plugin sends through
-    // the driver for one page (ranking and exact count, plus the fallback
-    // ranking when champion lists run short), without HTTP, validation,
-    // snippets or loading resources.
+    // The backend's page(): exactly the statements the plugin sends through
+    // the driver for one page (plus the fallback ranking when champion lists
+    // run short), without HTTP, validation or shaping the results.
     const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
-    return async (query) => await backend.rank(query, {}, PAGE, 0);
+    return async (query) => await backend.page(query, {}, PAGE, 0);
 }
 
 const fmt = (ms: number) => ms.toFixed(2).padStart(8);

@@ -42,15 +42,19 @@ export interface FullTextSearch {
     search(request: SearchRequest): Promise<SearchResult>;
 }
 
-export interface RankedId {
-    id: string;
+export interface PageHit {
+    /** The resource's row as the database returns it (RESOURCE_COLUMNS). */
+    row: Record<string, unknown> & { id: string };
     rank: number;
+    /** Raw snippet text, matches wrapped in SNIPPET_START / SNIPPET_END. */
+    snippet: string;
 }
 
-export interface RankedPage {
+export interface SearchPage {
     /** Exact number of matching resources (after filters). */
     total: number;
-    hits: RankedId[];
+    /** Ordered by rank desc, updated_at desc, id asc. */
+    hits: PageHit[];
 }
 
 /**
@@ -61,10 +65,14 @@ export interface RankedPage {
  */
 export interface SearchBackend {
     readonly engine: string;
-    /** One page of ids ordered by rank desc, updated_at desc, id asc; and the exact total. */
-    rank(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedPage>;
-    /** Raw snippet text per id, matches wrapped in SNIPPET_START / SNIPPET_END. */
-    snippets(query: ParsedQuery, ids: string[]): Promise<Map<string, string>>;
+    /**
+     * One page of results with their rows, ranks and snippets, and the exact
+     * total: ranking, counting, loading and highlighting in as few round
+     * trips as the engine allows.
+     */
+    page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage>;
+    /** The exact number of matches. */
+    count(query: ParsedQuery, filters: SearchFilters): Promise<number>;
     /** Titles and subject lists that look like `word` (trigram similarity), best first. */
     similarTexts(word: string, limit: number): Promise<string[]>;
 }

@@ -3,9 +3,11 @@ import { expect } from '@hapi/code';
 import Hapi from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 import HapiPino from 'hapi-pino';
+import { KnexTimeoutError } from 'knex';
 
 import { loadConfig } from '../../server/config';
 import { loggingOptions, requestIds } from '../../server/logging';
+import { createTestServer } from '../helpers/server';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -97,5 +99,34 @@ describe('logging', () => {
         expect(res.statusCode).to.equal(500);
         expect(res.headers['x-request-id']).to.equal('failing-1');
         expect(lines.filter((line) => line.req_id === 'failing-1').length).to.be.at.least(2);
+    });
+});
+
+describe('logging: request ids on the whole server', () => {
+
+    it('echoes the request id on API answers, mapped database errors, unknown paths and console replacements', async () => {
+
+        const t = await createTestServer();
+        try {
+            t.server.route({
+                method: 'GET',
+                path: '/test/lock-timeout',
+                handler: () => {
+
+                    // What the pool throws when no connection comes in time: core maps it to 503.
+                    throw new KnexTimeoutError('Knex: Timeout acquiring a connection. The pool is probably full.');
+                }
+            });
+
+            const cases: Array<[string, number]> = [['/health', 200], ['/test/lock-timeout', 503], ['/no/such/path', 404], ['/console', 302]];
+            for (const [url, status] of cases) {
+                const res = await t.server.inject({ url, headers: { 'x-request-id': `id-${status}` } });
+                expect(res.statusCode, url).to.equal(status);
+                expect(res.headers['x-request-id'], url).to.equal(`id-${status}`);
+            }
+        }
+        finally {
+            await t.stop();
+        }
     });
 });

@@ -107,6 +107,18 @@ describe('fts: GET /search', () => {
         expect(first.items[0]!.resource.id).to.not.equal(page.items[0]!.resource.id);
     });
 
+    it('still gives the exact total for a page past the last match, with or without filters', async () => {
+
+        const all = await search('q=ships');
+        expect(all.total).to.be.above(1);
+        for (const query of [`q=ships&offset=${all.total}`, 'q=ships&offset=500', 'q=ships&read_status=read&offset=2']) {
+            const page = await search(query);
+            expect(page.items, query).to.equal([]);
+            expect(page.total, query).to.equal(query.includes('read_status') ? 2 : all.total);
+            expect(page.suggestion, query).to.not.exist();
+        }
+    });
+
     it('returns HTML-escaped snippets with <mark> around the matches', async () => {
 
         const body = await search('numismatics');
