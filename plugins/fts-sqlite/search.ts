@@ -52,16 +52,10 @@ const RANK = 'round(-bm25(resources_fts, 10.0, 5.0, 2.0), 9)';
 const SNIPPET = "snippet(resources_fts, -1, char(2), char(3), ' … ', 24)";
 const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
 
-/**
- * One page in one statement: every match ranked once inside FTS5 (kept for
- * the exact total too), the resources rows of the page in the shared tie
- * order (rank desc, updated_at desc, id asc), and their snippets. When no
- * row is on the page, one row of NULLs still carries the total.
- */
-export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+/** The CTEs every page statement shares: ranked (all matches), cutoff, page (with `columns` of r). */
+function pageCtes(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns: string): CompiledSql {
 
     const filter = filterSql(filters);
-    const match = compileMatch(query);
     // Filters need the resources row of every match anyway. Without them,
     // reading the wide row of every match (for the tie-break) costs ten
     // times the ranking itself: only the rows at or above the page's lowest
@@ -80,21 +74,60 @@ export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
             cutoff AS (
                 SELECT rank FROM ranked ORDER BY rank DESC LIMIT 1 OFFSET ?
             ),
-            page AS (
-                SELECT ranked.docid AS search_docid, ranked.rank AS search_rank, ${ROW}
+            page AS MATERIALIZED (
+                SELECT ranked.docid AS search_docid, ranked.rank AS search_rank, ${columns}
                 FROM ranked
                 JOIN resource_search_docs d ON d.docid = ranked.docid
                 JOIN resources r ON r.id = d.resource_id
                 WHERE ranked.rank >= coalesce((SELECT rank FROM cutoff), -1e308)
                 ORDER BY ranked.rank DESC, r.updated_at DESC, r.id ASC
                 LIMIT ? OFFSET ?
+            )`,
+        bindings: [compileMatch(query), ...filter.bindings, offset + limit - 1, limit, offset]
+    };
+}
+
+/**
+ * One page in one statement: every match ranked once inside FTS5 (kept for
+ * the exact total too), the resources rows of the page in the shared tie
+ * order (rank desc, updated_at desc, id asc), and their snippets. When no
+ * row is on the page, one row of NULLs still carries the total.
+ */
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+
+    const ctes = pageCtes(query, filters, limit, offset, ROW);
+    return {
+        sql: `${ctes.sql},
+            -- One more pass over the matches, highlighting only the page's:
+            -- (rowid + 0) keeps SQLite from probing FTS5 once per rowid,
+            -- which parses and seeks the whole query each time.
+            snippets AS MATERIALIZED (
+                SELECT rowid AS docid, ${SNIPPET} AS snippet FROM resources_fts
+                WHERE resources_fts MATCH ? AND (rowid + 0) IN (SELECT search_docid FROM page)
             )
-            SELECT (SELECT count(*) FROM ranked) AS search_total, page.*,
-                   (SELECT ${SNIPPET} FROM resources_fts
-                    WHERE resources_fts MATCH ? AND resources_fts.rowid = page.search_docid) AS search_snippet
+            SELECT (SELECT count(*) FROM ranked) AS search_total, page.*, snippets.snippet AS search_snippet
+            FROM (SELECT 1) AS one
+            LEFT JOIN page
+            LEFT JOIN snippets ON snippets.docid = page.search_docid
+            ORDER BY page.search_rank DESC, page.updated_at DESC, page.id ASC`,
+        bindings: [...ctes.bindings, compileMatch(query)]
+    };
+}
+
+/**
+ * The ranking alone, for the search benchmark's reference figure: the ids
+ * and ranks of one page in the tie order and the exact total, without rows
+ * or snippets.
+ */
+export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+
+    const ctes = pageCtes(query, filters, limit, offset, 'r.id, r.updated_at');
+    return {
+        sql: `${ctes.sql}
+            SELECT (SELECT count(*) FROM ranked) AS total, page.id, page.search_rank AS rank
             FROM (SELECT 1) AS one LEFT JOIN page
             ORDER BY page.search_rank DESC, page.updated_at DESC, page.id ASC`,
-        bindings: [match, ...filter.bindings, offset + limit - 1, limit, offset, match]
+        bindings: ctes.bindings
     };
 }
 

@@ -5,7 +5,9 @@
 // statement on SQLite; the page and the count side by side on PostgreSQL) —
 // and (b) through GET /search (server.inject: parsing, validation, those
 // statements, shaping the resources, rendering snippets, JSON), sequentially
-// and with 8 requests in flight. Prints figures and ratios; it asserts nothing.
+// and with 8 requests in flight. For reference it also times the ranking alone
+// (ids and ranks of the page in tie order plus the exact total, no rows or
+// snippets). Prints figures and ratios; it asserts nothing.
 //
 //   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000]
 //                           [--rounds 3] [--sqlite-file data/bench/search-100k.db]
@@ -37,6 +39,7 @@ interface CompiledSql {
 
 interface SqlBuilder {
     countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql;
+    rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql;
 }
 
 const rootDir = Path.resolve(__dirname, '../..');
@@ -148,6 +151,26 @@ function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promis
     return async (query) => await backend.page(query, {}, PAGE, 0);
 }
 
+function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
+
+    // Ranking alone: on PostgreSQL the champion-list ranking and the count
+    // side by side, as the plugin sends them; on SQLite one statement.
+    if (dialect === 'postgres') {
+        return async (query) => {
+
+            const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
+            const count = FtsPostgres.countSql(query, {});
+            return await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+        };
+    }
+
+    return async (query) => {
+
+        const rank = FtsSqlite.rankSql(query, {}, PAGE, 0);
+        return await knex.raw(rank.sql, rank.bindings);
+    };
+}
+
 const fmt = (ms: number) => ms.toFixed(2).padStart(8);
 
 async function benchDialect(dialect: Dialect): Promise<void> {
@@ -167,6 +190,7 @@ async function benchDialect(dialect: Dialect): Promise<void> {
     await server.initialize();
 
     const raw = rawRunner(dialect, engine.knex);
+    const ranking = rankingRunner(dialect, engine.knex);
     const api = async (text: string) => {
 
         const res = await server.inject(`/search?q=${encodeURIComponent(text)}&limit=${PAGE}`);
@@ -178,16 +202,23 @@ async function benchDialect(dialect: Dialect): Promise<void> {
     // One warm-up pass each, so caches and prepared plans do not count against the first queries.
     for (const query of queries) {
         await raw(query.parsed);
+        await ranking(query.parsed);
         await api(query.text);
     }
 
-    const jobs = (kind: 'raw' | 'api') => Array.from({ length: ROUNDS }, () => queries).flat()
-        .map((query) => (kind === 'raw' ? () => raw(query.parsed) : () => api(query.text)));
+    type Kind = 'ranking' | 'raw' | 'api';
+    const runners: Record<Kind, (query: { text: string; parsed: ParsedQuery }) => Promise<unknown>> = {
+        ranking: (query) => ranking(query.parsed),
+        raw: (query) => raw(query.parsed),
+        api: (query) => api(query.text)
+    };
+    const jobs = (kind: Kind) => Array.from({ length: ROUNDS }, () => queries).flat().map((query) => () => runners[kind](query));
 
     const results: Record<string, Figures> = {};
     for (const concurrency of [1, CONCURRENCY]) {
-        results[`raw-${concurrency}`] = await measure(jobs('raw'), concurrency);
-        results[`api-${concurrency}`] = await measure(jobs('api'), concurrency);
+        for (const kind of ['ranking', 'raw', 'api'] as const) {
+            results[`${kind}-${concurrency}`] = await measure(jobs(kind), concurrency);
+        }
     }
 
     const builder: SqlBuilder = dialect === 'postgres' ? FtsPostgres : FtsSqlite;
@@ -199,16 +230,19 @@ async function benchDialect(dialect: Dialect): Promise<void> {
     }
 
     log(`  ${queries.length} queries × ${ROUNDS} rounds, LIMIT ${PAGE}; mean hits per query ${(hits / queries.length).toFixed(0)}`);
-    log('                         p50 ms   p95 ms   req/s');
+    log('                          p50 ms   p95 ms   req/s');
     for (const concurrency of [1, CONCURRENCY]) {
-        for (const kind of ['raw', 'api'] as const) {
+        const labels: Record<Kind, string> = { ranking: 'ranking only', raw: 'raw SQL', api: 'GET /search' };
+        for (const kind of ['ranking', 'raw', 'api'] as const) {
             const figures = results[`${kind}-${concurrency}`]!;
-            log(`  ${(kind === 'raw' ? 'raw SQL' : 'GET /search').padEnd(11)} conc ${String(concurrency).padEnd(2)} ${fmt(figures.p50)} ${fmt(figures.p95)} ${figures.perSecond.toFixed(0).padStart(7)}`);
+            log(`  ${labels[kind].padEnd(12)} conc ${String(concurrency).padEnd(2)} ${fmt(figures.p50)} ${fmt(figures.p95)} ${figures.perSecond.toFixed(0).padStart(7)}`);
         }
 
+        const k = results[`ranking-${concurrency}`]!;
         const r = results[`raw-${concurrency}`]!;
         const a = results[`api-${concurrency}`]!;
-        log(`  ratio API/raw  conc ${String(concurrency).padEnd(2)}   p50 ×${(a.p50 / r.p50).toFixed(2)}  p95 ×${(a.p95 / r.p95).toFixed(2)}`);
+        log(`  ratio API/raw      conc ${String(concurrency).padEnd(2)} p50 ×${(a.p50 / r.p50).toFixed(2)}  p95 ×${(a.p95 / r.p95).toFixed(2)}`);
+        log(`  ratio API/ranking  conc ${String(concurrency).padEnd(2)} p50 ×${(a.p50 / k.p50).toFixed(2)}  p95 ×${(a.p95 / k.p95).toFixed(2)}`);
     }
 
     await server.stop();
