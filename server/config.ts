@@ -19,6 +19,8 @@ export interface PoolOverrides {
     prePingIdleMs?: number;
     applicationName?: string;
     sqliteBusyTimeoutMs?: number;
+    /** SQLite page cache per connection, in MiB (default 64). */
+    sqliteCacheMb?: number;
 }
 
 export interface PluginSwitches {

@@ -9,7 +9,7 @@ import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig, migrationStatus } from '../../server/db/migrations';
 import type { DatabaseEngine } from '../../server/db/types';
 import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
-import { rebuildSearchStorage } from '../../server/search/storage';
+import { derivedSearchStorage, rebuildSearchStorage } from '../../server/search/storage';
 import {
     clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, hasCheckpointTables, loadCheckpoints,
     loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
@@ -390,7 +390,16 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         report.tables.push(entry);
     }
 
-    for (const level of levels) {
+    // Parents before children, unless the target loads without foreign keys:
+    // then one level, so a table slowed by work in the database (search
+    // vectors computed as rows arrive) overlaps the others. That table goes
+    // first, then the largest.
+    const remaining = (table: string) => counts.get(table)! - (checkpoints.get(table)?.rows ?? 0);
+    const slow = (table: string) => (SEARCH_SOURCE_TABLES.includes(table) ? 0 : 1);
+    const loadLevels = target.dialect.loadsWithoutForeignKeys ?
+        [[...order].sort((a, b) => slow(a) - slow(b) || remaining(b) - remaining(a))] :
+        levels;
+    for (const level of loadLevels) {
         await inParallel(level, target.dialect.copyConcurrency, async (table) => {
 
             if (options.signal?.aborted) {
@@ -502,13 +511,18 @@ async function restoreObjects(target: Side, tables: readonly string[]): Promise<
         await restore(object);
     }
 
-    // The search rebuild rewrites resources rows, so resources' indexes come
-    // after it; the other tables' indexes are built meanwhile. Foreign keys
+    // Derived columns are current when their row triggers stayed on for the
+    // whole load; a trigger set aside (by a run of an older version being
+    // resumed) means some rows lack them, and the rebuild rewrites the table.
+    const rowTriggers = derivedSearchStorage[type].rowTriggers;
+    const derivedColumnsCurrent = !deferred.some((entry) => entry.phase === 'trigger' && rowTriggers.includes(entry.name));
+    // A rebuild that rewrites resources rows comes before resources' indexes;
+    // one that only reads them runs beside every index build. Foreign keys
     // last, one at a time: each locks two tables.
     const indexes = deferred.filter((entry) => entry.phase === 'index');
-    const later = indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
-    const now = indexes.filter((entry) => !SEARCH_SOURCE_TABLES.includes(entry.table));
-    const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type) : Promise.resolve();
+    const later = derivedColumnsCurrent ? [] : indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
+    const now = indexes.filter((entry) => !later.includes(entry));
+    const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type, { derivedColumnsCurrent }) : Promise.resolve();
     await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
     await inParallel(later, concurrency, restore);
     for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {

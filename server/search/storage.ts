@@ -12,6 +12,12 @@ export interface DerivedSearchStorage {
     tables: readonly string[];
     /** Columns of other tables that are derived (for example resources.search_vector). */
     columns: ReadonlyArray<{ table: string; column: string }>;
+    /**
+     * Row triggers that only fill derived columns of the row being written.
+     * A bulk load keeps them on, so those columns are current when the rows
+     * land and a rebuild need not rewrite the table.
+     */
+    rowTriggers: readonly string[];
 }
 
 export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = {
@@ -19,15 +25,26 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
         // resources_fts and resources_trgm are FTS5 virtual tables; their shadow
         // tables (…_data, _idx, _content, _docsize, _config) go with them.
         tables: ['resources_fts', 'resources_trgm', 'resource_search_docs'],
-        columns: []
+        columns: [],
+        rowTriggers: []
     },
     postgres: {
         // The ranking side table and the bm25 statistics (migration 20261123000300)
         // and the champion lists (migration 20261123000400).
         tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
-        columns: [{ table: 'resources', column: 'search_vector' }]
+        columns: [{ table: 'resources', column: 'search_vector' }],
+        rowTriggers: ['resources_search_vector_trigger']
     }
 };
+
+export interface RebuildOptions {
+    /**
+     * The derived columns are current (rows were written with the row
+     * triggers on): only the derived tables are recomputed, the source table
+     * is not rewritten.
+     */
+    derivedColumnsCurrent?: boolean;
+}
 
 /** True for a table the migrator must not copy (derived search data or an FTS5 shadow table). */
 export function isDerivedSearchTable(type: DatabaseType, table: string): boolean {
@@ -36,16 +53,19 @@ export function isDerivedSearchTable(type: DatabaseType, table: string): boolean
 }
 
 /** Recomputes every derived search structure from the resources table. */
-export async function rebuildSearchStorage(knex: Knex, type: DatabaseType): Promise<void> {
+export async function rebuildSearchStorage(knex: Knex, type: DatabaseType, options: RebuildOptions = {}): Promise<void> {
 
     if (type === 'postgres') {
         await knex.transaction(async (trx) => {
 
             // Whole-library passes outlast the pool's statement timeout.
             await trx.raw('SET LOCAL statement_timeout = 0');
-            // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
-            // which recomputes search_vector with the one definition in the migration.
-            await trx.raw('UPDATE resources SET title = title');
+            if (!options.derivedColumnsCurrent) {
+                // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
+                // which recomputes search_vector with the one definition in the migration.
+                await trx.raw('UPDATE resources SET title = title');
+            }
+
             // Then the side table and the statistics, recomputed from scratch, and
             // the champion lists from those.
             await trx.raw('SELECT search_storage_rebuild()');

@@ -117,15 +117,18 @@ async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise
           AND NOT i.indisprimary AND NOT i.indisunique
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         ORDER BY ic.relname`, [[...tables]]);
-    // User triggers (the search_vector trigger): the copy keeps the source's
-    // values exactly, and derived search data is rebuilt once at the end.
+    // User triggers: the copy keeps the source's values exactly, and derived
+    // search tables are rebuilt once at the end. The row triggers that only
+    // fill derived columns (search_vector) stay on: the column is computed as
+    // rows arrive, in the database, beside the load.
     const { rows: triggers } = await knex.raw(`
         SELECT t.tgname AS name, cl.relname AS table_name
         FROM pg_trigger t
         JOIN pg_class cl ON cl.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = cl.relnamespace
         WHERE n.nspname = current_schema() AND cl.relname = ANY(?) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
-        ORDER BY t.tgname`, [[...tables]]);
+          AND NOT t.tgname = ANY(?)
+        ORDER BY t.tgname`, [[...tables], [...derivedSearchStorage.postgres.rowTriggers]]);
 
     // Foreign keys: checked row by row during a COPY, but in one join when
     // added back after the load. The load still goes parents first.
@@ -241,6 +244,8 @@ export const postgresMigrator: MigratorDialect = {
     // Separate connections work on separate cores: two tables of a level
     // (annotations and citations) load side by side, two indexes build at once.
     copyConcurrency: 2,
+    // Every foreign key is set aside during the load (deferrableObjects).
+    loadsWithoutForeignKeys: true,
     restoreConcurrency: 2,
     // Reads do not wait for index builds; the rebuilt search data is not checksummed.
     validateDuringRestore: true,

@@ -175,9 +175,12 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
 }
 
 export const sqliteMigrator: MigratorDialect = {
-    poolOverrides: {},
+    // Keyset scans and batched inserts read each page once: a small page
+    // cache keeps the process's memory flat whatever the database size.
+    poolOverrides: { sqliteCacheMb: 8 },
     // One connection, one writer.
     copyConcurrency: 1,
+    loadsWithoutForeignKeys: false,
     restoreConcurrency: 1,
     validateDuringRestore: false,
     async restore(knex: Knex, object: DeferredObject) {

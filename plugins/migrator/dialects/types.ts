@@ -29,6 +29,12 @@ export interface MigratorDialect {
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
     /** How many tables of one foreign-key level may load at once. */
     readonly copyConcurrency: number;
+    /**
+     * deferrableObjects() sets aside every foreign key of the loaded tables,
+     * so their load order does not matter: all tables load as one level,
+     * largest first, and a slow one overlaps the others.
+     */
+    readonly loadsWithoutForeignKeys: boolean;
     /** Whether validation may read the target while indexes and search data are rebuilt (needs more than one connection). */
     readonly validateDuringRestore: boolean;
     /** How many restore statements (index builds) may run at once. */

@@ -29,6 +29,7 @@ export const sqlite: Dialect = {
 
         const settings = this.poolSettings(overrides);
         const busyTimeout = overrides.sqliteBusyTimeoutMs ?? 30_000;
+        const cacheKib = Math.round((overrides.sqliteCacheMb ?? 64) * 1024);
         return {
             client: 'sqlite3',
             connection: { filename: target },
@@ -49,7 +50,7 @@ export const sqlite: Dialect = {
                         // 64 MiB page cache (default 2 MiB): ranking a common word
                         // reads tens of thousands of FTS5 and resource pages; with
                         // the default cache the same pages are read again per query.
-                        connection.run('PRAGMA cache_size = -65536');
+                        connection.run(`PRAGMA cache_size = -${cacheKib}`);
                         connection.run('PRAGMA journal_mode = WAL', (err: Error | null) => done(err, connection));
                     });
                 }

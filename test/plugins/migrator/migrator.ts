@@ -1,10 +1,13 @@
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
+import { rebuildSearchStorage } from '../../../server/search/storage';
+
 import { migrateData, MigrationUsageError, tableOrder, validateSchemas } from '../../../plugins/migrator/migrator';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
 import { copyEscape, copyField } from '../../../plugins/migrator/values';
+import { rebuildSearchStorage } from '../../../server/search/storage';
 import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
 
 export const lab = Lab.script();
@@ -126,6 +129,17 @@ describe('migrator', () => {
             expect(Number(long[0]!.n)).to.be.above(0);
             const hits = await engine.knex.raw("SELECT count(*) AS n FROM resources WHERE search_vector @@ to_tsquery('english', 'common')");
             expect(Number(hits.rows[0].n)).to.be.above(0);
+            // The derived search data equals a full rebuild's (vectors recomputed, side table, statistics, champions).
+            const derived = async () => (await engine.knex.raw(`SELECT
+                (SELECT md5(string_agg(id::text || search_vector::text, ',' ORDER BY id)) FROM resources) AS vectors,
+                (SELECT md5(string_agg(resource_id::text || doc_len || vec::text, ',' ORDER BY resource_id)) FROM resource_search) AS side,
+                (SELECT md5(string_agg(lexeme || ndoc, ',' ORDER BY lexeme)) FROM search_lexeme_stats) AS lexemes,
+                (SELECT ndocs || '/' || total_len FROM search_corpus_stats) AS corpus,
+                (SELECT count(*) FROM search_champion_state) AS champions`)).rows[0];
+            const migrated = await derived();
+            expect(Number(migrated.champions)).to.equal(1);
+            await rebuildSearchStorage(engine.knex, 'postgres');
+            expect(await derived()).to.equal(migrated);
             const tables = await engine.knex.raw("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'migrator\\_%'");
             expect(Number(tables.rows[0].n)).to.equal(0);
         });
