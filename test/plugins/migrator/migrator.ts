@@ -1,8 +1,6 @@
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
-import { rebuildSearchStorage } from '../../../server/search/storage';
-
 import { migrateData, MigrationUsageError, tableOrder, validateSchemas } from '../../../plugins/migrator/migrator';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
