@@ -154,13 +154,18 @@ function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promis
 function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
 
     // Ranking alone: on PostgreSQL the champion-list ranking and the count
-    // side by side, as the plugin sends them; on SQLite one statement.
+    // side by side, then the full ranking when the candidates ran short, as
+    // the plugin does; on SQLite one statement.
     if (dialect === 'postgres') {
         return async (query) => {
 
             const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
             const count = FtsPostgres.countSql(query, {});
-            return await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+            if (ranked.rows.length < PAGE && Number(counted.rows[0].total) > ranked.rows.length) {
+                const full = FtsPostgres.rankSql(query, {}, PAGE, 0);
+                await knex.raw(full.sql, full.bindings);
+            }
         };
     }
 
