@@ -424,12 +424,13 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         report.phases.finish = Date.now() - mark;
         return failures;
     })();
-    const validate = async () => {
+    const validate = async (reader: DatabaseEngine) => {
 
         emit({ type: 'phase', phase: 'validate', message: options.validate ? 'validating counts and checksums' : 'validating counts' });
         const started = Date.now();
+        const readingCtx: Context = reader === target.engine ? ctx : { ...ctx, target: { ...target, engine: reader } };
         for (const table of order) {
-            await validateTable(ctx, table, reports.get(table)!);
+            await validateTable(readingCtx, table, reports.get(table)!);
         }
 
         report.phases.validate = Date.now() - started;
@@ -437,11 +438,23 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     let unrestored: string[];
     if (target.dialect.validateDuringRestore) {
-        [unrestored] = await Promise.all([restoring, validate()]);
+        [unrestored] = await Promise.all([restoring, validate(target.engine)]);
+    }
+    else if (target.engine.type === 'sqlite') {
+        // One writer connection: validation reads through a connection of its
+        // own (WAL lets it read the committed rows while the writer rebuilds
+        // search data and indexes, which it does not checksum).
+        const reader = openSide(options.target, options);
+        try {
+            [unrestored] = await Promise.all([restoring, validate(reader)]);
+        }
+        finally {
+            await reader.destroy();
+        }
     }
     else {
         unrestored = await restoring;
-        await validate();
+        await validate(target.engine);
     }
 
     if (unrestored.length) {
