@@ -103,7 +103,10 @@ async function get(request: Request) {
     // (booleans, timestamps, JSON) costs well under half of Objection's
     // query-builder path, with the same JSON out.
     const { Resource } = request.models;
-    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first();
+    // On PostgreSQL a named statement: parsed and planned once per connection
+    // (knex hands the options to the driver; SQLite ignores them).
+    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first()
+        .options({ name: 'resources_get_by_id' });
     const resource = row ? Resource.fromDatabaseJson(row) : null;
     if (!resource) {
         throw Boom.notFound(`Resource ${paramsOf(request).id} not found`);
