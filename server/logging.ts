@@ -1,9 +1,10 @@
 // Structured logging for the whole server: hapi-pino settings and request ids.
 // Every log line written for a request carries its `req_id`; a client or a
-// proxy may supply the id in X-Request-Id, and it is echoed in the response.
+// proxy may supply the id in X-Request-Id, and core's onPreResponse step echoes it
+// in the response (echoRequestId).
 
 import type { Boom } from '@hapi/boom';
-import type { Plugin, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
+import type { Request, ResponseObject } from '@hapi/hapi';
 
 import type { Config } from './config';
 
@@ -42,23 +43,6 @@ export function echoRequestId(request: Request, response: Request['response'] | 
         (response as ResponseObject).header(REQUEST_ID_HEADER, id);
     }
 }
-
-/**
- * Echoes the request id in every response, for a server without the core
- * plugin (which does it in its own onPreResponse step, one step fewer per
- * request on the hot path).
- */
-export const requestIds: Plugin<void> = {
-    name: 'request-ids',
-    register(server) {
-
-        server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
-
-            echoRequestId(request);
-            return h.continue;
-        });
-    }
-};
 
 /** hapi-pino options: one JSON object per line, bound to the request id. */
 export function loggingOptions(config: Config): object {

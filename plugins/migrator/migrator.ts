@@ -414,8 +414,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     // 6. Restore what was set aside, rebuild derived search data, reset
     // sequences; 7. validate: counts always, content checksums when asked.
-    // Where the engine allows, validation (mostly work here) reads the target
-    // while the restore (mostly work in the database) runs.
+    // Validation (mostly work here) reads the target while the restore
+    // (mostly work in the database) runs.
     emit({ type: 'phase', phase: 'finish', message: 'restoring triggers, rebuilding search data and indexes' });
     const restoring = (async () => {
 
@@ -436,25 +436,15 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         report.phases.validate = Date.now() - started;
     };
 
+    const reader = target.dialect.validationConnection === 'own' ? openSide(options.target, options) : target.engine;
     let unrestored: string[];
-    if (target.dialect.validateDuringRestore) {
-        [unrestored] = await Promise.all([restoring, validate(target.engine)]);
+    try {
+        [unrestored] = await Promise.all([restoring, validate(reader)]);
     }
-    else if (target.engine.type === 'sqlite') {
-        // One writer connection: validation reads through a connection of its
-        // own (WAL lets it read the committed rows while the writer rebuilds
-        // search data and indexes, which it does not checksum).
-        const reader = openSide(options.target, options);
-        try {
-            [unrestored] = await Promise.all([restoring, validate(reader)]);
-        }
-        finally {
+    finally {
+        if (reader !== target.engine) {
             await reader.destroy();
         }
-    }
-    else {
-        unrestored = await restoring;
-        await validate(target.engine);
     }
 
     if (unrestored.length) {

@@ -6,7 +6,8 @@ import HapiPino from 'hapi-pino';
 import { KnexTimeoutError } from 'knex';
 
 import { loadConfig } from '../../server/config';
-import { loggingOptions, requestIds } from '../../server/logging';
+import { core } from '../../server/core';
+import { loggingOptions } from '../../server/logging';
 import { createTestServer } from '../helpers/server';
 
 export const lab = Lab.script();
@@ -28,7 +29,7 @@ async function loggingServer() {
 
     const config = loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'info' });
     const server = Hapi.server();
-    await server.register([{ plugin: HapiPino, options: { ...loggingOptions(config), stream } }, { plugin: requestIds }]);
+    await server.register([{ plugin: HapiPino, options: { ...loggingOptions(config), stream } }, { plugin: core, options: { config } }]);
     server.route([
         {
             method: 'GET',

@@ -248,7 +248,7 @@ export const postgresMigrator: MigratorDialect = {
     loadsWithoutForeignKeys: true,
     restoreConcurrency: 2,
     // Reads do not wait for index builds; the rebuilt search data is not checksummed.
-    validateDuringRestore: true,
+    validationConnection: 'pool',
     restore,
     readCatalog,
     deferrableObjects,

@@ -182,7 +182,9 @@ export const sqliteMigrator: MigratorDialect = {
     copyConcurrency: 1,
     loadsWithoutForeignKeys: false,
     restoreConcurrency: 1,
-    validateDuringRestore: false,
+    // WAL lets a second connection read the committed rows while the writer
+    // rebuilds search data and indexes (which validation does not checksum).
+    validationConnection: 'own',
     async restore(knex: Knex, object: DeferredObject) {
 
         await knex.raw(object.restore);

@@ -35,8 +35,12 @@ export interface MigratorDialect {
      * largest first, and a slow one overlaps the others.
      */
     readonly loadsWithoutForeignKeys: boolean;
-    /** Whether validation may read the target while indexes and search data are rebuilt (needs more than one connection). */
-    readonly validateDuringRestore: boolean;
+    /**
+     * Validation reads the target while indexes and search data are rebuilt:
+     * through the pool ('pool'), or through a connection of its own where the
+     * pool has a single writer connection ('own').
+     */
+    readonly validationConnection: 'pool' | 'own';
     /** How many restore statements (index builds) may run at once. */
     readonly restoreConcurrency: number;
     /** Runs one restore statement (an index build gets more working memory where the engine has the setting). */
