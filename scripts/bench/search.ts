@@ -7,10 +7,11 @@
 // statements, shaping the resources, rendering snippets, JSON), sequentially
 // and with 8 requests in flight. For reference it also times the ranking alone
 // (ids and ranks of the page in tie order plus the exact total, no rows or
-// snippets). Prints figures and ratios; it asserts nothing.
+// snippets). The three kinds run interleaved, one pass of the queries each
+// per round in rotating order. Prints figures and ratios; it asserts nothing.
 //
 //   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000]
-//                           [--rounds 3] [--sqlite-file data/bench/search-100k.db]
+//                           [--rounds 6] [--sqlite-file data/bench/search-100k.db]
 //                           [--postgres-url postgres://postgres@127.0.0.1:5432/na_fts_bench]
 
 import Path from 'node:path';
@@ -47,7 +48,7 @@ const { values: args } = parseArgs({
     options: {
         dialect: { type: 'string', default: 'both' },
         size: { type: 'string', default: '100000' },
-        rounds: { type: 'string', default: '3' },
+        rounds: { type: 'string', default: '6' },
         'sqlite-file': { type: 'string', default: 'data/bench/search-100k.db' },
         'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_fts_bench' }
     }
@@ -75,9 +76,14 @@ interface Figures {
     perSecond: number;
 }
 
-async function measure(work: Array<() => Promise<unknown>>, concurrency: number): Promise<Figures> {
+interface Samples {
+    durations: number[];
+    elapsedMs: number;
+}
 
-    const samples: number[] = [];
+/** Runs the jobs with `concurrency` in flight; adds their latencies and the elapsed time to `into`. */
+async function measure(work: Array<() => Promise<unknown>>, concurrency: number, into: Samples): Promise<void> {
+
     let next = 0;
     const started = performance.now();
     const worker = async () => {
@@ -86,13 +92,21 @@ async function measure(work: Array<() => Promise<unknown>>, concurrency: number)
             const job = work[next++]!;
             const t0 = performance.now();
             await job();
-            samples.push(performance.now() - t0);
+            into.durations.push(performance.now() - t0);
         }
     };
 
     await Promise.all(Array.from({ length: concurrency }, worker));
-    const elapsed = performance.now() - started;
-    return { p50: percentile(samples, 50), p95: percentile(samples, 95), perSecond: (samples.length / elapsed) * 1000 };
+    into.elapsedMs += performance.now() - started;
+}
+
+function figuresOf(samples: Samples): Figures {
+
+    return {
+        p50: percentile(samples.durations, 50),
+        p95: percentile(samples.durations, 95),
+        perSecond: (samples.durations.length / samples.elapsedMs) * 1000
+    };
 }
 
 async function libraryReady(engine: DatabaseEngine): Promise<boolean> {
@@ -217,12 +231,22 @@ async function benchDialect(dialect: Dialect): Promise<void> {
         raw: (query) => raw(query.parsed),
         api: (query) => api(query.text)
     };
-    const jobs = (kind: Kind) => Array.from({ length: ROUNDS }, () => queries).flat().map((query) => () => runners[kind](query));
-
+    // Interleaved: every round runs one pass of the queries for each kind, in
+    // an order that rotates round by round, so drift on a shared machine
+    // lands on every kind alike.
+    const kinds = ['ranking', 'raw', 'api'] as const;
     const results: Record<string, Figures> = {};
     for (const concurrency of [1, CONCURRENCY]) {
-        for (const kind of ['ranking', 'raw', 'api'] as const) {
-            results[`${kind}-${concurrency}`] = await measure(jobs(kind), concurrency);
+        const samples = Object.fromEntries(kinds.map((kind) => [kind, { durations: [], elapsedMs: 0 } as Samples])) as Record<Kind, Samples>;
+        for (let round = 0; round < ROUNDS; ++round) {
+            for (let i = 0; i < kinds.length; ++i) {
+                const kind = kinds[(round + i) % kinds.length]!;
+                await measure(queries.map((query) => () => runners[kind](query)), concurrency, samples[kind]);
+            }
+        }
+
+        for (const kind of kinds) {
+            results[`${kind}-${concurrency}`] = figuresOf(samples[kind]);
         }
     }
 
