@@ -26,9 +26,18 @@ export function rowHash(columns: readonly ColumnInfo[], row: Record<string, unkn
     return hash('md5', normalizedRow(columns, row), 'hex');
 }
 
+// Rows added between folds: each 32-bit word sum stays below 2^32 × 2^20,
+// far inside the integers a double holds exactly.
+const FOLD_EVERY = 1 << 20;
+
 export class TableChecksum {
 
     private sum: bigint;
+    // The digests added since the last fold, summed word by word (most
+    // significant first): the same total as adding each digest as a 128-bit
+    // integer, without a BigInt per row.
+    private readonly words = [0, 0, 0, 0];
+    private pending = 0;
 
     constructor(initial: string | null = null) {
 
@@ -37,11 +46,27 @@ export class TableChecksum {
 
     add(columns: readonly ColumnInfo[], row: Record<string, unknown>): void {
 
-        this.sum = (this.sum + BigInt(`0x${rowHash(columns, row)}`)) % MOD;
+        const digest = hash('md5', normalizedRow(columns, row), 'buffer');
+        this.words[0]! += digest.readUInt32BE(0);
+        this.words[1]! += digest.readUInt32BE(4);
+        this.words[2]! += digest.readUInt32BE(8);
+        this.words[3]! += digest.readUInt32BE(12);
+        if (++this.pending === FOLD_EVERY) {
+            this.fold();
+        }
     }
 
     toString(): string {
 
+        this.fold();
         return this.sum.toString(16).padStart(32, '0');
+    }
+
+    private fold(): void {
+
+        const [a, b, c, d] = this.words.map(BigInt) as [bigint, bigint, bigint, bigint];
+        this.sum = (this.sum + (a << 96n) + (b << 64n) + (c << 32n) + d) % MOD;
+        this.words.fill(0);
+        this.pending = 0;
     }
 }

@@ -5,6 +5,7 @@ import Pg from 'pg';
 
 import type { PoolOverrides } from '../../config';
 import type { Dialect, PoolSettings } from '../types';
+import { postgresUtcToIso } from '../../time';
 import { errorCode } from './common';
 
 // The plan (SQLAlchemy) asked for pool_size=20 and max_overflow=40: 20
@@ -20,9 +21,14 @@ const RETRYABLE = new Set([
 ]);
 
 // Type parsers for this engine's connections only (never the global pg.types):
-// 64-bit counts and numerics come back as numbers, as they do on SQLite.
+// 64-bit counts and numerics come back as numbers, and timestamptz as the
+// ISO text SQLite stores, as they do on SQLite.
 const INT8 = 20;
 const NUMERIC = 1700;
+const TIMESTAMPTZ = 1184;
+
+const defaultParser = Pg.types.getTypeParser as (oid: number, format?: string) => (value: string) => unknown;
+const parseTimestamptz = defaultParser(TIMESTAMPTZ);
 
 const typeParsers = {
     getTypeParser(oid: number, format?: string) {
@@ -31,7 +37,13 @@ const typeParsers = {
             return (value: string) => (value === null ? null : Number(value));
         }
 
-        return (Pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+        if (oid === TIMESTAMPTZ && format !== 'binary') {
+            // Sessions run in UTC (see knexConfig), so the text converts
+            // without a Date; other shapes (BC, infinity) parse as pg does.
+            return (value: string) => (value === null ? null : postgresUtcToIso(value) ?? parseTimestamptz(value));
+        }
+
+        return defaultParser(oid, format);
     }
 };
 
