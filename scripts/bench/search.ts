@@ -225,7 +225,8 @@ async function benchDialect(dialect: Dialect): Promise<void> {
         await api(query.text);
     }
 
-    type Kind = 'ranking' | 'raw' | 'api';
+    const kinds = ['ranking', 'raw', 'api'] as const;
+    type Kind = typeof kinds[number];
     const runners: Record<Kind, (query: { text: string; parsed: ParsedQuery }) => Promise<unknown>> = {
         ranking: (query) => ranking(query.parsed),
         raw: (query) => raw(query.parsed),
@@ -234,7 +235,6 @@ async function benchDialect(dialect: Dialect): Promise<void> {
     // Interleaved: every round runs one pass of the queries for each kind, in
     // an order that rotates round by round, so drift on a shared machine
     // lands on every kind alike.
-    const kinds = ['ranking', 'raw', 'api'] as const;
     const results: Record<string, Figures> = {};
     for (const concurrency of [1, CONCURRENCY]) {
         const samples = Object.fromEntries(kinds.map((kind) => [kind, { durations: [], elapsedMs: 0 } as Samples])) as Record<Kind, Samples>;
@@ -262,7 +262,7 @@ async function benchDialect(dialect: Dialect): Promise<void> {
     log('                          p50 ms   p95 ms   req/s');
     for (const concurrency of [1, CONCURRENCY]) {
         const labels: Record<Kind, string> = { ranking: 'ranking only', raw: 'raw SQL', api: 'GET /search' };
-        for (const kind of ['ranking', 'raw', 'api'] as const) {
+        for (const kind of kinds) {
             const figures = results[`${kind}-${concurrency}`]!;
             log(`  ${labels[kind].padEnd(12)} conc ${String(concurrency).padEnd(2)} ${fmt(figures.p50)} ${fmt(figures.p95)} ${figures.perSecond.toFixed(0).padStart(7)}`);
         }
