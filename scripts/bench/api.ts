@@ -275,7 +275,10 @@ function ratio(runs: Map<string, Run[]>, numerator: string, denominator: string,
     const a = mean(runs.get(numerator)!.map((run) => run.rps));
     const b = mean(runs.get(denominator)!.map((run) => run.rps));
     const verdict = target === null ? 'for reference' : `target ≥ ${target}×: ${a / b >= target ? 'met' : 'NOT met'}`;
-    let line = `${numerator} / ${denominator}: ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}× (${verdict})`;
+    // The spread of the same ratio round by round shows how far one run can be trusted.
+    const perRound = runs.get(numerator)!.map((run, i) => run.rps / runs.get(denominator)![i]!.rps).sort((x, y) => x - y);
+    const spread = perRound.length > 1 ? `, per round ${perRound[0]!.toFixed(3)}–${perRound[perRound.length - 1]!.toFixed(3)}` : '';
+    let line = `${numerator} / ${denominator}: ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}× (${verdict}${spread})`;
     const cpuA = runs.get(numerator)!.map((run) => run.cpuUs);
     const cpuB = runs.get(denominator)!.map((run) => run.cpuUs);
     if (![...cpuA, ...cpuB].includes(null)) {
