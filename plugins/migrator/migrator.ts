@@ -17,7 +17,7 @@ import {
 import { rowHash, TableChecksum } from './checksum';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
-import type { DeferredObject, MigratorDialect } from './dialects/types';
+import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
 import { selfReference, sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
 import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableInfo, TableReport } from './types';
 
@@ -602,51 +602,87 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
         return;
     }
 
+    // Names a failed batch by its keys: the source rows need not be kept for it.
+    const batchError = (error: unknown, next: Checkpoint, after: unknown[] | null, first: unknown[]) => {
+
+        return Object.assign(new Error(`batch ${next.batches} (rows after key ${JSON.stringify(after)}, first key ${JSON.stringify(first)}): ${redactSecrets((error as Error).message)}`), { batch: next.batches });
+    };
+
+    // Writes one encoded batch with its checkpoint, in one transaction.
+    const write = async (encoded: EncodedBatch, next: Checkpoint, after: unknown[] | null, first: unknown[]) => {
+
+        try {
+            await target.engine.knex.transaction(async (trx) => {
+
+                await target.dialect.writeBatch(trx, encoded);
+                await saveCheckpoint(trx, next);
+            });
+        }
+        catch (error) {
+            throw batchError(error, next, after, first);
+        }
+
+        Object.assign(state, next);
+        entry.copiedRows += encoded.rows;
+        emit({ type: 'batch', table, batch: next.batches, rows: encoded.rows, done: state.rows, total: entry.sourceRows });
+    };
+
+    // Three pages at a time: the next one is read, and this one hashed and
+    // encoded, while the previous one is written. Writes stay one after
+    // another, in key order.
     let pending = readPage(source, sourceTable, columns.source, state.lastKey, options.batchSize, true);
+    let writing: Promise<void> = Promise.resolve();
+    let planned = { lastKey: state.lastKey, rows: state.rows, batches: state.batches };
     try {
-        for (;;) {
-            if (options.signal?.aborted) {
-                throw new MigrationAbortedError('cancelled; run again with --resume to continue');
-            }
-
-            const rows = await pending;
-            if (!rows.length) {
-                break;
-            }
-
-            // Read the next page while this one is written.
-            const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
-            pending = rows.length === options.batchSize ? readPage(source, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
-            pending.catch(() => {});
-
-            const batch = state.batches + 1;
-            if (hashing) {
-                // The target's kinds normalize both sides, so a converted value
-                // and its original hash alike.
-                for (const row of rows) {
-                    checksum.add(columns.target, row);
+        try {
+            for (;;) {
+                if (options.signal?.aborted) {
+                    throw new MigrationAbortedError('cancelled; run again with --resume to continue');
                 }
-            }
 
-            try {
+                const rows = await pending;
+                if (!rows.length) {
+                    break;
+                }
+
+                const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
+                pending = rows.length === options.batchSize ? readPage(source, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
+                pending.catch(() => {});
+
+                if (hashing) {
+                    // The target's kinds normalize both sides, so a converted value
+                    // and its original hash alike.
+                    for (const row of rows) {
+                        checksum.add(columns.target, row);
+                    }
+                }
+
                 const next: Checkpoint = {
-                    table, lastKey: cursor, rows: state.rows + rows.length, batches: batch,
+                    table, lastKey: cursor, rows: planned.rows + rows.length, batches: planned.batches + 1,
                     checksum: hashing ? checksum.toString() : null, completed: false
                 };
-                await target.engine.knex.transaction(async (trx) => {
+                const after = planned.lastKey;
+                const first = cursorOf(sourceTable, rows[0]!, true);
+                planned = next;
+                let encoded: EncodedBatch;
+                try {
+                    encoded = target.dialect.encodeBatch(table, columns.target, rows);
+                }
+                catch (error) {
+                    throw batchError(error, next, after, first);
+                }
 
-                    await target.dialect.writeBatch(trx, table, columns.target, rows);
-                    await saveCheckpoint(trx, next);
-                });
-                Object.assign(state, next);
-            }
-            catch (error) {
-                const first = JSON.stringify(cursorOf(sourceTable, rows[0]!, true));
-                throw Object.assign(new Error(`batch ${batch} (rows after key ${JSON.stringify(state.lastKey)}, first key ${first}): ${redactSecrets((error as Error).message)}`), { batch });
+                await writing;
+                writing = write(encoded, next, after, first);
+                writing.catch(() => {});
             }
 
-            entry.copiedRows += rows.length;
-            emit({ type: 'batch', table, batch, rows: rows.length, done: state.rows, total: entry.sourceRows });
+            await writing;
+        }
+        catch (error) {
+            // Whatever stopped the copy, no write of this table is left running.
+            await writing.catch(() => {});
+            throw error;
         }
 
         state.completed = true;

@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { derivedSearchStorage } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 import { copyField } from '../values';
-import { quoteIdentifier, type DeferredObject, type MigratorDialect } from './types';
+import { quoteIdentifier, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 const KINDS: Record<string, ColumnKind> = {
     'jsonb': 'json',
@@ -165,11 +165,13 @@ async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise
     ];
 }
 
-async function writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+interface PostgresBatch extends EncodedBatch {
+    sql: string;
+    /** The rows in COPY's text format. */
+    data: Buffer;
+}
 
-    // Losing the last commits to a server crash is harmless here: the
-    // checkpoint commits in the same transaction, so a resume redoes them.
-    await trx.raw('SET LOCAL synchronous_commit = off');
+function encodeBatch(table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): PostgresBatch {
 
     let text = '';
     for (const row of rows) {
@@ -182,14 +184,26 @@ async function writeBatch(trx: Knex.Transaction, table: string, columns: readonl
         text += line + '\n';
     }
 
+    return {
+        rows: rows.length,
+        sql: `COPY ${quoteIdentifier(table)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) FROM STDIN`,
+        data: Buffer.from(text, 'utf8')
+    };
+}
+
+async function writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void> {
+
+    // Losing the last commits to a server crash is harmless here: the
+    // checkpoint commits in the same transaction, so a resume redoes them.
+    await trx.raw('SET LOCAL synchronous_commit = off');
+    const { sql, data } = batch as PostgresBatch;
     const connection = await trx.client.acquireConnection();
-    const sql = `COPY ${quoteIdentifier(table)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) FROM STDIN`;
     await new Promise<void>((resolve, reject) => {
 
         const stream = connection.query(copyFrom(sql));
         stream.on('error', reject);
         stream.on('finish', resolve);
-        stream.end(Buffer.from(text, 'utf8'));
+        stream.end(data);
     });
 }
 
@@ -252,6 +266,7 @@ export const postgresMigrator: MigratorDialect = {
     restore,
     readCatalog,
     deferrableObjects,
+    encodeBatch,
     writeBatch,
     truncate,
     afterLoad

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type DeferredObject, type MigratorDialect } from './types';
+import { quoteIdentifier, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -135,15 +135,17 @@ function run(connection: any, sql: string, values: unknown[]): Promise<void> {
     });
 }
 
-async function writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+interface SqliteBatch extends EncodedBatch {
+    /** Multi-row INSERTs, each within SQLite's limit on bound values. */
+    statements: Array<{ sql: string; values: unknown[] }>;
+}
 
-    // The raw connection of the transaction: binding 30k values through the
-    // driver directly avoids the query builder's per-value work.
-    const connection = await trx.client.acquireConnection();
+function encodeBatch(table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): SqliteBatch {
+
     const head = `INSERT INTO ${quoteIdentifier(table)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES `;
     const tuple = `(${columns.map(() => '?').join(', ')})`;
     const perStatement = Math.max(1, Math.floor(MAX_VARIABLES / columns.length));
-
+    const statements: SqliteBatch['statements'] = [];
     for (let start = 0; start < rows.length; start += perStatement) {
         const chunk = rows.slice(start, start + perStatement);
         const values: unknown[] = [];
@@ -153,7 +155,19 @@ async function writeBatch(trx: Knex.Transaction, table: string, columns: readonl
             }
         }
 
-        await run(connection, head + chunk.map(() => tuple).join(', '), values);
+        statements.push({ sql: head + chunk.map(() => tuple).join(', '), values });
+    }
+
+    return { rows: rows.length, statements };
+}
+
+async function writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void> {
+
+    // The raw connection of the transaction: binding 30k values through the
+    // driver directly avoids the query builder's per-value work.
+    const connection = await trx.client.acquireConnection();
+    for (const { sql, values } of (batch as SqliteBatch).statements) {
+        await run(connection, sql, values);
     }
 }
 
@@ -191,6 +205,7 @@ export const sqliteMigrator: MigratorDialect = {
     },
     readCatalog,
     deferrableObjects,
+    encodeBatch,
     writeBatch,
     truncate,
     afterLoad

@@ -23,8 +23,15 @@ export interface MigratorDialect {
     readCatalog(knex: Knex): Promise<Catalog>;
     /** Secondary indexes, triggers and foreign keys of these tables that a bulk load is faster without. */
     deferrableObjects(knex: Knex, tables: readonly string[]): Promise<DeferredObject[]>;
-    /** Writes one batch of source rows (raw driver values) inside the caller's transaction. */
-    writeBatch(trx: Knex.Transaction, table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): Promise<void>;
+    /**
+     * Converts one batch of source rows (raw driver values) into what
+     * writeBatch() sends, without touching the database, so the copy can
+     * encode the next batch while the previous one is written. Throws on a
+     * value its column cannot hold.
+     */
+    encodeBatch(table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): EncodedBatch;
+    /** Writes one encoded batch inside the caller's transaction. */
+    writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void>;
     /** Empties tables, listed children first. */
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
     /** How many tables of one foreign-key level may load at once. */
@@ -47,6 +54,11 @@ export interface MigratorDialect {
     restore(knex: Knex, object: DeferredObject): Promise<void>;
     /** Sequences and planner statistics after a load. */
     afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
+}
+
+/** A batch as a dialect's encodeBatch() made it; only that dialect's writeBatch() reads it. */
+export interface EncodedBatch {
+    readonly rows: number;
 }
 
 export function quoteIdentifier(name: string): string {
