@@ -603,9 +603,9 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     }
 
     // Names a failed batch by its keys: the source rows need not be kept for it.
-    const batchError = (error: unknown, next: Checkpoint, after: unknown[] | null, first: unknown[]) => {
+    const batchError = (error: unknown, batch: number, after: unknown[] | null, first: unknown[]) => {
 
-        return Object.assign(new Error(`batch ${next.batches} (rows after key ${JSON.stringify(after)}, first key ${JSON.stringify(first)}): ${redactSecrets((error as Error).message)}`), { batch: next.batches });
+        return Object.assign(new Error(`batch ${batch} (rows after key ${JSON.stringify(after)}, first key ${JSON.stringify(first)}): ${redactSecrets((error as Error).message)}`), { batch });
     };
 
     // Writes one encoded batch with its checkpoint, in one transaction.
@@ -619,7 +619,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
             });
         }
         catch (error) {
-            throw batchError(error, next, after, first);
+            throw batchError(error, next.batches, after, first);
         }
 
         Object.assign(state, next);
@@ -649,28 +649,31 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
                 pending = rows.length === options.batchSize ? readPage(source, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
                 pending.catch(() => {});
 
-                if (hashing) {
-                    // The target's kinds normalize both sides, so a converted value
-                    // and its original hash alike.
-                    for (const row of rows) {
-                        checksum.add(columns.target, row);
-                    }
-                }
-
-                const next: Checkpoint = {
-                    table, lastKey: cursor, rows: planned.rows + rows.length, batches: planned.batches + 1,
-                    checksum: hashing ? checksum.toString() : null, completed: false
-                };
+                const batch = planned.batches + 1;
                 const after = planned.lastKey;
                 const first = cursorOf(sourceTable, rows[0]!, true);
-                planned = next;
                 let encoded: EncodedBatch;
                 try {
+                    if (hashing) {
+                        // The target's kinds normalize both sides, so a converted value
+                        // and its original hash alike.
+                        for (const row of rows) {
+                            checksum.add(columns.target, row);
+                        }
+                    }
+
                     encoded = target.dialect.encodeBatch(table, columns.target, rows);
                 }
                 catch (error) {
-                    throw batchError(error, next, after, first);
+                    // A value its column cannot hold.
+                    throw batchError(error, batch, after, first);
                 }
+
+                const next: Checkpoint = {
+                    table, lastKey: cursor, rows: planned.rows + rows.length, batches: batch,
+                    checksum: hashing ? checksum.toString() : null, completed: false
+                };
+                planned = next;
 
                 await writing;
                 writing = write(encoded, next, after, first);
@@ -716,14 +719,24 @@ async function validateTable(ctx: Context, table: string, entry: TableReport): P
     entry.sourceRows = await countRows(source.engine.knex, table);
     entry.targetRows = await countRows(target.engine.knex, table);
 
-    if (options.validate) {
-        if (entry.sourceChecksum === null) {
-            // A table copied without validation by an earlier run: hash the source now.
-            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
-        }
+    // A table whose copy failed cannot match: its counts are reported, and
+    // hashing its source (which may hold the value that failed it) is skipped.
+    if (options.validate && entry.status !== 'failed') {
+        try {
+            if (entry.sourceChecksum === null) {
+                // A table copied without validation by an earlier run: hash the source now.
+                entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
+            }
 
-        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
-        entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
+            entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
+            entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
+        }
+        catch (error) {
+            // One table's trouble never stops the others' validation.
+            entry.status = 'failed';
+            entry.errors.push({ table, batch: null, message: `validation: ${redactSecrets((error as Error).message)}` });
+            return;
+        }
     }
 
     if (entry.status === 'ok' && (entry.sourceRows !== entry.targetRows || entry.checksumMatch === false)) {

@@ -204,6 +204,37 @@ describe('migrator', () => {
         expect(report.tables.find((table) => table.table === 'annotations')).to.include({ status: 'ok', targetRows: 1, checksumMatch: true });
     });
 
+    it('fails the batch holding a value its column cannot hold, after writing the batches before it', { timeout: 180_000 }, async () => {
+
+        const damaged = await migrated(sqlite('bad-json'));
+        const { offset, key } = await withEngine(damaged.url, async (engine) => {
+
+            await insertAwkwardLibrary(engine.knex);
+            const ids = (await engine.knex('annotations').select('id').orderBy('id')).map((row: { id: string }) => row.id);
+            const at = Math.min(14, ids.length - 1);
+            // SQLite keeps any text in a JSON column; jsonb cannot take it.
+            await engine.knex('annotations').where('id', ids[at]).update({ tags: '[not json' });
+            return { offset: at, key: ids[at - (at % 10)] };
+        });
+
+        const target = await pg('bad-json');
+        const report = await migrateData({ source: damaged.url, target: target.url, validate: true, batchSize: 10 });
+        expect(report.ok).to.be.false();
+        const annotations = report.tables.find((table) => table.table === 'annotations')!;
+        const batch = Math.floor(offset / 10) + 1;
+        expect(annotations.status).to.equal('failed');
+        expect(annotations.copiedRows).to.equal((batch - 1) * 10);
+        expect(annotations.targetRows).to.equal((batch - 1) * 10);
+        expect(annotations.errors[0]!.batch).to.equal(batch);
+        expect(annotations.errors[0]!.message).to.contain(`batch ${batch} (`);
+        expect(annotations.errors[0]!.message).to.contain(`first key ["${key}"]`);
+        expect(annotations.errors[0]!.message).to.contain('column tags: not valid JSON: [not json');
+        for (const table of report.tables.filter((entry) => entry.table !== 'annotations')) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+    });
+
     it('dry run validates and counts but writes nothing', async () => {
 
         const target = sqlite('dry');
