@@ -713,6 +713,19 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
 
 async function validateTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
 
+    try {
+        await compareTable(ctx, table, entry);
+    }
+    catch (error) {
+        // One table's trouble (a value that cannot be read back, a lost
+        // connection) is that table's error; the others are still validated.
+        entry.status = 'failed';
+        entry.errors.push({ table, batch: null, message: `validation: ${redactSecrets((error as Error).message)}` });
+    }
+}
+
+async function compareTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
+
     const { options, source, target } = ctx;
     const targetTable = target.catalog.get(table)!;
     const columns = sharedColumns(source.catalog.get(table)!, targetTable);
@@ -722,21 +735,13 @@ async function validateTable(ctx: Context, table: string, entry: TableReport): P
     // A table whose copy failed cannot match: its counts are reported, and
     // hashing its source (which may hold the value that failed it) is skipped.
     if (options.validate && entry.status !== 'failed') {
-        try {
-            if (entry.sourceChecksum === null) {
-                // A table copied without validation by an earlier run: hash the source now.
-                entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
-            }
+        if (entry.sourceChecksum === null) {
+            // A table copied without validation by an earlier run: hash the source now.
+            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
+        }
 
-            entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
-            entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
-        }
-        catch (error) {
-            // One table's trouble never stops the others' validation.
-            entry.status = 'failed';
-            entry.errors.push({ table, batch: null, message: `validation: ${redactSecrets((error as Error).message)}` });
-            return;
-        }
+        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
+        entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
     }
 
     if (entry.status === 'ok' && (entry.sourceRows !== entry.targetRows || entry.checksumMatch === false)) {

@@ -218,7 +218,7 @@ describe('migrator', () => {
         });
 
         const target = await pg('bad-json');
-        const report = await migrateData({ source: damaged.url, target: target.url, validate: true, batchSize: 10 });
+        const report = await migrateData({ source: damaged.url, target: target.url, verifyRows: true, batchSize: 10 });
         expect(report.ok).to.be.false();
         const annotations = report.tables.find((table) => table.table === 'annotations')!;
         const batch = Math.floor(offset / 10) + 1;
@@ -229,6 +229,8 @@ describe('migrator', () => {
         expect(annotations.errors[0]!.message).to.contain(`batch ${batch} (`);
         expect(annotations.errors[0]!.message).to.contain(`first key ["${key}"]`);
         expect(annotations.errors[0]!.message).to.contain('column tags: not valid JSON: [not json');
+        // The rows from the failed batch on are named as missing.
+        expect(annotations.differingKeys![0]).to.equal(`{"id":"${key}"} missing in target`);
         for (const table of report.tables.filter((entry) => entry.table !== 'annotations')) {
             expect(table.status, table.table).to.equal('ok');
             expect(table.checksumMatch, table.table).to.be.true();
