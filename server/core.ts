@@ -5,7 +5,7 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
-import { mapDatabaseError } from './errors';
+import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 import { echoRequestId } from './logging';
 
 export interface CoreOptions {
@@ -25,6 +25,11 @@ export const core: Plugin<CoreOptions> = {
                 const mapped = mapDatabaseError(response);
                 if (mapped) {
                     // A database error with a meaning for the client (503, 409, …).
+                    if ((mapped.data as { reason?: string } | null)?.reason === SCHEMA_OUTDATED) {
+                        // The operator needs the statement that failed; the client does not.
+                        request.log(['db', 'schema', 'error'], { message: redactSecrets(response.message) });
+                    }
+
                     echoRequestId(request, mapped);
                     return mapped;
                 }

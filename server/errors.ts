@@ -26,6 +26,9 @@ export function serviceUnavailable(message: string, retryAfterSeconds = RETRY_AF
     return error;
 }
 
+/** Set on the 503 for a schema the code expects but the database lacks (core logs it). */
+export const SCHEMA_OUTDATED = 'schema-outdated';
+
 function columnOf(error: any): string | undefined {
 
     return error?.columns?.[0] ?? error?.column ?? undefined;
@@ -76,6 +79,14 @@ export function mapDatabaseError(error: unknown): Boom.Boom | null {
     }
 
     const code = errorCode(error);
+    if (isSchemaMissing(error, code)) {
+        // Migrations rolled back or never applied: no retry helps until an
+        // operator applies them, so clients are told to come back later.
+        const unavailable = serviceUnavailable('The database schema is not up to date: an operator must apply the pending migrations.', 30);
+        unavailable.data = { reason: SCHEMA_OUTDATED };
+        return unavailable;
+    }
+
     switch (code) {
         case '57014':                       // query_canceled (statement_timeout)
             return serviceUnavailable('The query took too long and was cancelled.', 5);
@@ -95,6 +106,26 @@ export function mapDatabaseError(error: unknown): Boom.Boom | null {
     }
 
     return null;
+}
+
+/** A table or column the statement names does not exist (PostgreSQL 42P01/42703, SQLite "no such …"). */
+function isSchemaMissing(error: unknown, code: string | undefined): boolean {
+
+    if (code === '42P01' || code === '42703') {
+        return true;
+    }
+
+    if (code !== 'SQLITE_ERROR') {
+        return false;
+    }
+
+    for (let current: any = error, depth = 0; current && depth < 4; current = current.nativeError ?? current.cause, ++depth) {
+        if (typeof current.message === 'string' && /\bno such (table|column)\b/.test(current.message)) {
+            return true;
+        }
+    }
+
+    return false;
 }
 
 /**

@@ -73,6 +73,22 @@ describe('error mapper', () => {
         }
     });
 
+    it('answers a missing table or column (migrations not applied) with 503 and no SQL', async () => {
+
+        const knex = t.server.knex;
+        for (const work of [() => knex('no_such_table').select('id'), () => knex('resources').select('no_such_column')]) {
+            const error = toBoom(await failure(work));
+            expect(error.output.statusCode).to.equal(503);
+            expect(error.output.headers['Retry-After']).to.equal('30');
+            expect(error.output.payload.message).to.equal('The database schema is not up to date: an operator must apply the pending migrations.');
+            expect(JSON.stringify(error.output.payload)).to.not.contain('no_such');
+        }
+
+        // A statement that is wrong for another reason stays a 500.
+        const syntax = toBoom(await failure(() => knex.raw('SELEC 1')));
+        expect(syntax.output.statusCode).to.equal(500);
+    });
+
     it('passes deliberate Boom errors through and hides unknown faults behind a 500', () => {
 
         const notFound = Boom.notFound('Resource x not found');
@@ -85,14 +101,27 @@ describe('error mapper', () => {
 
     it('never returns SQL text for a server fault through the API', async () => {
 
-        t.server.route({
-            method: 'GET',
-            path: '/test/fault',
-            handler: async (request) => await request.knex.raw('SELECT * FROM table_that_does_not_exist')
-        });
+        t.server.route([
+            {
+                method: 'GET',
+                path: '/test/fault',
+                handler: async (request) => await request.knex.raw('SELEC * FROM resources WHERE title = \'secret_title\'')
+            },
+            {
+                method: 'GET',
+                path: '/test/schema',
+                handler: async (request) => await request.knex.raw('SELECT * FROM table_that_does_not_exist')
+            }
+        ]);
         const res = await t.server.inject('/test/fault');
         expect(res.statusCode).to.equal(500);
-        expect(res.payload).to.not.contain('table_that_does_not_exist');
-        expect(res.payload).to.not.contain('SELECT');
+        expect(res.payload).to.not.contain('secret_title');
+        expect(res.payload).to.not.contain('SELEC');
+
+        const schema = await t.server.inject('/test/schema');
+        expect(schema.statusCode).to.equal(503);
+        expect(schema.headers['retry-after']).to.equal('30');
+        expect(schema.payload).to.not.contain('table_that_does_not_exist');
+        expect(schema.payload).to.not.contain('SELECT');
     });
 });
