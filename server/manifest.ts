@@ -22,6 +22,7 @@ import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
 import { csrfOptions } from './csrf';
+import { redactSecrets } from './db/url';
 import { loggingOptions } from './logging';
 
 export function manifest(config: Config): Manifest {
@@ -88,9 +89,10 @@ export function manifest(config: Config): Manifest {
             routes: {
                 validate: {
                     // Tell the client what to fix instead of hapi's generic message.
+                    // Joi quotes the offending value: a URL's password is masked.
                     failAction: (_request, _h, error) => {
 
-                        throw Boom.badRequest(error?.message ?? 'Invalid request');
+                        throw Boom.badRequest(redactSecrets(error?.message ?? 'Invalid request'));
                     }
                 }
             }

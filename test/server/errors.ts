@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
+import Joi from 'joi';
 import { KnexTimeoutError } from 'knex';
 
 import { RetryExhaustedError } from '../../server/db/retry';
@@ -97,6 +98,22 @@ describe('error mapper', () => {
         expect(fault.output.statusCode).to.equal(500);
         expect(fault.output.payload.message).to.equal('An internal server error occurred');
         expect(mapDatabaseError(new Error('plain'))).to.be.null();
+    });
+
+    it('masks a URL password that a rejected value carries in the 400 message', async () => {
+
+        t.server.route({
+            method: 'GET',
+            path: '/test/pattern',
+            options: {
+                validate: { query: Joi.object({ v: Joi.string().pattern(/^[a-z]+$/) }) },
+                handler: () => 'ok'
+            }
+        });
+        const res = await t.server.inject(`/test/pattern?v=${encodeURIComponent('postgres://admin:hunter2@db.example.org/library')}`);
+        expect(res.statusCode).to.equal(400);
+        expect(res.payload).to.contain('postgres://admin:***@db.example.org/library');
+        expect(res.payload).to.not.contain('hunter2');
     });
 
     it('never returns SQL text for a server fault through the API', async () => {
