@@ -13,7 +13,7 @@ import {
     ValidationError
 } from 'objection';
 
-import { errorCode } from './db/dialects/common';
+import { errorCode, errorMessageMatches } from './db/dialects/common';
 import { RetryExhaustedError } from './db/retry';
 
 /** Seconds a client should wait before retrying after a 503. */
@@ -115,17 +115,7 @@ function isSchemaMissing(error: unknown, code: string | undefined): boolean {
         return true;
     }
 
-    if (code !== 'SQLITE_ERROR') {
-        return false;
-    }
-
-    for (let current: any = error, depth = 0; current && depth < 4; current = current.nativeError ?? current.cause, ++depth) {
-        if (typeof current.message === 'string' && /\bno such (table|column)\b/.test(current.message)) {
-            return true;
-        }
-    }
-
-    return false;
+    return code === 'SQLITE_ERROR' && errorMessageMatches(error, /\bno such (table|column)\b/);
 }
 
 /**
