@@ -4,14 +4,15 @@
 //   1. PostgreSQL: a bare node:http + pg server vs the Hapi server with
 //      monitoring on (default attribution through request-stamped queries),
 //      on with AsyncLocalStorage attribution (QUERY_ATTRIBUTION=async), and
-//      off, in alternating rounds (the order flips each round so drift on a
-//      shared machine hits every contender alike);
+//      off, in short alternating rounds (the order flips each round so drift
+//      on a shared machine hits every contender alike); each ratio's verdict
+//      is the median of its per-round ratios;
 //   2. SQLite: the Hapi server in the same three monitoring modes, alternating;
 //   3. 200 concurrent clients for 30 s against a PostgreSQL pool of max 60;
 //   4. a pool of max 2 and 500 ms queries: who gets a connection is served,
 //      the rest get 503 + Retry-After within the acquire timeout.
 //
-// Options: --duration <s> (10) --connections <n> (50) --rounds <n> (2)
+// Options: --duration <s> (2) --connections <n> (50) --rounds <n> (15)
 //          --load-duration <s> (30) --load-connections <n> (200)
 //          --pg-url <url> (postgres://postgres@127.0.0.1:5432/na_monitoring_bench)
 //          --port <first port> (3401) --phases compare,sqlite,load,saturation
@@ -33,12 +34,13 @@ import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
 import { redactUrl } from '../../server/db/url';
 import { bindModels } from '../../server/models';
+import { positiveInteger } from './options';
 
 const { values: args } = parseArgs({
     options: {
-        duration: { type: 'string', default: '10' },
+        duration: { type: 'string', default: '2' },
         connections: { type: 'string', default: '50' },
-        rounds: { type: 'string', default: '2' },
+        rounds: { type: 'string', default: '15' },
         'load-duration': { type: 'string', default: '30' },
         'load-connections': { type: 'string', default: '200' },
         'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_monitoring_bench' },
@@ -47,16 +49,24 @@ const { values: args } = parseArgs({
     }
 });
 
-const DURATION = Number(args.duration);
-const CONNECTIONS = Number(args.connections);
-const ROUNDS = Number(args.rounds);
+const DURATION = positiveInteger('duration', args.duration, 3600);
+const CONNECTIONS = positiveInteger('connections', args.connections, 1000);
+const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PG_URL = args['pg-url']!;
 const PHASES = new Set(args.phases!.split(','));
+const KNOWN_PHASES = ['compare', 'sqlite', 'load', 'saturation'];
+for (const phase of PHASES) {
+    if (!KNOWN_PHASES.includes(phase)) {
+        console.error(`--phases takes a comma-separated list of ${KNOWN_PHASES.join(', ')} (got ${JSON.stringify(phase)})`);
+        process.exit(2);
+    }
+}
+
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const RESOURCES = 1000;
 const SERVE = Path.join(__dirname, 'serve.ts');
 
-let nextPort = Number(args.port);
+let nextPort = positiveInteger('port', args.port, 65_000);
 const children = new Set<ChildProcess>();
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -247,7 +257,12 @@ const fmt = (run: Run) => `${run.name.padEnd(26)} ${run.rps.toFixed(0).padStart(
 
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
-/** Alternating rounds; the order is reversed every other round. */
+/**
+ * Alternating rounds; the order is reversed every other round. Servers are
+ * listed so that each pair with a target runs back to back in every round
+ * (bare, on, off, then the reference): the shorter the gap, the more alike
+ * the machine both of a pair meet.
+ */
 async function alternate(servers: Running[], ids: string[]): Promise<Map<string, Run[]>> {
 
     const runs = new Map<string, Run[]>(servers.map((server) => [server.name, []]));
@@ -270,15 +285,31 @@ async function alternate(servers: Running[], ids: string[]): Promise<Map<string,
 
 const summary: string[] = [];
 
+function median(values: number[]): number {
+
+    const sorted = [...values].sort((x, y) => x - y);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * The throughput ratio of two contenders. Each round pairs runs made minutes
+ * apart at most, so a round's ratio is measured under one state of the
+ * (shared, noisy) machine; the verdict is the median of those paired ratios,
+ * which a round disturbed by a neighbour cannot move. The ratio of the mean
+ * rates is printed beside it.
+ */
 function ratio(runs: Map<string, Run[]>, numerator: string, denominator: string, target: number | null): void {
 
     const a = mean(runs.get(numerator)!.map((run) => run.rps));
     const b = mean(runs.get(denominator)!.map((run) => run.rps));
-    const verdict = target === null ? 'for reference' : `target ≥ ${target}×: ${a / b >= target ? 'met' : 'NOT met'}`;
-    // The spread of the same ratio round by round shows how far one run can be trusted.
     const perRound = runs.get(numerator)!.map((run, i) => run.rps / runs.get(denominator)![i]!.rps).sort((x, y) => x - y);
-    const spread = perRound.length > 1 ? `, per round ${perRound[0]!.toFixed(3)}–${perRound[perRound.length - 1]!.toFixed(3)}` : '';
-    let line = `${numerator} / ${denominator}: ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}× (${verdict}${spread})`;
+    const paired = median(perRound);
+    const verdict = target === null ? 'for reference' : `target ≥ ${target}×: ${paired >= target ? 'met' : 'NOT met'}`;
+    const meeting = target === null ? '' : `, ${perRound.filter((value) => value >= target).length} of ${perRound.length} rounds ≥ ${target}`;
+    const spread = perRound.length > 1 ? `per round ${perRound[0]!.toFixed(3)}–${perRound[perRound.length - 1]!.toFixed(3)}${meeting}` : 'one round';
+    let line = `${numerator} / ${denominator}: median of ${perRound.length} paired rounds ${paired.toFixed(3)}× (${verdict}; ${spread}); ` +
+        `mean rates ${a.toFixed(0)} / ${b.toFixed(0)} req/s = ${(a / b).toFixed(3)}×`;
     const cpuA = runs.get(numerator)!.map((run) => run.cpuUs);
     const cpuB = runs.get(denominator)!.map((run) => run.cpuUs);
     if (![...cpuA, ...cpuB].includes(null)) {
@@ -301,8 +332,8 @@ async function compare(ids: string[]): Promise<void> {
     const servers = await Promise.all([
         start('pg bare node:http+pg', ['bare', PG_URL, '12']),
         startHapi('pg monitoring on', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1' }),
-        startHapi('pg monitoring, ALS', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: 'async' }),
-        startHapi('pg monitoring off', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '0' })
+        startHapi('pg monitoring off', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '0' }),
+        startHapi('pg monitoring, ALS', { DATABASE_URL: PG_URL, ...pool, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: 'async' })
     ]);
     try {
         const runs = await alternate(servers, ids);
@@ -325,8 +356,8 @@ async function sqlite(): Promise<void> {
         const ids = await prepare(url);
         const servers = await Promise.all([
             startHapi('sqlite monitoring on', { DATABASE_URL: url, ENABLE_MONITORING: '1' }),
-            startHapi('sqlite monitoring, ALS', { DATABASE_URL: url, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: 'async' }),
-            startHapi('sqlite monitoring off', { DATABASE_URL: url, ENABLE_MONITORING: '0' })
+            startHapi('sqlite monitoring off', { DATABASE_URL: url, ENABLE_MONITORING: '0' }),
+            startHapi('sqlite monitoring, ALS', { DATABASE_URL: url, ENABLE_MONITORING: '1', QUERY_ATTRIBUTION: 'async' })
         ]);
         try {
             const runs = await alternate(servers, ids);
@@ -352,8 +383,8 @@ async function monitoringReport(server: Running): Promise<any> {
 
 async function load(ids: string[]): Promise<void> {
 
-    const connections = Number(args['load-connections']);
-    const duration = Number(args['load-duration']);
+    const connections = positiveInteger('load-connections', args['load-connections'], 1000);
+    const duration = positiveInteger('load-duration', args['load-duration'], 3600);
     log(`phase 3: ${connections} clients × ${duration} s against PostgreSQL, pool min 20 / max 60, monitoring on`);
     const server = await startHapi('pg pool 60', { DATABASE_URL: PG_URL, DB_POOL_MIN: '20', DB_POOL_MAX: '60', ENABLE_MONITORING: '1' });
     try {

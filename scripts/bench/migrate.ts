@@ -17,6 +17,7 @@ import Knex from 'knex';
 
 import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
+import { positiveInteger } from './options';
 
 const ROOT = Path.resolve(__dirname, '..', '..');
 const DIR = Path.join(ROOT, 'data', 'bench');
@@ -32,8 +33,8 @@ const { values: args } = parseArgs({
     }
 });
 
-const rounds = Number(args.rounds);
-const resourceCount = Number(args.resources);
+const rounds = positiveInteger('rounds', args.rounds, 100);
+const resourceCount = positiveInteger('resources', args.resources, 10_000_000);
 const skip = new Set(args.skip.split(',').filter(Boolean));
 const library = Path.join(DIR, `library-${resourceCount}.db`);
 let expectedRows = 0;

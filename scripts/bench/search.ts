@@ -30,6 +30,7 @@ import { parseQuery, type ParsedQuery } from '../../server/search/query';
 import type { SearchFilters } from '../../server/search/types';
 import { ensurePostgresDatabase } from '../../test/helpers/database';
 import { benchmarkQueries, createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
+import { positiveInteger } from './options';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -54,8 +55,8 @@ const { values: args } = parseArgs({
     }
 });
 
-const SIZE = Number(args.size);
-const ROUNDS = Number(args.rounds);
+const SIZE = positiveInteger('size', args.size, 10_000_000);
+const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PAGE = 25;
 const CONCURRENCY = 8;
 
