@@ -15,10 +15,11 @@ import {
     loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
 } from './checkpoints';
 import { rowHash, TableChecksum } from './checksum';
+import { cursorOf, readPage, tableChecksum } from './reading';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
 import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
-import { selfReference, sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
+import { sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
 import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableInfo, TableReport } from './types';
 
 export type * from './types';
@@ -26,7 +27,6 @@ export { validateSchemas, tableOrder };
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const MAX_BATCH_SIZE = 50_000;
-const DEPTH = 'migrator_depth';
 const DIFFERING_KEYS_SHOWN = 10;
 
 const dialects: Record<DatabaseType, MigratorDialect> = { sqlite: sqliteMigrator, postgres: postgresMigrator };
@@ -536,51 +536,6 @@ async function restoreObjects(target: Side, tables: readonly string[]): Promise<
     return failed.map(({ object, message }) => `could not restore ${object.phase} ${object.name} on ${object.table}: ${message}`);
 }
 
-/** One page of rows after a cursor, in key order (parents first for a self-referencing table). */
-function readPage(side: Side, table: TableInfo, columns: readonly ColumnInfo[], after: unknown[] | null, limit: number, parentsFirst: boolean): Promise<Array<Record<string, unknown>>> {
-
-    const knex = side.engine.knex;
-    const key = table.primaryKey;
-    const self = parentsFirst ? selfReference(table) : null;
-    if (self) {
-        // Depth from the roots by a recursive walk; the cursor is (depth, key).
-        const pk = key[0]!;
-        const select = columns.map((column) => `t.${knex.raw('??', [column.name]).toQuery()}`).join(', ');
-        const sql = `
-            WITH RECURSIVE tree (node, depth) AS (
-                SELECT ??, 0 FROM ?? WHERE ?? IS NULL OR ?? = ??
-                UNION ALL
-                SELECT c.??, tree.depth + 1 FROM ?? c JOIN tree ON c.?? = tree.node WHERE c.?? <> c.??
-            )
-            SELECT ${select}, tree.depth AS ${DEPTH} FROM tree JOIN ?? t ON t.?? = tree.node
-            ${after ? 'WHERE (tree.depth, t.??) > (?, ?)' : ''}
-            ORDER BY tree.depth, t.?? LIMIT ?`;
-        const bindings = [
-            pk, table.name, self.column, self.column, pk,
-            pk, table.name, self.column, self.column, pk,
-            table.name, pk,
-            ...(after ? [pk, after[0], after[1]] : []),
-            pk, limit
-        ];
-        return knex.raw(sql, bindings as any[]).then((result: any) => (Array.isArray(result) ? result : result.rows));
-    }
-
-    let query = knex(table.name).select(columns.map((column) => column.name)).orderBy(key.map((column) => ({ column }))).limit(limit);
-    if (after) {
-        query = key.length === 1 ?
-            query.where(key[0]!, '>', after[0] as any) :
-            query.whereRaw(`(${key.map(() => '??').join(', ')}) > (${key.map(() => '?').join(', ')})`, [...key, ...after] as any[]);
-    }
-
-    return query;
-}
-
-function cursorOf(table: TableInfo, row: Record<string, unknown>, parentsFirst: boolean): unknown[] {
-
-    const values = table.primaryKey.map((column) => row[column] instanceof Date ? (row[column] as Date).toISOString() : row[column]);
-    return parentsFirst && selfReference(table) ? [Number(row[DEPTH]), ...values] : values;
-}
-
 async function copyTable(ctx: Context, table: string, entry: TableReport, checkpoint: Checkpoint | null): Promise<void> {
 
     const { options, source, target, emit } = ctx;
@@ -630,7 +585,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     // Three pages at a time: the next one is read, and this one hashed and
     // encoded, while the previous one is written. Writes stay one after
     // another, in key order.
-    let pending = readPage(source, sourceTable, columns.source, state.lastKey, options.batchSize, true);
+    let pending = readPage(source.engine.knex, sourceTable, columns.source, state.lastKey, options.batchSize, true);
     let writing: Promise<void> = Promise.resolve();
     let planned = { lastKey: state.lastKey, rows: state.rows, batches: state.batches };
     try {
@@ -646,7 +601,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
                 }
 
                 const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
-                pending = rows.length === options.batchSize ? readPage(source, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
+                pending = rows.length === options.batchSize ? readPage(source.engine.knex, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
                 pending.catch(() => {});
 
                 const batch = planned.batches + 1;
@@ -737,10 +692,10 @@ async function compareTable(ctx: Context, table: string, entry: TableReport): Pr
     if (options.validate && entry.status !== 'failed') {
         if (entry.sourceChecksum === null) {
             // A table copied without validation by an earlier run: hash the source now.
-            entry.sourceChecksum = await tableChecksum(source, source.catalog.get(table)!, columns.target, options.batchSize);
+            entry.sourceChecksum = await tableChecksum(source.engine.knex, source.catalog.get(table)!, columns.target, options.batchSize);
         }
 
-        entry.targetChecksum = await tableChecksum(target, targetTable, columns.target, options.batchSize);
+        entry.targetChecksum = await tableChecksum(target.engine.knex, targetTable, columns.target, options.batchSize);
         entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
     }
 
@@ -755,29 +710,6 @@ async function compareTable(ctx: Context, table: string, entry: TableReport): Pr
     }
 }
 
-async function tableChecksum(side: Side, table: TableInfo, columns: readonly ColumnInfo[], pageSize: number): Promise<string> {
-
-    const checksum = new TableChecksum();
-    let pending = readPage(side, table, columns, null, pageSize, false);
-    for (;;) {
-        const rows = await pending;
-        const full = rows.length === pageSize;
-        if (full) {
-            // The database reads the next page while this one is hashed.
-            pending = readPage(side, table, columns, cursorOf(table, rows[rows.length - 1]!, false), pageSize, false);
-            pending.catch(() => {});
-        }
-
-        for (const row of rows) {
-            checksum.add(columns, row);
-        }
-
-        if (!full) {
-            return checksum.toString();
-        }
-    }
-}
-
 /** The first keys whose rows differ, are missing from the target, or exist only in the target. */
 async function differingKeys(ctx: Context, table: string, columns: readonly ColumnInfo[]): Promise<string[]> {
 
@@ -788,7 +720,7 @@ async function differingKeys(ctx: Context, table: string, columns: readonly Colu
         const key = info.primaryKey;
         let after: unknown[] | null = null;
         for (;;) {
-            const rows = await readPage(from, info, columns, after, 1000, false);
+            const rows = await readPage(from.engine.knex, info, columns, after, 1000, false);
             if (!rows.length) {
                 break;
             }
