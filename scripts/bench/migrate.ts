@@ -304,19 +304,38 @@ async function runBare(): Promise<Timing> {
     psql(url, 'ALTER TABLE resources DISABLE TRIGGER USER; ALTER TABLE resources ENABLE TRIGGER resources_search_vector_trigger');
 
     const started = process.hrtime.bigint();
+    const phases: string[] = [];
+    let mark = started;
+    const phase = (name: string) => {
+
+        const now = process.hrtime.bigint();
+        phases.push(`${name} ${(Number(now - mark) / 1e9).toFixed(1)} s`);
+        mark = now;
+    };
+
     const columns = exportCsv(Path.join(DIR, 'csv'));
+    phase('export');
     copyCsv(url, Path.join(DIR, 'csv'), columns);
+    phase('COPY (search vectors by trigger)');
     for (const [add, , type] of [...constraints].sort((a, b) => (a[2] === 'f' ? 1 : 0) - (b[2] === 'f' ? 1 : 0))) {
         psql(url, add!);
         void type;
     }
 
-    psql(url, 'ALTER TABLE resources ENABLE TRIGGER USER; SELECT search_storage_rebuild(); SELECT search_champions_refresh()');
+    phase('keys');
+    psql(url, 'ALTER TABLE resources ENABLE TRIGGER USER; SELECT search_storage_rebuild()');
+    phase('search side table and statistics');
+    psql(url, 'SELECT search_champions_refresh()');
+    phase('champion lists');
     for (const [create] of indexes) {
         psql(url, create!);
     }
 
+    phase('indexes');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // The issue's anchor for this method may not include the derived search
+    // data R3 needs: the phases show what it costs here.
+    console.log(`         bare phases: ${phases.join(', ')}`);
     const loaded = await loadedRows(url);
     await dropPg('na_migrator_bench_bare');
     if (loaded !== expectedRows) {
@@ -436,10 +455,11 @@ async function main(): Promise<void> {
         }
     }
 
-    console.log(`  tool / pgloader       ${(rate('tool') / rate('pgloader')).toFixed(2)} (target ≥ 1.5)`);
-    console.log(`  tool / bare COPY      ${(rate('tool') / rate('bare')).toFixed(2)} (target ≥ 0.7)`);
-    console.log(`  tool / indexed COPY   ${(rate('tool') / rate('copy')).toFixed(2)}`);
-    console.log(`  PG→SQLite             ${Math.round(rate('back'))} rows/s (target ≥ 30000)`);
+    const versus = (name: string) => (Number.isNaN(rate(name)) || Number.isNaN(rate('tool')) ? 'skipped' : (rate('tool') / rate(name)).toFixed(2));
+    console.log(`  tool / pgloader       ${versus('pgloader')} (target ≥ 1.5)`);
+    console.log(`  tool / bare COPY      ${versus('bare')} (target ≥ 0.7)`);
+    console.log(`  tool / indexed COPY   ${versus('copy')}`);
+    console.log(`  PG→SQLite             ${results.back!.length ? `${Math.round(rate('back'))} rows/s` : 'skipped'} (target ≥ 30000)`);
     const rss = [...results.tool!, ...results.back!].map((timing) => timing.rssMb ?? 0);
     console.log(`  peak RSS of the tool  ${Math.max(...rss)} MB (target ≤ 300)`);
 }
