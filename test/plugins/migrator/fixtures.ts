@@ -132,6 +132,18 @@ export async function insertAwkwardLibrary(knex: KnexType, resourceCount = 30): 
     ];
     await knex('users').insert(users);
 
+    // The authority lists: unique names, JSON variants (empty, plain, nested) and counts up to 2^31 − 1.
+    for (const [n, table] of ['authority_subjects', 'authority_creators', 'authority_publishers'].entries()) {
+        await knex(table).insert(AWKWARD_TEXT.slice(0, 4).map((text, i) => ({
+            id: `${String(n + 1).repeat(8)}-0000-4000-8000-00000000000${i}`,
+            canonical_name: `${text.slice(0, 200)} (${table} ${i})`,
+            variants: JSON.stringify([[], ['plain'], [text.slice(0, 30), { script: 'cyrl', 'é\n': [1.5e-300, null] }], ['', ' ']][i]),
+            usage_count: [0, 1, 2147483647, 42][i],
+            created_at: iso(i),
+            updated_at: iso(i + n)
+        })));
+    }
+
     // Children first in key order: 'A…' codes have parent 'Z'.
     await knex('classification_codes').insert([
         { code: 'Z', label: 'root', parent_code: null, created_at: iso(0), updated_at: iso(0) },
