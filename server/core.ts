@@ -6,7 +6,7 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
 import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
-import { echoRequestId } from './logging';
+import { CLIENT_ERROR_TAG, clientErrorLog, echoRequestId } from './logging';
 
 export interface CoreOptions {
     config: Config;
@@ -17,6 +17,14 @@ export const core: Plugin<CoreOptions> = {
     register(server, { config }) {
 
         server.decorate('server', 'config', config);
+
+        // hapi-pino leaves these out (server/logging.ts): logged here without the raw bytes.
+        server.events.on({ name: 'log', channels: 'internal' }, (event, tags) => {
+
+            if (tags[CLIENT_ERROR_TAG] && tags.connection) {
+                server.log(['http', 'malformed-request', 'warn'], clientErrorLog(event.error));
+            }
+        });
 
         server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
 

@@ -44,6 +44,20 @@ export function echoRequestId(request: Request, response: Request['response'] | 
     }
 }
 
+/** The tag hapi gives a connection whose request could not be parsed (with 'connection' and 'error'). */
+export const CLIENT_ERROR_TAG = 'client';
+
+/**
+ * The log line of a request hapi could not parse: a client's fault, so a
+ * warning, with the parser's code and reason only (never the raw packet).
+ */
+export function clientErrorLog(error: unknown): { msg: string; code: string | null; reason: string | null } {
+
+    const { code, reason } = (error ?? {}) as { code?: unknown; reason?: unknown };
+    const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 200) : null);
+    return { msg: `Malformed request from a client: ${text(reason) ?? text(code) ?? 'unparsable'}`, code: text(code), reason: text(reason) };
+}
+
 /** hapi-pino options: one JSON object per line, bound to the request id. */
 export function loggingOptions(config: Config): object {
 
@@ -52,6 +66,10 @@ export function loggingOptions(config: Config): object {
         redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
         // Health probes would drown the log.
         ignorePaths: ['/health'],
+        // hapi logs a malformed request (bad HTTP, headers too large) as an
+        // error carrying the raw bytes the client sent, Authorization header
+        // included; core logs it as a warning without them (logClientError).
+        ignoredEventTags: { log: [CLIENT_ERROR_TAG] },
         logRequestComplete: config.env !== 'test',
         // request.log(tags, { … }) fields land at the top level of the line.
         mergeHapiLogData: true,

@@ -1,3 +1,4 @@
+import Net from 'node:net';
 import { Writable } from 'node:stream';
 import { expect } from '@hapi/code';
 import Hapi from '@hapi/hapi';
@@ -100,6 +101,46 @@ describe('logging', () => {
         expect(res.statusCode).to.equal(500);
         expect(res.headers['x-request-id']).to.equal('failing-1');
         expect(lines.filter((line) => line.req_id === 'failing-1').length).to.be.at.least(2);
+    });
+});
+
+describe('logging: malformed requests', () => {
+
+    it('logs a request hapi cannot parse as a warning with its reason, never the bytes the client sent', async () => {
+
+        const { server, lines } = await loggingServer();
+        // A listening server (hapi's default: an ephemeral port): the HTTP
+        // parser, not inject(), must see the bytes.
+        await server.start();
+        try {
+            const secret = 'Bearer s3cret-token-in-a-huge-request';
+            const answer = await new Promise<string>((resolve, reject) => {
+
+                const socket = Net.connect(server.info.port as number, '127.0.0.1', () => {
+
+                    socket.write(`GET /work HTTP/1.1\r\nHost: x\r\nAuthorization: ${secret}\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`);
+                });
+                let received = '';
+                socket.on('data', (chunk) => (received += String(chunk)));
+                socket.on('end', () => resolve(received));
+                socket.on('error', reject);
+            });
+
+            expect(answer).to.match(/^HTTP\/1\.1 4\d\d /);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            const warning = lines.find((line) => line.tags?.includes('malformed-request'));
+            expect(warning).to.exist();
+            expect(warning!.level).to.equal(40);
+            expect(warning!.code).to.equal('HPE_HEADER_OVERFLOW');
+            expect(warning!.msg).to.equal('Malformed request from a client: Header overflow');
+            expect(lines.filter((line) => line.level >= 50)).to.equal([]);
+            const written = JSON.stringify(lines);
+            expect(written).to.not.include('s3cret');
+            expect(written).to.not.include('rawPacket');
+        }
+        finally {
+            await server.stop();
+        }
     });
 });
 
