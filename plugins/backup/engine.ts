@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../../server/config';
 import type { ParsedDatabaseUrl } from '../../server/db/url';
+import { makeDirectory } from '../../server/fs';
 import { BackupError } from './errors';
 import { fsyncFile, readManifest, sha256File, writeJsonAtomic, type BackupManifest, type BackupVerification } from './manifest';
 import { backupName, manifestName, parseBackupName, partialName, safeDatabaseLabel, type BackupFormat } from './names';
@@ -226,7 +227,7 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
                 }
 
                 try {
-                    await Fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+                    await makeDirectory(dir, 0o700);
                     await Fs.promises.access(dir, Fs.constants.W_OK);
                 }
                 catch (error) {

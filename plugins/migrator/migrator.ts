@@ -5,7 +5,7 @@
 import Fs from 'node:fs';
 import type { Knex } from 'knex';
 
-import { createDatabaseEngine } from '../../server/db/engine';
+import { checkConnection, createDatabaseEngine, DatabaseUnreachableError } from '../../server/db/engine';
 import { migrationConfig, migrationStatus } from '../../server/db/migrations';
 import type { DatabaseEngine } from '../../server/db/types';
 import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
@@ -137,10 +137,15 @@ function openSide(url: string, options: MigrateOptions): DatabaseEngine {
 async function connect(engine: DatabaseEngine, role: string): Promise<void> {
 
     try {
+        // A connection of its own first: a refused connection, a wrong
+        // password or a missing database is reported at once as what it is,
+        // not as a pool timeout after the acquire timeout.
+        await checkConnection(engine);
         await engine.knex.raw('SELECT 1');
     }
     catch (error) {
-        throw new MigrationAbortedError(`cannot connect to the ${role} database ${engine.target}: ${redactSecrets((error as Error).message)}`);
+        const reason = error instanceof DatabaseUnreachableError ? error.reason : redactSecrets((error as Error).message);
+        throw new MigrationAbortedError(`cannot connect to the ${role} database ${engine.target}: ${reason}`);
     }
 }
 

@@ -6,6 +6,7 @@ import Path from 'node:path';
 import Knex, { type Knex as KnexType } from 'knex';
 
 import type { PoolOverrides } from '../config';
+import { makeDirectorySync } from '../fs';
 import { postgres } from './dialects/postgres';
 import { sqlite } from './dialects/sqlite';
 import type { DatabaseEngine, Dialect } from './types';
@@ -43,7 +44,12 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
     if (parsed.type === 'sqlite') {
         target = parsed.filename;
         if (target !== ':memory:') {
-            Fs.mkdirSync(Path.dirname(target), { recursive: true });
+            try {
+                makeDirectorySync(Path.dirname(target));
+            }
+            catch (error) {
+                throw new Error(`cannot create the directory of the SQLite database ${target}: ${(error as Error).message}`);
+            }
         }
     }
     else {
@@ -71,7 +77,7 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
 
 export class DatabaseUnreachableError extends Error {
 
-    constructor(target: string, reason: string) {
+    constructor(target: string, readonly reason: string) {
 
         super(`cannot connect to the database ${target}: ${reason}`);
         this.name = 'DatabaseUnreachableError';

@@ -89,7 +89,17 @@ describe('scripts/migrate-data', () => {
 
         const run = await cli(['--source', source.url, '--target', 'postgres://postgres:hunter2@127.0.0.1:1/nowhere']);
         expect(run.code).to.equal(1);
-        expect(run.stdout).to.contain('cannot connect to the target database postgres://postgres:***@127.0.0.1:1/nowhere');
+        // The driver's own reason, at once: not a pool timeout after the acquire timeout.
+        expect(run.stdout).to.contain('cannot connect to the target database postgres://postgres:***@127.0.0.1:1/nowhere: connect ECONNREFUSED 127.0.0.1:1');
+        expect(run.stdout).to.not.contain('Timeout acquiring');
+        expect(run.stdout + run.stderr).to.not.contain('hunter2');
+    });
+
+    it('names a missing PostgreSQL database as such', { timeout: 120_000 }, async () => {
+
+        const run = await cli(['--source', source.url, '--target', 'postgres://postgres:hunter2@127.0.0.1:5432/na_migrator_no_such_database']);
+        expect(run.code).to.equal(1);
+        expect(run.stdout).to.contain('database "na_migrator_no_such_database" does not exist (create it first, for example with createdb)');
         expect(run.stdout + run.stderr).to.not.contain('hunter2');
     });
 
