@@ -188,6 +188,11 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         throw new ConfigError(`Invalid ${key}: ${detail.message.replace(/^"[^"]+" /, '')}`);
     }
 
+    // Both given and crossed is a typo, not a pool (one alone adapts: min is capped by max).
+    if (value.DB_POOL_MIN !== undefined && value.DB_POOL_MAX !== undefined && value.DB_POOL_MIN > value.DB_POOL_MAX) {
+        throw new ConfigError(`Invalid DB_POOL_MIN: ${value.DB_POOL_MIN} is more than DB_POOL_MAX (${value.DB_POOL_MAX})`);
+    }
+
     const nodeEnv = value.NODE_ENV as NodeEnv;
     const url: string = value.DATABASE_URL ?? `sqlite:${DEFAULT_SQLITE_FILE}`;
     const parsed = parseDatabaseUrl(url, rootDir);

@@ -48,6 +48,8 @@ describe('config', () => {
 
         expect(() => loadConfig({ PORT: 'eighty' }, root)).to.throw(ConfigError, /^Invalid PORT: must be a number/);
         expect(() => loadConfig({ DB_POOL_MAX: '0' }, root)).to.throw(ConfigError, /DB_POOL_MAX/);
+        expect(() => loadConfig({ DB_POOL_MIN: '10', DB_POOL_MAX: '2' }, root)).to.throw(ConfigError, 'Invalid DB_POOL_MIN: 10 is more than DB_POOL_MAX (2)');
+        expect(loadConfig({ DB_POOL_MIN: '2', DB_POOL_MAX: '2' }, root).pool).to.include({ min: 2, max: 2 });
         expect(() => loadConfig({ ADMIN_TOKEN: 'short' }, root)).to.throw(ConfigError, /ADMIN_TOKEN/);
         expect(() => loadConfig({ NODE_ENV: 'staging' }, root)).to.throw(ConfigError, /NODE_ENV/);
     });
