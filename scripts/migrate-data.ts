@@ -3,6 +3,7 @@
 // Exit codes: 0 done and valid, 1 failed (report says why), 2 usage error.
 
 import Fs from 'node:fs';
+import Path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { redactSecrets } from '../server/db/url';
@@ -78,6 +79,10 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
         throw new UsageError('--tables needs at least one table name');
     }
 
+    if (values.report !== undefined) {
+        checkReportFile(values.report);
+    }
+
     return {
         source: values.source,
         target: values.target,
@@ -91,6 +96,28 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
         migrate: !values['no-migrate'],
         report: values.report
     };
+}
+
+/** The report is written after the run: a path it cannot be written to is refused before the run. */
+function checkReportFile(file: string): void {
+
+    const path = Path.resolve(file);
+    let writable = path;
+    if (Fs.existsSync(path)) {
+        if (Fs.statSync(path).isDirectory()) {
+            throw new UsageError(`--report ${file} is a directory; give a file name`);
+        }
+    }
+    else {
+        writable = Path.dirname(path);
+    }
+
+    try {
+        Fs.accessSync(writable, Fs.constants.W_OK);
+    }
+    catch (error) {
+        throw new UsageError(`--report ${file} cannot be written: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${writable} does not exist` : `${writable} is not writable`}`);
+    }
 }
 
 async function main(argv: string[]): Promise<number> {

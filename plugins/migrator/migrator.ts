@@ -188,6 +188,12 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
             return report;
         }
 
+        // A table list naming a table the source lacks is refused before the
+        // target is opened (which creates a missing SQLite file).
+        if (options.tables?.length) {
+            selectTables(await dialects[sourceEngine.type].readCatalog(sourceEngine.knex), options.tables);
+        }
+
         targetEngine = openSide(options.target, options);
         await connect(targetEngine, 'target');
         await run(options, report, sourceEngine, targetEngine, emit);

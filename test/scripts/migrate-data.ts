@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import Fs from 'node:fs';
+import Os from 'node:os';
 import Path from 'node:path';
 
 import { expect } from '@hapi/code';
@@ -76,7 +77,10 @@ describe('scripts/migrate-data', () => {
             ['--source', source.url],
             ['--source', source.url, '--target', 'sqlite:/tmp/x.db', '--batch-size', 'ten'],
             ['--source', source.url, '--target', 'mysql://root:hunter2@db/library'],
-            ['--source', source.url, '--target', 'sqlite:/tmp/x.db', 'extra']
+            ['--source', source.url, '--target', 'sqlite:/tmp/x.db', 'extra'],
+            // The report is written after the run: a path it cannot go to is refused first.
+            ['--source', source.url, '--target', 'sqlite:/tmp/x.db', '--report', '/nonexistent-dir/report.json'],
+            ['--source', source.url, '--target', 'sqlite:/tmp/x.db', '--report', Os.tmpdir()]
         ]) {
             const run = await cli(args);
             expect(run.code, args.join(' ')).to.equal(2);

@@ -1,3 +1,4 @@
+import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
@@ -261,8 +262,11 @@ describe('migrator', () => {
         await expect(migrateData({ source: source.url, target: source.url })).to.reject(MigrationUsageError, /same database/);
         await expect(migrateData({ source: source.url, target: 'sqlite:/tmp/z.db', batchSize: 0 })).to.reject(MigrationUsageError, /batch size/);
         await expect(migrateData({ source: source.url, target: 'sqlite:/tmp/z.db', resume: true, truncate: true })).to.reject(MigrationUsageError, /exclude/);
-        const unknown = await migrateData({ source: source.url, target: sqlite('unknown').url, tables: ['nope'] });
+        const absent = sqlite('unknown');
+        const unknown = await migrateData({ source: source.url, target: absent.url, tables: ['nope'] });
         expect(unknown.fatal).to.contain('unknown table(s) nope');
+        // Refused before the target was opened: no SQLite file was created.
+        expect(Fs.existsSync(absent.filename)).to.be.false();
     });
 
     it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 180_000 }, async () => {
