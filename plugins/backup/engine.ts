@@ -236,14 +236,17 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
 
                 let started = now();
                 let name = backupName(label, started, format);
-                if (Fs.existsSync(Path.join(dir, name))) {
-                    // Names have one-second resolution: wait for the next second.
-                    await sleep(1000 - started.getUTCMilliseconds());
-                    started = now();
-                    name = backupName(label, started, format);
-                    if (Fs.existsSync(Path.join(dir, name))) {
+                // Names have one-second resolution: wait for the next second.
+                // Timers run on the monotonic clock and may fire a moment
+                // before the wall clock turns, hence the margin and the loop.
+                for (let waits = 0; Fs.existsSync(Path.join(dir, name)); ++waits) {
+                    if (waits === 3) {
                         throw new BackupError('conflict', `a backup named ${name} already exists`);
                     }
+
+                    await sleep(1000 - started.getUTCMilliseconds() + 20);
+                    started = now();
+                    name = backupName(label, started, format);
                 }
 
                 const final = Path.join(dir, name);

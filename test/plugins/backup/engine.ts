@@ -234,6 +234,23 @@ describe('backup engine', () => {
         expect(engine.busy()).to.be.null();
     });
 
+    it('waits for a free one-second name, even when the timer fires just before the second turns', { timeout: 60_000 }, async () => {
+
+        const dir = newDir();
+        // The first two readings fall in the second an existing backup is named
+        // after (the second one as a timer that fired early would see it); the
+        // third is in the next second.
+        const readings = ['2026-11-24T12:00:00.500Z', '2026-11-24T12:00:00.999Z', '2026-11-24T12:00:01.030Z'].map((iso) => new Date(iso));
+        let calls = 0;
+        const engine = backupEngine(database.url, dir, { now: () => readings[Math.min(calls++, readings.length - 1)]! });
+        const label = engine.database.replace(/[^A-Za-z0-9_-]/g, '-');
+        const ext = engine.defaultFormat === 'sqlite' ? 'sqlite3' : 'dump';
+        Fs.writeFileSync(Path.join(dir, `neo-alexandria_${label}_20261124T120000Z.${ext}`), 'an earlier backup');
+
+        const manifest = await engine.create();
+        expect(manifest.name).to.equal(`neo-alexandria_${label}_20261124T120001Z.${ext}`);
+    });
+
     it('prunes by the retention policy and never deletes the newest backup', async () => {
 
         const dir = newDir();
