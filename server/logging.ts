@@ -68,7 +68,7 @@ export function loggingOptions(config: Config): object {
         ignorePaths: ['/health'],
         // hapi logs a malformed request (bad HTTP, headers too large) as an
         // error carrying the raw bytes the client sent, Authorization header
-        // included; core logs it as a warning without them (logClientError).
+        // included; core logs it as a warning without them (clientErrorLog).
         ignoredEventTags: { log: [CLIENT_ERROR_TAG] },
         logRequestComplete: config.env !== 'test',
         // request.log(tags, { … }) fields land at the top level of the line.
