@@ -73,19 +73,31 @@ export async function loadCheckpoints(knex: Knex): Promise<Map<string, Checkpoin
     }]));
 }
 
-export async function saveCheckpoint(knex: Knex | Knex.Transaction, checkpoint: Checkpoint): Promise<void> {
+/** A checkpoint as the columns of its row (the table name aside). */
+export function checkpointValues(checkpoint: Checkpoint): { last_key: string | null; rows_copied: number; batches: number; checksum: string | null; completed: boolean } {
 
-    const values = {
+    return {
         last_key: checkpoint.lastKey === null ? null : JSON.stringify(checkpoint.lastKey),
         rows_copied: checkpoint.rows,
         batches: checkpoint.batches,
         checksum: checkpoint.checksum,
         completed: checkpoint.completed
     };
+}
+
+export async function saveCheckpoint(knex: Knex | Knex.Transaction, checkpoint: Checkpoint): Promise<void> {
+
+    const values = checkpointValues(checkpoint);
     const updated = await knex(CHECKPOINT_TABLE).where({ table_name: checkpoint.table }).update(values);
     if (!updated) {
         await knex(CHECKPOINT_TABLE).insert({ table_name: checkpoint.table, ...values });
     }
+}
+
+/** Drops the running checksums of every checkpoint: validation then hashes those tables' source again. */
+export async function forgetChecksums(knex: Knex): Promise<void> {
+
+    await knex(CHECKPOINT_TABLE).update({ checksum: null });
 }
 
 export async function readState(knex: Knex, key: string): Promise<string | null> {

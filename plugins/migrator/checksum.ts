@@ -9,6 +9,12 @@ import type { ColumnInfo } from './types';
 
 const MOD = 1n << 128n;
 
+// SHA-256 cut to its first 128 bits: on CPUs with SHA instructions it hashes
+// a 2 kB row in about half the time MD5 takes. The name is stored with the
+// checkpoints, so a resumed run never adds digests of two kinds.
+const ALGORITHM = 'sha256';
+export const CHECKSUM_ALGORITHM = 'sha256-128';
+
 /** The normalized text of a row: length-prefixed values, so no separator can be forged by content. */
 export function normalizedRow(columns: readonly ColumnInfo[], row: Record<string, unknown>): string {
 
@@ -23,7 +29,7 @@ export function normalizedRow(columns: readonly ColumnInfo[], row: Record<string
 
 export function rowHash(columns: readonly ColumnInfo[], row: Record<string, unknown>): string {
 
-    return hash('md5', normalizedRow(columns, row), 'hex');
+    return hash(ALGORITHM, normalizedRow(columns, row), 'hex').slice(0, 32);
 }
 
 // Rows added between folds: each 32-bit word sum stays below 2^32 × 2^20,
@@ -46,7 +52,7 @@ export class TableChecksum {
 
     add(columns: readonly ColumnInfo[], row: Record<string, unknown>): void {
 
-        const digest = hash('md5', normalizedRow(columns, row), 'buffer');
+        const digest = hash(ALGORITHM, normalizedRow(columns, row), 'buffer');
         this.words[0]! += digest.readUInt32BE(0);
         this.words[1]! += digest.readUInt32BE(4);
         this.words[2]! += digest.readUInt32BE(8);

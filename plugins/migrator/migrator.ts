@@ -11,10 +11,10 @@ import type { DatabaseEngine } from '../../server/db/types';
 import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
 import { derivedSearchStorage, rebuildSearchStorage } from '../../server/search/storage';
 import {
-    clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, hasCheckpointTables, loadCheckpoints,
+    clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, forgetChecksums, hasCheckpointTables, loadCheckpoints,
     loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
 } from './checkpoints';
-import { rowHash, TableChecksum } from './checksum';
+import { CHECKSUM_ALGORITHM, rowHash, TableChecksum } from './checksum';
 import { cursorOf, readPage, tableChecksum } from './reading';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
@@ -348,7 +348,14 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
                 throw new MigrationAbortedError(`the checkpoints in the target belong to another run (${previous}); use --truncate to start over`);
             }
 
+            if (await readState(target.engine.knex, 'checksum') !== CHECKSUM_ALGORITHM) {
+                // Running checksums of another kind (a run by an older
+                // version): validation hashes those tables' source again.
+                await forgetChecksums(target.engine.knex);
+            }
+
             checkpoints = await loadCheckpoints(target.engine.knex);
+
             report.resumed = true;
         }
         else if (occupied.length) {
@@ -387,6 +394,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         await clearCheckpoints(target.engine.knex);
         await writeState(target.engine.knex, 'run', runKey);
     }
+
+    await writeState(target.engine.knex, 'checksum', CHECKSUM_ALGORITHM);
 
     await deferObjects(target, order);
 
@@ -525,9 +534,10 @@ async function restoreObjects(target: Side, tables: readonly string[]): Promise<
         await restore(object);
     }
 
-    // Derived columns are current when their row triggers stayed on for the
+    // What the row triggers derive is current when they stayed on for the
     // whole load; a trigger set aside (by a run of an older version being
-    // resumed) means some rows lack them, and the rebuild rewrites the table.
+    // resumed) means some rows lack it, and the rebuild recomputes it (on
+    // PostgreSQL by rewriting the table).
     const rowTriggers = derivedSearchStorage[type].rowTriggers;
     const derivedColumnsCurrent = !deferred.some((entry) => entry.phase === 'trigger' && rowTriggers.includes(entry.name));
     // A rebuild that rewrites resources rows comes before resources' indexes;
@@ -536,7 +546,8 @@ async function restoreObjects(target: Side, tables: readonly string[]): Promise<
     const indexes = deferred.filter((entry) => entry.phase === 'index');
     const later = derivedColumnsCurrent ? [] : indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
     const now = indexes.filter((entry) => !later.includes(entry));
-    const rebuild = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) ? rebuildSearchStorage(knex, type, { derivedColumnsCurrent }) : Promise.resolve();
+    const rebuildNeeded = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) && !(derivedColumnsCurrent && derivedSearchStorage[type].rowTriggersSuffice);
+    const rebuild = rebuildNeeded ? rebuildSearchStorage(knex, type, { derivedColumnsCurrent }) : Promise.resolve();
     await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
     await inParallel(later, concurrency, restore);
     for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {
@@ -575,14 +586,11 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     };
 
     // Writes one encoded batch with its checkpoint, in one transaction.
+    const writer = target.dialect.openWriter(target.engine.knex);
     const write = async (encoded: EncodedBatch, next: Checkpoint, after: unknown[] | null, first: unknown[]) => {
 
         try {
-            await target.engine.knex.transaction(async (trx) => {
-
-                await target.dialect.writeBatch(trx, encoded);
-                await saveCheckpoint(trx, next);
-            });
+            await writer.write(encoded, next);
         }
         catch (error) {
             throw batchError(error, next.batches, after, first);
@@ -652,6 +660,9 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
             // Whatever stopped the copy, no write of this table is left running.
             await writing.catch(() => {});
             throw error;
+        }
+        finally {
+            await writer.close();
         }
 
         state.completed = true;

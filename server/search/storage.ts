@@ -18,6 +18,12 @@ export interface DerivedSearchStorage {
      * land and a rebuild need not rewrite the table.
      */
     rowTriggers: readonly string[];
+    /**
+     * True when those row triggers keep every derived structure current, so
+     * a load that kept them on leaves nothing to rebuild; false when derived
+     * tables still need rebuildSearchStorage() afterwards.
+     */
+    rowTriggersSuffice: boolean;
 }
 
 export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = {
@@ -26,14 +32,21 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
         // tables (…_data, _idx, _content, _docsize, _config) go with them.
         tables: ['resources_fts', 'resources_trgm', 'resource_search_docs'],
         columns: [],
-        rowTriggers: []
+        // Each inserted row is indexed as it lands, in its own transaction:
+        // a data migration's writer does this beside the reading and
+        // encoding, instead of in a rebuild after the load.
+        rowTriggers: ['resources_fts_insert', 'resources_fts_update', 'resources_fts_delete'],
+        rowTriggersSuffice: true
     },
     postgres: {
         // The ranking side table and the bm25 statistics (migration 20261123000300)
         // and the champion lists (migration 20261123000400).
         tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }],
-        rowTriggers: ['resources_search_vector_trigger']
+        rowTriggers: ['resources_search_vector_trigger'],
+        // The side table, statistics and champion lists are kept by statement
+        // triggers, which a bulk load sets aside: they are rebuilt after it.
+        rowTriggersSuffice: false
     }
 };
 

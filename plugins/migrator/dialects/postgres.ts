@@ -6,8 +6,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { derivedSearchStorage } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
+import { saveCheckpoint } from '../checkpoints';
 import { copyField } from '../values';
-import { quoteIdentifier, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 const KINDS: Record<string, ColumnKind> = {
     'jsonb': 'json',
@@ -191,20 +192,34 @@ function encodeBatch(table: string, columns: readonly ColumnInfo[], rows: Readon
     };
 }
 
-async function writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void> {
+async function copyBatch(trx: Knex.Transaction, batch: PostgresBatch): Promise<void> {
 
     // Losing the last commits to a server crash is harmless here: the
     // checkpoint commits in the same transaction, so a resume redoes them.
     await trx.raw('SET LOCAL synchronous_commit = off');
-    const { sql, data } = batch as PostgresBatch;
     const connection = await trx.client.acquireConnection();
     await new Promise<void>((resolve, reject) => {
 
-        const stream = connection.query(copyFrom(sql));
+        const stream = connection.query(copyFrom(batch.sql));
         stream.on('error', reject);
         stream.on('finish', resolve);
-        stream.end(data);
+        stream.end(batch.data);
     });
+}
+
+function openWriter(knex: Knex): BatchWriter {
+
+    return {
+        async write(batch, checkpoint) {
+
+            await knex.transaction(async (trx) => {
+
+                await copyBatch(trx, batch as PostgresBatch);
+                await saveCheckpoint(trx, checkpoint);
+            });
+        },
+        async close() {}
+    };
 }
 
 async function truncate(knex: Knex, tables: readonly string[]): Promise<void> {
@@ -267,7 +282,7 @@ export const postgresMigrator: MigratorDialect = {
     readCatalog,
     deferrableObjects,
     encodeBatch,
-    writeBatch,
+    openWriter,
     truncate,
     afterLoad
 };

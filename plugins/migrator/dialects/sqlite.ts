@@ -1,13 +1,14 @@
 // SQLite side of the migrator: catalogs from sqlite_master and PRAGMAs,
 // multi-row INSERTs in one transaction per batch, secondary indexes and
-// triggers (the FTS5 ones) set aside during the load.
+// user triggers set aside during the load (the FTS5 ones stay on).
 
 import type { Knex } from 'knex';
 
-import { isDerivedSearchTable } from '../../../server/search/storage';
+import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
+import { CHECKPOINT_TABLE, checkpointValues, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -116,8 +117,9 @@ async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise
         ORDER BY type, name`, tables);
 
     return rows
-        // Unique indexes stay: they guard the load itself.
-        .filter((row) => row.type === 'trigger' || !/^CREATE\s+UNIQUE/i.test(row.sql))
+        // Unique indexes stay: they guard the load itself. The search
+        // triggers stay too: they index each row as it lands.
+        .filter((row) => row.type === 'trigger' ? !derivedSearchStorage.sqlite.rowTriggers.includes(row.name) : !/^CREATE\s+UNIQUE/i.test(row.sql))
         .map((row): DeferredObject => ({
             name: row.name,
             table: row.tbl_name,
@@ -127,12 +129,98 @@ async function deferrableObjects(knex: Knex, tables: readonly string[]): Promise
         }));
 }
 
-function run(connection: any, sql: string, values: unknown[]): Promise<void> {
+function callback(resolve: () => void, reject: (error: Error) => void): (error: Error | null) => void {
 
-    return new Promise((resolve, reject) => {
+    return (error) => (error ? reject(error) : resolve());
+}
 
-        connection.run(sql, values, (error: Error | null) => (error ? reject(error) : resolve()));
-    });
+function exec(connection: any, sql: string): Promise<void> {
+
+    return new Promise((resolve, reject) => connection.exec(sql, callback(resolve, reject)));
+}
+
+const UPSERT_CHECKPOINT = `
+    INSERT INTO ${quoteIdentifier(CHECKPOINT_TABLE)} (table_name, last_key, rows_copied, batches, checksum, completed)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (table_name) DO UPDATE SET last_key = excluded.last_key, rows_copied = excluded.rows_copied,
+        batches = excluded.batches, checksum = excluded.checksum, completed = excluded.completed`;
+
+// Prepared statements kept per writer: every full batch of a table has the
+// same INSERT text, and preparing one with tens of thousands of parameters
+// costs the writer thread more than running it with new values.
+const STATEMENTS_KEPT = 4;
+
+/**
+ * Writes a batch as BEGIN, one run per prepared statement, COMMIT: each
+ * step is one trip to the driver's thread, so the writer waits less for the
+ * main thread, which is busy reading and encoding the next batch.
+ */
+class SqliteBatchWriter implements BatchWriter {
+
+    private connection: any = null;
+    private readonly statements = new Map<string, any>();
+
+    constructor(private readonly knex: Knex) {}
+
+    async write(batch: EncodedBatch, checkpoint: Checkpoint): Promise<void> {
+
+        const connection = await this.knex.client.acquireConnection();
+        try {
+            if (connection !== this.connection) {
+                await this.close();
+                this.connection = connection;
+            }
+
+            await exec(connection, 'BEGIN IMMEDIATE');
+            try {
+                for (const { sql, values } of (batch as SqliteBatch).statements) {
+                    await this.run(sql, values);
+                }
+
+                const row = checkpointValues(checkpoint);
+                await this.run(UPSERT_CHECKPOINT, [checkpoint.table, row.last_key, row.rows_copied, row.batches, row.checksum, row.completed ? 1 : 0]);
+                await exec(connection, 'COMMIT');
+            }
+            catch (error) {
+                await exec(connection, 'ROLLBACK').catch(() => {});
+                throw error;
+            }
+        }
+        finally {
+            await this.knex.client.releaseConnection(connection);
+        }
+    }
+
+    async close(): Promise<void> {
+
+        const statements = [...this.statements.values()];
+        this.statements.clear();
+        this.connection = null;
+        await Promise.all(statements.map((statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()))));
+    }
+
+    private async run(sql: string, values: unknown[]): Promise<void> {
+
+        let statement = this.statements.get(sql);
+        if (statement) {
+            // Most recently used last.
+            this.statements.delete(sql);
+        }
+        else {
+            statement = await new Promise((resolve, reject) => {
+
+                const prepared = this.connection.prepare(sql, (error: Error | null) => (error ? reject(error) : resolve(prepared)));
+            });
+            if (this.statements.size >= STATEMENTS_KEPT) {
+                const [oldest, stale] = this.statements.entries().next().value as [string, any];
+                this.statements.delete(oldest);
+                stale.finalize();
+            }
+        }
+
+        this.statements.set(sql, statement);
+        await new Promise<void>((resolve, reject) => statement.run(values, callback(resolve, reject)));
+    }
 }
 
 interface SqliteBatch extends EncodedBatch {
@@ -159,16 +247,6 @@ function encodeBatch(table: string, columns: readonly ColumnInfo[], rows: Readon
     }
 
     return { rows: rows.length, statements };
-}
-
-async function writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void> {
-
-    // The raw connection of the transaction: binding 30k values through the
-    // driver directly avoids the query builder's per-value work.
-    const connection = await trx.client.acquireConnection();
-    for (const { sql, values } of (batch as SqliteBatch).statements) {
-        await run(connection, sql, values);
-    }
 }
 
 async function truncate(knex: Knex, tables: readonly string[]): Promise<void> {
@@ -206,7 +284,7 @@ export const sqliteMigrator: MigratorDialect = {
     readCatalog,
     deferrableObjects,
     encodeBatch,
-    writeBatch,
+    openWriter: (knex: Knex) => new SqliteBatchWriter(knex),
     truncate,
     afterLoad
 };

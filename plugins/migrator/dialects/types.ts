@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 
 import type { PoolOverrides } from '../../../server/config';
+import type { Checkpoint } from '../checkpoints';
 import type { Catalog, ColumnInfo } from '../types';
 
 /** A trigger or index set aside for the bulk load and restored afterwards. */
@@ -30,8 +31,8 @@ export interface MigratorDialect {
      * value its column cannot hold.
      */
     encodeBatch(table: string, columns: readonly ColumnInfo[], rows: ReadonlyArray<Record<string, unknown>>): EncodedBatch;
-    /** Writes one encoded batch inside the caller's transaction. */
-    writeBatch(trx: Knex.Transaction, batch: EncodedBatch): Promise<void>;
+    /** A writer for one table's batches; the caller closes it, also after a failure. */
+    openWriter(knex: Knex): BatchWriter;
     /** Empties tables, listed children first. */
     truncate(knex: Knex, tables: readonly string[]): Promise<void>;
     /** How many tables of one foreign-key level may load at once. */
@@ -56,7 +57,14 @@ export interface MigratorDialect {
     afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
 }
 
-/** A batch as a dialect's encodeBatch() made it; only that dialect's writeBatch() reads it. */
+/** Writes encoded batches, each with its checkpoint in one transaction, one at a time. */
+export interface BatchWriter {
+    write(batch: EncodedBatch, checkpoint: Checkpoint): Promise<void>;
+    /** Releases what the writer holds (prepared statements). */
+    close(): Promise<void>;
+}
+
+/** A batch as a dialect's encodeBatch() made it; only that dialect's writer reads it. */
 export interface EncodedBatch {
     readonly rows: number;
 }

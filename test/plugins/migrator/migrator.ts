@@ -149,6 +149,17 @@ describe('migrator', () => {
             expect(Number(n)).to.be.above(0);
             const [{ triggers }] = await engine.knex.raw("SELECT count(*) AS triggers FROM sqlite_master WHERE type = 'trigger'");
             expect(triggers).to.equal(3);
+            // The search data the triggers wrote as rows landed equals a full rebuild's.
+            const derived = async () => ({
+                docs: await engine.knex.raw('SELECT d.docid, d.resource_id, f.title, f.description, f.subjects FROM resource_search_docs d JOIN resources_fts f ON f.rowid = d.docid ORDER BY d.docid'),
+                ranked: await engine.knex.raw("SELECT rowid, bm25(resources_fts, 10, 5, 2) AS score FROM resources_fts WHERE resources_fts MATCH 'common OR title' ORDER BY rowid"),
+                similar: await engine.knex.raw("SELECT rowid FROM resources_trgm WHERE resources_trgm MATCH 'com' ORDER BY rowid")
+            });
+            const migrated = await derived();
+            expect(migrated.docs.length).to.equal(Number((await engine.knex('resources').count({ n: '*' }))[0]!.n));
+            expect(Number(migrated.similar.length)).to.be.above(0);
+            await rebuildSearchStorage(engine.knex, 'sqlite');
+            expect(await derived()).to.equal(migrated);
         });
     });
 
@@ -299,5 +310,31 @@ describe('migrator', () => {
         expect(users.status).to.equal('mismatch');
         expect(users.differingKeys).to.equal(['{"id":"00000000-0000-4000-8000-000000000002"} differs']);
         expect(resumed.ok).to.be.false();
+    });
+
+    it('hashes the source again on resume when the checkpoints hold checksums of another kind', { timeout: 180_000 }, async () => {
+
+        const target = await pg('algorithm');
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
+        expect(failed.tables.find((table) => table.table === 'graph_edges')!.status).to.equal('failed');
+
+        // As an older version would have left them: running checksums of
+        // another algorithm, which no digest of this one can match.
+        await withEngine(target.url, async (engine) => {
+
+            await engine.knex('migrator_state').where({ key: 'checksum' }).delete();
+            await engine.knex('migrator_checkpoints').whereNotNull('checksum').update({ checksum: 'f'.repeat(32) });
+            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+        });
+
+        const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 10 });
+        expect(resumed.resumed).to.be.true();
+        for (const table of resumed.tables) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+
+        expect(resumed.ok).to.be.true();
     });
 });
