@@ -312,6 +312,35 @@ describe('migrator', () => {
         expect(resumed.ok).to.be.false();
     });
 
+    it('rolls back a failed batch into SQLite, keeps the batches before it, and resumes after the fix', { timeout: 180_000 }, async () => {
+
+        // A unique index the source's rows break (every edge is "related"):
+        // unique indexes stay during a load, so the second row fails.
+        const target = await migrated(sqlite('unique'));
+        await withEngine(target.url, (engine) => engine.knex.raw('CREATE UNIQUE INDEX graph_edges_one_type ON graph_edges (edge_type)'));
+        const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 1 });
+        expect(failed.ok).to.be.false();
+        const edges = failed.tables.find((table) => table.table === 'graph_edges')!;
+        expect(edges.status).to.equal('failed');
+        expect(edges.errors[0]!.batch).to.equal(2);
+        expect(edges.errors[0]!.message).to.contain('UNIQUE constraint failed');
+        expect(edges.targetRows).to.equal(1);
+        for (const table of failed.tables.filter((entry) => entry.table !== 'graph_edges')) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+
+        await withEngine(target.url, (engine) => engine.knex.raw('DROP INDEX graph_edges_one_type'));
+        const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 3 });
+        expect(resumed.fatal).to.be.null();
+        for (const table of resumed.tables) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+
+        expect(await withEngine(target.url, normalizedDump)).to.equal(await withEngine(source.url, normalizedDump));
+    });
+
     it('hashes the source again on resume when the checkpoints hold checksums of another kind', { timeout: 180_000 }, async () => {
 
         const target = await pg('algorithm');
