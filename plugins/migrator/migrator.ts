@@ -355,7 +355,6 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
             }
 
             checkpoints = await loadCheckpoints(target.engine.knex);
-
             report.resumed = true;
         }
         else if (occupied.length) {

@@ -16,14 +16,11 @@ const DEPTH = 'migrator_depth';
  * every document into objects, only for the copy to serialize it again, and
  * a number past a double's precision would not come back as written.
  */
-function jsonAsText(knex: Knex, column: ColumnInfo): boolean {
+function selectable(knex: Knex, column: ColumnInfo, prefix = ''): Knex.Raw {
 
-    return column.kind === 'json' && dialectOf(knex).type === 'postgres';
-}
-
-function selectable(knex: Knex, column: ColumnInfo): string | Knex.Raw {
-
-    return jsonAsText(knex, column) ? knex.raw('??::text AS ??', [column.name, column.name]) : column.name;
+    return column.kind === 'json' && dialectOf(knex).type === 'postgres' ?
+        knex.raw(`${prefix}??::text AS ??`, [column.name, column.name]) :
+        knex.raw(`${prefix}??`, [column.name]);
 }
 
 /** One page of rows after a cursor, in key order (parents first for a self-referencing table). */
@@ -34,7 +31,7 @@ export function readPage(knex: Knex, table: TableInfo, columns: readonly ColumnI
     if (self) {
         // Depth from the roots by a recursive walk; the cursor is (depth, key).
         const pk = key[0]!;
-        const select = columns.map((column) => knex.raw(jsonAsText(knex, column) ? 't.??::text AS ??' : 't.??', jsonAsText(knex, column) ? [column.name, column.name] : [column.name]).toQuery()).join(', ');
+        const select = columns.map((column) => selectable(knex, column, 't.').toQuery()).join(', ');
         const sql = `
             WITH RECURSIVE tree (node, depth) AS (
                 SELECT ??, 0 FROM ?? WHERE ?? IS NULL OR ?? = ??

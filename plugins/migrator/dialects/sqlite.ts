@@ -214,7 +214,7 @@ class SqliteBatchWriter implements BatchWriter {
             if (this.statements.size >= STATEMENTS_KEPT) {
                 const [oldest, stale] = this.statements.entries().next().value as [string, any];
                 this.statements.delete(oldest);
-                stale.finalize();
+                stale.finalize(() => {});
             }
         }
 
