@@ -4,24 +4,11 @@
 
 import type { Knex } from 'knex';
 
-import { dialectOf } from '../../server/db/engine';
 import { TableChecksum } from './checksum';
 import { selfReference } from './schema-check';
 import type { ColumnInfo, TableInfo } from './types';
 
 const DEPTH = 'migrator_depth';
-
-/**
- * PostgreSQL JSON columns are read as their text: the driver would parse
- * every document into objects, only for the copy to serialize it again, and
- * a number past a double's precision would not come back as written.
- */
-function selectable(knex: Knex, column: ColumnInfo, prefix = ''): Knex.Raw {
-
-    return column.kind === 'json' && dialectOf(knex).type === 'postgres' ?
-        knex.raw(`${prefix}??::text AS ??`, [column.name, column.name]) :
-        knex.raw(`${prefix}??`, [column.name]);
-}
 
 /** One page of rows after a cursor, in key order (parents first for a self-referencing table). */
 export function readPage(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[], after: unknown[] | null, limit: number, parentsFirst: boolean): Promise<Array<Record<string, unknown>>> {
@@ -31,7 +18,7 @@ export function readPage(knex: Knex, table: TableInfo, columns: readonly ColumnI
     if (self) {
         // Depth from the roots by a recursive walk; the cursor is (depth, key).
         const pk = key[0]!;
-        const select = columns.map((column) => selectable(knex, column, 't.').toQuery()).join(', ');
+        const select = columns.map((column) => `t.${knex.raw('??', [column.name]).toQuery()}`).join(', ');
         const sql = `
             WITH RECURSIVE tree (node, depth) AS (
                 SELECT ??, 0 FROM ?? WHERE ?? IS NULL OR ?? = ??
@@ -51,7 +38,7 @@ export function readPage(knex: Knex, table: TableInfo, columns: readonly ColumnI
         return knex.raw(sql, bindings as any[]).then((result: any) => (Array.isArray(result) ? result : result.rows));
     }
 
-    let query = knex(table.name).select(columns.map((column) => selectable(knex, column))).orderBy(key.map((column) => ({ column }))).limit(limit);
+    let query = knex(table.name).select(columns.map((column) => column.name)).orderBy(key.map((column) => ({ column }))).limit(limit);
     if (after) {
         query = key.length === 1 ?
             query.where(key[0]!, '>', after[0] as any) :

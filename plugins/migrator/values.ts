@@ -159,46 +159,6 @@ export function normalizedValue(kind: ColumnKind, column: string, raw: unknown):
     }
 }
 
-const JSON_WHITESPACE = /[ \t\n\r]/;
-
-/**
- * Valid JSON text without the whitespace between its tokens (PostgreSQL's
- * jsonb text puts a space after every comma and colon). Strings are kept
- * byte for byte, and so are numbers: a digit JSON.stringify would round
- * (past 17 significant digits, or out of a double's range) survives.
- */
-export function compactJsonText(text: string): string {
-
-    if (!JSON_WHITESPACE.test(text)) {
-        return text;
-    }
-
-    let out = '';
-    let start = 0;
-    let inString = false;
-    for (let i = 0; i < text.length; ++i) {
-        const code = text.charCodeAt(i);
-        if (inString) {
-            if (code === 92) {
-                // A backslash escapes the next character (\" included).
-                ++i;
-            }
-            else if (code === 34) {
-                inString = false;
-            }
-        }
-        else if (code === 34) {
-            inString = true;
-        }
-        else if (code === 32 || code === 9 || code === 10 || code === 13) {
-            out += text.slice(start, i);
-            start = i + 1;
-        }
-    }
-
-    return out + text.slice(start);
-}
-
 /** A value ready to bind into a SQLite statement. */
 export function sqliteValue(kind: ColumnKind, column: string, raw: unknown): unknown {
 
@@ -207,14 +167,7 @@ export function sqliteValue(kind: ColumnKind, column: string, raw: unknown): unk
     }
 
     switch (kind) {
-        case 'json':
-            if (typeof raw === 'string') {
-                // Parsed to be checked, then kept as written, minus the spacing.
-                toJson(column, raw);
-                return compactJsonText(raw);
-            }
-
-            return JSON.stringify(raw);
+        case 'json': return typeof raw === 'string' ? JSON.stringify(toJson(column, raw)) : JSON.stringify(raw);
         case 'timestamp': return toTimestamp(column, raw);
         case 'boolean': return toBoolean(column, raw) ? 1 : 0;
         case 'integer':

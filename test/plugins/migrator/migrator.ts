@@ -5,7 +5,7 @@ import * as Lab from '@hapi/lab';
 import { migrateData, MigrationUsageError, tableOrder, validateSchemas } from '../../../plugins/migrator/migrator';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
-import { compactJsonText, copyEscape, copyField, sqliteValue } from '../../../plugins/migrator/values';
+import { copyEscape, copyField } from '../../../plugins/migrator/values';
 import { rebuildSearchStorage } from '../../../server/search/storage';
 import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
 
@@ -55,23 +55,6 @@ describe('migrator', () => {
         expect(copyField('boolean', 'c', 1)).to.equal('t');
         expect(copyField('json', 'c', { a: 'x\ty' })).to.equal('{"a":"x\\\\ty"}');
         expect(copyField('timestamp', 'c', '2024-02-29 23:59:59')).to.equal('2024-02-29T23:59:59.000Z');
-    });
-
-    it('keeps JSON text as written for SQLite, minus the spacing between tokens', () => {
-
-        // PostgreSQL's jsonb text: a space after every comma and colon.
-        expect(compactJsonText('{"a": [1, 2.50, -0], "b c": "x, y: \\" z", "d": {"e": null}}')).to.equal('{"a":[1,2.50,-0],"b c":"x, y: \\" z","d":{"e":null}}');
-        expect(compactJsonText(' [\t1 ,\n\r2 ] ')).to.equal('[1,2]');
-        expect(compactJsonText('"a\\\\" ')).to.equal('"a\\\\"');
-        expect(compactJsonText('[]')).to.equal('[]');
-        // Digits a double cannot hold survive, where parse and stringify would round them.
-        expect(sqliteValue('json', 'c', '[0.12345678901234567890123, 1e400]')).to.equal('[0.12345678901234567890123,1e400]');
-        expect(sqliteValue('json', 'c', { a: [1, 'x'] })).to.equal('{"a":[1,"x"]}');
-        expect(() => sqliteValue('json', 'c', '{"a": ')).to.throw(/not valid JSON/);
-        for (const value of [{ 'k\t"': ['\u2028', '\\', 'é😀'] }, [[], {}, '', ' , : '], 'a "quoted" string']) {
-            const spaced = JSON.stringify(value, null, 2);
-            expect(compactJsonText(spaced)).to.equal(JSON.stringify(value));
-        }
     });
 
     it('orders tables by the foreign keys in the catalogs', async () => {
