@@ -73,25 +73,22 @@ export async function loadCheckpoints(knex: Knex): Promise<Map<string, Checkpoin
     }]));
 }
 
-/** A checkpoint as the columns of its row (the table name aside). */
-export function checkpointValues(checkpoint: Checkpoint): { last_key: string | null; rows_copied: number; batches: number; checksum: string | null; completed: boolean } {
+/** The statement that records a checkpoint, as an upsert on the table name. */
+export function checkpointUpsert(knex: Knex | Knex.Transaction, checkpoint: Checkpoint): Knex.QueryBuilder {
 
-    return {
+    return knex(CHECKPOINT_TABLE).insert({
+        table_name: checkpoint.table,
         last_key: checkpoint.lastKey === null ? null : JSON.stringify(checkpoint.lastKey),
         rows_copied: checkpoint.rows,
         batches: checkpoint.batches,
         checksum: checkpoint.checksum,
         completed: checkpoint.completed
-    };
+    }).onConflict('table_name').merge();
 }
 
 export async function saveCheckpoint(knex: Knex | Knex.Transaction, checkpoint: Checkpoint): Promise<void> {
 
-    const values = checkpointValues(checkpoint);
-    const updated = await knex(CHECKPOINT_TABLE).where({ table_name: checkpoint.table }).update(values);
-    if (!updated) {
-        await knex(CHECKPOINT_TABLE).insert({ table_name: checkpoint.table, ...values });
-    }
+    await checkpointUpsert(knex, checkpoint);
 }
 
 /** Drops the running checksums of every checkpoint: validation then hashes those tables' source again. */

@@ -20,7 +20,7 @@ import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
 import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
 import { sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
-import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableInfo, TableReport } from './types';
+import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableReport } from './types';
 
 export type * from './types';
 export { validateSchemas, tableOrder };

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
-import { CHECKPOINT_TABLE, checkpointValues, type Checkpoint } from '../checkpoints';
+import { checkpointUpsert, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
 import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
@@ -139,12 +139,6 @@ function exec(connection: any, sql: string): Promise<void> {
     return new Promise((resolve, reject) => connection.exec(sql, callback(resolve, reject)));
 }
 
-const UPSERT_CHECKPOINT = `
-    INSERT INTO ${quoteIdentifier(CHECKPOINT_TABLE)} (table_name, last_key, rows_copied, batches, checksum, completed)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (table_name) DO UPDATE SET last_key = excluded.last_key, rows_copied = excluded.rows_copied,
-        batches = excluded.batches, checksum = excluded.checksum, completed = excluded.completed`;
-
 // Prepared statements kept per writer: every full batch of a table has the
 // same INSERT text, and preparing one with tens of thousands of parameters
 // costs the writer thread more than running it with new values.
@@ -177,8 +171,9 @@ class SqliteBatchWriter implements BatchWriter {
                     await this.run(sql, values);
                 }
 
-                const row = checkpointValues(checkpoint);
-                await this.run(UPSERT_CHECKPOINT, [checkpoint.table, row.last_key, row.rows_copied, row.batches, row.checksum, row.completed ? 1 : 0]);
+                // The same statement text for every batch, so it is prepared once.
+                const upsert = checkpointUpsert(this.knex, checkpoint).toSQL();
+                await this.run(upsert.sql, [...upsert.bindings]);
                 await exec(connection, 'COMMIT');
             }
             catch (error) {

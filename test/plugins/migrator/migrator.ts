@@ -2,7 +2,7 @@ import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
-import { migrateData, MigrationUsageError, tableOrder, validateSchemas } from '../../../plugins/migrator/migrator';
+import { migrateData, MigrationUsageError, tableOrder, validateSchemas, type MigrationReport, type TableReport } from '../../../plugins/migrator/migrator';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
 import { copyEscape, copyField } from '../../../plugins/migrator/values';
@@ -36,6 +36,22 @@ describe('migrator', () => {
         const database = await scratchPostgres(label);
         cleanup.push(database.drop);
         return schema ? await migrated(database) : database;
+    };
+
+    /** The report of a run where only `name` failed, in `batch`: every other table copied and matched. */
+    const expectOnlyFailure = (report: MigrationReport, name: string, batch: number, message: string): TableReport => {
+
+        expect(report.ok).to.be.false();
+        const failed = report.tables.find((table) => table.table === name)!;
+        expect(failed.status).to.equal('failed');
+        expect(failed.errors[0]!.batch).to.equal(batch);
+        expect(failed.errors[0]!.message).to.contain(message);
+        for (const table of report.tables.filter((entry) => entry.table !== name)) {
+            expect(table.status, table.table).to.equal('ok');
+            expect(table.checksumMatch, table.table).to.be.true();
+        }
+
+        return failed;
     };
 
     const sqlite = (label: string): ScratchSqlite => {
@@ -286,15 +302,7 @@ describe('migrator', () => {
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
 
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
-        expect(failed.ok).to.be.false();
-        const edges = failed.tables.find((table) => table.table === 'graph_edges')!;
-        expect(edges.status).to.equal('failed');
-        expect(edges.errors[0]!.batch).to.equal(1);
-        expect(edges.errors[0]!.message).to.contain('too long');
-        for (const table of failed.tables.filter((entry) => entry.table !== 'graph_edges')) {
-            expect(table.status, table.table).to.equal('ok');
-            expect(table.checksumMatch, table.table).to.be.true();
-        }
+        expectOnlyFailure(failed, 'graph_edges', 1, 'too long');
 
         // Someone edits a copied row, then the column is fixed and the run resumed.
         await withEngine(target.url, async (engine) => {
@@ -319,16 +327,7 @@ describe('migrator', () => {
         const target = await migrated(sqlite('unique'));
         await withEngine(target.url, (engine) => engine.knex.raw('CREATE UNIQUE INDEX graph_edges_one_type ON graph_edges (edge_type)'));
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 1 });
-        expect(failed.ok).to.be.false();
-        const edges = failed.tables.find((table) => table.table === 'graph_edges')!;
-        expect(edges.status).to.equal('failed');
-        expect(edges.errors[0]!.batch).to.equal(2);
-        expect(edges.errors[0]!.message).to.contain('UNIQUE constraint failed');
-        expect(edges.targetRows).to.equal(1);
-        for (const table of failed.tables.filter((entry) => entry.table !== 'graph_edges')) {
-            expect(table.status, table.table).to.equal('ok');
-            expect(table.checksumMatch, table.table).to.be.true();
-        }
+        expect(expectOnlyFailure(failed, 'graph_edges', 2, 'UNIQUE constraint failed').targetRows).to.equal(1);
 
         await withEngine(target.url, (engine) => engine.knex.raw('DROP INDEX graph_edges_one_type'));
         const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 3 });
