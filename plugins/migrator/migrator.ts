@@ -396,7 +396,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     await writeState(target.engine.knex, 'checksum', CHECKSUM_ALGORITHM);
 
-    await deferObjects(target, order);
+    const deferred = await deferObjects(target, order);
+    const search = planSearchRebuild(target.engine.type, deferred, order);
 
     phaseDone('prepare');
     emit({ type: 'plan', tables: order.map((table) => ({ table, rows: counts.get(table)!, done: checkpoints.get(table)?.rows ?? 0 })) });
@@ -418,6 +419,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     const loadLevels = target.dialect.loadsWithoutForeignKeys ?
         [[...order].sort((a, b) => slow(a) - slow(b) || remaining(b) - remaining(a))] :
         levels;
+    const searchCopied = new Set<string>();
     for (const level of loadLevels) {
         await inParallel(level, target.dialect.copyConcurrency, async (table) => {
 
@@ -426,6 +428,13 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
             }
 
             await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
+            if (search.besideCopy && SEARCH_SOURCE_TABLES.includes(table) && reports.get(table)!.status !== 'failed') {
+                searchCopied.add(table);
+                if (search.sources.every((name) => searchCopied.has(name))) {
+                    emit({ type: 'phase', phase: 'search', message: 'rebuilding search data beside the rest of the copy' });
+                    startSearchRebuild(target, search, report);
+                }
+            }
         });
     }
 
@@ -438,7 +447,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     emit({ type: 'phase', phase: 'finish', message: 'restoring triggers, rebuilding search data and indexes' });
     const restoring = (async () => {
 
-        const failures = await restoreObjects(target, order);
+        const failures = await restoreObjects(target, search, report);
         await target.dialect.afterLoad(target.engine.knex, order);
         report.phases.finish = Date.now() - mark;
         return failures;
@@ -476,7 +485,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     }
 }
 
-async function deferObjects(target: Side, tables: readonly string[]): Promise<void> {
+/** Records and drops what the bulk load is faster without; returns everything set aside, also by a killed run. */
+async function deferObjects(target: Side, tables: readonly string[]): Promise<DeferredObject[]> {
 
     // Objects set aside by a killed run are still recorded; keep them.
     const saved = await loadDeferred(target.engine.knex);
@@ -490,6 +500,7 @@ async function deferObjects(target: Side, tables: readonly string[]): Promise<vo
             await trx.raw(object.drop);
         }
     });
+    return all;
 }
 
 async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -508,14 +519,68 @@ async function inParallel<T>(items: readonly T[], concurrency: number, work: (it
 // Tables whose derived search data rebuildSearchStorage() recomputes.
 const SEARCH_SOURCE_TABLES = ['resources'];
 
+/** When and how the derived search data is recomputed after a load. */
+interface SearchRebuild {
+    /** The loaded tables include a search source and the row triggers alone do not keep the derived data. */
+    needed: boolean;
+    /**
+     * What the row triggers derive is current: they stayed on for the whole
+     * load. A trigger set aside (by a run of an older version being resumed)
+     * means some rows lack it, and the rebuild recomputes it (on PostgreSQL
+     * by rewriting the table).
+     */
+    derivedColumnsCurrent: boolean;
+    /**
+     * The rebuild only reads the search sources, so it starts as soon as they
+     * are copied and runs beside the copy of the other tables.
+     */
+    besideCopy: boolean;
+    /** The search source tables this run loads. */
+    sources: string[];
+    /** The rebuild once started (beside the copy or after it). */
+    running?: Promise<void>;
+}
+
+function planSearchRebuild(type: DatabaseType, deferred: readonly DeferredObject[], tables: readonly string[]): SearchRebuild {
+
+    const storage = derivedSearchStorage[type];
+    const sources = tables.filter((table) => SEARCH_SOURCE_TABLES.includes(table));
+    const derivedColumnsCurrent = !deferred.some((entry) => entry.phase === 'trigger' && storage.rowTriggers.includes(entry.name));
+    const needed = sources.length > 0 && !(derivedColumnsCurrent && storage.rowTriggersSuffice);
+    return { needed, derivedColumnsCurrent, besideCopy: needed && derivedColumnsCurrent, sources };
+}
+
+/**
+ * Starts the rebuild once. The set-aside statement triggers are not needed
+ * for it: the migrator writes no search source rows after their copy, and
+ * the target is not in use during a migration.
+ */
+function startSearchRebuild(target: Side, search: SearchRebuild, report: MigrationReport): Promise<void> {
+
+    if (!search.running) {
+        const started = Date.now();
+        search.running = rebuildSearchStorage(target.engine.knex, target.engine.type, { derivedColumnsCurrent: search.derivedColumnsCurrent })
+            .then(() => {
+
+                report.phases.search = Date.now() - started;
+            });
+        // Awaited by restoreObjects(); a run cancelled before that must not
+        // leave the rejection unhandled.
+        search.running.catch(() => undefined);
+    }
+
+    return search.running;
+}
+
 /**
  * Puts back what deferObjects() set aside and rebuilds the derived search
- * data. Every object is attempted; the ones that fail stay recorded (a
- * --resume tries them again) and are returned.
+ * data (or waits for the rebuild started beside the copy). Every object is
+ * attempted; the ones that fail stay recorded (a --resume tries them again)
+ * and are returned.
  */
-async function restoreObjects(target: Side, tables: readonly string[]): Promise<string[]> {
+async function restoreObjects(target: Side, search: SearchRebuild, report: MigrationReport): Promise<string[]> {
 
-    const { knex, type } = target.engine;
+    const { knex } = target.engine;
     const deferred = await loadDeferred(knex);
     const failed: Array<{ object: DeferredObject; message: string }> = [];
     const restore = async (object: DeferredObject) => {
@@ -533,20 +598,13 @@ async function restoreObjects(target: Side, tables: readonly string[]): Promise<
         await restore(object);
     }
 
-    // What the row triggers derive is current when they stayed on for the
-    // whole load; a trigger set aside (by a run of an older version being
-    // resumed) means some rows lack it, and the rebuild recomputes it (on
-    // PostgreSQL by rewriting the table).
-    const rowTriggers = derivedSearchStorage[type].rowTriggers;
-    const derivedColumnsCurrent = !deferred.some((entry) => entry.phase === 'trigger' && rowTriggers.includes(entry.name));
     // A rebuild that rewrites resources rows comes before resources' indexes;
     // one that only reads them runs beside every index build. Foreign keys
     // last, one at a time: each locks two tables.
     const indexes = deferred.filter((entry) => entry.phase === 'index');
-    const later = derivedColumnsCurrent ? [] : indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
+    const later = search.derivedColumnsCurrent ? [] : indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
     const now = indexes.filter((entry) => !later.includes(entry));
-    const rebuildNeeded = tables.some((table) => SEARCH_SOURCE_TABLES.includes(table)) && !(derivedColumnsCurrent && derivedSearchStorage[type].rowTriggersSuffice);
-    const rebuild = rebuildNeeded ? rebuildSearchStorage(knex, type, { derivedColumnsCurrent }) : Promise.resolve();
+    const rebuild = search.needed ? startSearchRebuild(target, search, report) : Promise.resolve();
     await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
     await inParallel(later, concurrency, restore);
     for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {

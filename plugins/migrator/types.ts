@@ -111,7 +111,7 @@ export interface MigrationReport {
     schemaIssues: SchemaIssue[];
     warnings: string[];
     tables: TableReport[];
-    /** Milliseconds spent per phase (migrate, prepare, copy, finish, validate). */
+    /** Milliseconds spent per phase (migrate, prepare, copy, search, finish, validate; search and validate overlap the others). */
     phases: Record<string, number>;
     /** Peak resident memory of this process so far, in MB. */
     peakRssMb: number;

@@ -5,6 +5,7 @@ import * as Lab from '@hapi/lab';
 import { migrateData, MigrationUsageError, tableOrder, validateSchemas, type MigrationReport, type TableReport } from '../../../plugins/migrator/migrator';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
+import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { copyEscape, copyField } from '../../../plugins/migrator/values';
 import { rebuildSearchStorage } from '../../../server/search/storage';
 import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
@@ -113,9 +114,23 @@ describe('migrator', () => {
         const middle = await pg('roundtrip', false);
         const back = sqlite('back');
 
-        const there = await migrateData({ source: source.url, target: middle.url, validate: true, batchSize: 7 });
+        const steps: string[] = [];
+        const onProgress = (event: ProgressEvent) => {
+
+            if (event.type === 'phase' || event.type === 'table-done') {
+                steps.push(event.type === 'phase' ? event.phase : `done:${event.table}`);
+            }
+        };
+
+        const there = await migrateData({ source: source.url, target: middle.url, validate: true, batchSize: 7, onProgress });
         expect(there.fatal).to.be.null();
         expect(there.ok).to.be.true();
+        // The search data (recomputed from resources alone) is rebuilt as
+        // soon as resources is copied, beside the copy of the other tables.
+        expect(steps.indexOf('search')).to.be.above(steps.indexOf('done:resources'));
+        expect(steps.indexOf('search')).to.be.below(steps.indexOf('finish'));
+        expect(there.phases.search).to.be.a.number();
+
         expect(there.appliedMigrations.length).to.be.above(0);
         for (const table of there.tables) {
             expect(table.checksumMatch, table.table).to.be.true();
