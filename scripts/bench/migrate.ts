@@ -13,6 +13,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import Fs from 'node:fs';
+import Os from 'node:os';
 import Path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -430,7 +431,14 @@ async function main(): Promise<void> {
     const rows = await appRows();
     expectedRows = rows;
     console.log(`Library: ${rows} rows in ${APP_TABLES.join(', ')}; ${(Fs.statSync(library).size / 1e6).toFixed(0)} MB`);
-    const hasPgloader = spawnSync('pgloader', ['--version'], { encoding: 'utf8' }).status === 0;
+    // Figures move with the machine (clock, SHA instructions): say which one.
+    const cpus = Os.cpus();
+    // A virtual machine may report 0 MHz here and the clock in /proc/cpuinfo.
+    const cpuinfo = Fs.existsSync('/proc/cpuinfo') ? Fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+    const mhz = cpus[0]?.speed || Math.round(Number(/cpu MHz\s*:\s*([\d.]+)/.exec(cpuinfo)?.[1] ?? NaN)) || '?';
+    const pgloaderVersion = spawnSync('pgloader', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? '';
+    console.log(`Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'} at ${mhz} MHz, Node ${process.version}${pgloaderVersion ? `, ${pgloaderVersion}` : ''}`);
+    const hasPgloader = pgloaderVersion !== '';
     if (!hasPgloader) {
         console.log('pgloader is not installed (apt-get install -y pgloader): its two columns are skipped');
         skip.add('pgloader');
