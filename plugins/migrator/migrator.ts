@@ -420,22 +420,34 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         [[...order].sort((a, b) => slow(a) - slow(b) || remaining(b) - remaining(a))] :
         levels;
     const searchCopied = new Set<string>();
-    for (const level of loadLevels) {
-        await inParallel(level, target.dialect.copyConcurrency, async (table) => {
+    try {
+        for (const level of loadLevels) {
+            await inParallel(level, target.dialect.copyConcurrency, async (table) => {
 
-            if (options.signal?.aborted) {
-                throw new MigrationAbortedError('cancelled; run again with --resume to continue');
-            }
-
-            await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
-            if (search.besideCopy && SEARCH_SOURCE_TABLES.includes(table) && reports.get(table)!.status !== 'failed') {
-                searchCopied.add(table);
-                if (search.sources.every((name) => searchCopied.has(name))) {
-                    emit({ type: 'phase', phase: 'search', message: 'rebuilding search data beside the rest of the copy' });
-                    startSearchRebuild(target, search, report);
+                if (options.signal?.aborted) {
+                    throw new MigrationAbortedError('cancelled; run again with --resume to continue');
                 }
-            }
-        });
+
+                await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
+                if (search.besideCopy && SEARCH_SOURCE_TABLES.includes(table) && reports.get(table)!.status !== 'failed') {
+                    searchCopied.add(table);
+                    if (search.sources.every((name) => searchCopied.has(name))) {
+                        emit({ type: 'phase', phase: 'search', message: 'rebuilding search data beside the rest of the copy' });
+                        startSearchRebuild(target, search, report);
+                    }
+                }
+            });
+        }
+    }
+    catch (error) {
+        // A cancelled run reports only once nothing it started still writes
+        // (a --resume rebuilds the search data again).
+        if (search.running) {
+            emit({ type: 'phase', phase: 'search', message: 'waiting for the search rebuild to finish before stopping' });
+            await search.running.catch(() => undefined);
+        }
+
+        throw error;
     }
 
     phaseDone('copy');

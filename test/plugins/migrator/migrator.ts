@@ -380,4 +380,40 @@ describe('migrator', () => {
 
         expect(resumed.ok).to.be.true();
     });
+
+    it('stops a run cancelled beside the search rebuild only once the rebuild is over, and resumes it', { timeout: 180_000 }, async () => {
+
+        const target = await pg('cancel-search');
+        const controller = new AbortController();
+        const phases: string[] = [];
+        const onProgress = (event: ProgressEvent) => {
+
+            if (event.type === 'phase') {
+                phases.push(event.phase);
+                if (event.phase === 'search') {
+                    controller.abort();
+                }
+            }
+        };
+
+        // One-row batches: other tables are still copying when resources is done.
+        const cancelled = await migrateData({ source: source.url, target: target.url, batchSize: 1, signal: controller.signal, onProgress });
+        expect(cancelled.ok).to.be.false();
+        expect(cancelled.fatal).to.contain('--resume');
+        expect(phases.filter((phase) => phase === 'search')).to.have.length(2);
+        expect(phases).to.not.include('finish');
+        await withEngine(target.url, async (engine) => {
+
+            // The rebuild committed before the run returned, and nothing of it still runs.
+            const { rows } = await engine.knex.raw(`SELECT (SELECT count(*) FROM resources) AS resources, (SELECT count(*) FROM resource_search) AS side,
+                (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) AS others`);
+            expect(Number(rows[0].side)).to.equal(Number(rows[0].resources));
+            expect(Number(rows[0].others)).to.equal(0);
+        });
+
+        const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 50 });
+        expect(resumed.fatal).to.be.null();
+        expect(resumed.ok).to.be.true();
+        expect(await withEngine(target.url, normalizedDump)).to.equal(await withEngine(source.url, normalizedDump));
+    });
 });
