@@ -429,7 +429,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
                 }
 
                 await copyTable(ctx, table, reports.get(table)!, checkpoints.get(table) ?? null);
-                if (search.besideCopy && SEARCH_SOURCE_TABLES.includes(table) && reports.get(table)!.status !== 'failed') {
+                if (search.besideCopy && search.sources.includes(table) && reports.get(table)!.status !== 'failed') {
                     searchCopied.add(table);
                     if (search.sources.every((name) => searchCopied.has(name))) {
                         emit({ type: 'phase', phase: 'search', message: 'rebuilding search data beside the rest of the copy' });

@@ -21,6 +21,7 @@ import Knex from 'knex';
 
 import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
+import { derivedSearchStorage } from '../../server/search/storage';
 import { positiveInteger } from './options';
 
 const ROOT = Path.resolve(__dirname, '..', '..');
@@ -289,6 +290,12 @@ async function runCopy(): Promise<Timing> {
     return { seconds };
 }
 
+// The search vectors computed by the row trigger as rows arrive; the side
+// table's statement triggers off, their data (and the champion lists)
+// rebuilt once at the end.
+const SEARCH_TRIGGERS_FOR_LOAD = ['ALTER TABLE resources DISABLE TRIGGER USER', ...derivedSearchStorage.postgres.rowTriggers.map((name) => `ALTER TABLE resources ENABLE TRIGGER ${name}`)].join('; ');
+const SEARCH_DATA_AFTER_LOAD = ['ALTER TABLE resources ENABLE TRIGGER USER; SELECT search_storage_rebuild()', 'SELECT search_champions_refresh()'];
+
 async function runBare(): Promise<Timing> {
 
     // The schema without keys, indexes or triggers: what the definitions are,
@@ -359,12 +366,6 @@ async function loadedRows(url: string): Promise<number> {
 
     return Number(psql(url, `SELECT ${APP_TABLES.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')}`).trim());
 }
-
-// The search vectors computed by the row trigger as rows arrive; the side
-// table's statement triggers off, their data (and the champion lists)
-// rebuilt once at the end.
-const SEARCH_TRIGGERS_FOR_LOAD = 'ALTER TABLE resources DISABLE TRIGGER USER; ALTER TABLE resources ENABLE TRIGGER resources_search_vector_trigger';
-const SEARCH_DATA_AFTER_LOAD = ['ALTER TABLE resources ENABLE TRIGGER USER; SELECT search_storage_rebuild()', 'SELECT search_champions_refresh()'];
 
 /**
  * pgloader on the library. Into its own schema: it creates text-typed tables
