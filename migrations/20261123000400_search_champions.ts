@@ -16,38 +16,10 @@ import type { Knex } from 'knex';
 
 import { dialectOf } from '../server/db/engine';
 
-export async function up(knex: Knex): Promise<void> {
-
-    if (dialectOf(knex).type !== 'postgres') {
-        return;
-    }
-
-    await knex.raw('CREATE SEQUENCE search_change_seq');
-    await knex.raw('ALTER TABLE resource_search ADD COLUMN changed_seq bigint NOT NULL DEFAULT 0');
-    // "Changed since the last build" is a range on this index.
-    await knex.raw('CREATE INDEX resource_search_changed_seq_idx ON resource_search (changed_seq)');
-    await knex.raw(`
-        CREATE FUNCTION resource_search_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            NEW.changed_seq := nextval('search_change_seq');
-            RETURN NEW;
-        END
-        $$`);
-    await knex.raw(`
-        CREATE TRIGGER resource_search_mark_changed_trigger BEFORE INSERT OR UPDATE OF vec, doc_len ON resource_search
-        FOR EACH ROW EXECUTE FUNCTION resource_search_mark_changed()`);
-
-    await knex.raw('CREATE TABLE search_champions (lexeme text NOT NULL, resource_id uuid NOT NULL, PRIMARY KEY (lexeme, resource_id))');
-    await knex.raw(`
-        CREATE TABLE search_champion_state (
-            id smallint PRIMARY KEY CHECK (id = 1),
-            built_seq bigint NOT NULL,
-            min_df integer NOT NULL,
-            size integer NOT NULL,
-            built_at timestamptz NOT NULL
-        )`);
-    await knex.raw(`
-        CREATE FUNCTION search_champions_refresh(min_df integer DEFAULT 2000, size integer DEFAULT 500) RETURNS void
+// The first definition of the refresh; a later migration replaces it with a
+// faster one that builds the same lists, and restores this one on rollback.
+export const championsRefreshV1 = (verb: 'CREATE' | 'CREATE OR REPLACE') => `
+        ${verb} FUNCTION search_champions_refresh(min_df integer DEFAULT 2000, size integer DEFAULT 500) RETURNS void
         LANGUAGE plpgsql AS $$
         DECLARE
             seq bigint;
@@ -80,7 +52,39 @@ export async function up(knex: Knex): Promise<void> {
             INSERT INTO search_champion_state (id, built_seq, min_df, size, built_at) VALUES (1, seq, min_df, size, now())
             ON CONFLICT (id) DO UPDATE SET built_seq = excluded.built_seq, min_df = excluded.min_df, size = excluded.size, built_at = excluded.built_at;
         END
+        $$`;
+
+export async function up(knex: Knex): Promise<void> {
+
+    if (dialectOf(knex).type !== 'postgres') {
+        return;
+    }
+
+    await knex.raw('CREATE SEQUENCE search_change_seq');
+    await knex.raw('ALTER TABLE resource_search ADD COLUMN changed_seq bigint NOT NULL DEFAULT 0');
+    // "Changed since the last build" is a range on this index.
+    await knex.raw('CREATE INDEX resource_search_changed_seq_idx ON resource_search (changed_seq)');
+    await knex.raw(`
+        CREATE FUNCTION resource_search_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.changed_seq := nextval('search_change_seq');
+            RETURN NEW;
+        END
         $$`);
+    await knex.raw(`
+        CREATE TRIGGER resource_search_mark_changed_trigger BEFORE INSERT OR UPDATE OF vec, doc_len ON resource_search
+        FOR EACH ROW EXECUTE FUNCTION resource_search_mark_changed()`);
+
+    await knex.raw('CREATE TABLE search_champions (lexeme text NOT NULL, resource_id uuid NOT NULL, PRIMARY KEY (lexeme, resource_id))');
+    await knex.raw(`
+        CREATE TABLE search_champion_state (
+            id smallint PRIMARY KEY CHECK (id = 1),
+            built_seq bigint NOT NULL,
+            min_df integer NOT NULL,
+            size integer NOT NULL,
+            built_at timestamptz NOT NULL
+        )`);
+    await knex.raw(championsRefreshV1('CREATE'));
     // Building the lists of a large library outlasts the pool's statement timeout.
     await knex.raw('SET LOCAL statement_timeout = 0');
     await knex.raw('SELECT search_champions_refresh()');

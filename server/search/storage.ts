@@ -82,7 +82,11 @@ export async function rebuildSearchStorage(knex: Knex, type: DatabaseType, optio
             // Then the side table and the statistics, recomputed from scratch, and
             // the champion lists from those.
             await trx.raw('SELECT search_storage_rebuild()');
+            // Rewritten wholesale: fresh statistics, so the champion build and the
+            // first searches are planned on the new data rather than on none.
+            await trx.raw('ANALYZE resource_search, search_lexeme_stats, search_corpus_stats');
             await trx.raw('SELECT search_champions_refresh()');
+            await trx.raw('ANALYZE search_champions');
         });
         return;
     }

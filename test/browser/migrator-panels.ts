@@ -4,12 +4,11 @@
 
 import { expect } from '@hapi/code';
 import type * as Lab from '@hapi/lab';
-import Knex from 'knex';
 import type { Browser } from 'playwright-core';
 
 import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig, migrationStatus, seedConfig } from '../../server/db/migrations';
-import { ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../helpers/database';
+import { dropPostgresDatabase, ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../helpers/database';
 import { adminHeaders } from '../helpers/server';
 import { launchBrowser, login, newConsolePage, openPanel, panelBody, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
 
@@ -17,16 +16,6 @@ type Script = ReturnType<typeof Lab.script>;
 
 const TARGET = `postgres://postgres@127.0.0.1:5432/na_browser_migration_${process.pid}`;
 
-async function dropTarget(): Promise<void> {
-
-    const admin = Knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres', pool: { min: 0, max: 1 } });
-    try {
-        await admin.raw(`DROP DATABASE IF EXISTS na_browser_migration_${process.pid} WITH (FORCE)`);
-    }
-    finally {
-        await admin.destroy();
-    }
-}
 
 export function migratorPanelsSuite(lab: Script): void {
 
@@ -56,7 +45,7 @@ export function migratorPanelsSuite(lab: Script): void {
                 await engine.destroy();
             }
 
-            await dropTarget();
+            await dropPostgresDatabase(TARGET);
             await ensurePostgresDatabase(TARGET);
         });
 
@@ -66,7 +55,7 @@ export function migratorPanelsSuite(lab: Script): void {
             await chromium?.close();
             await live?.stop();
             removeSqliteFiles(source);
-            await dropTarget();
+            await dropPostgresDatabase(TARGET);
         });
 
         it('runs pending schema migrations from the panel and shows them applied', { timeout: 120_000 }, async () => {

@@ -41,17 +41,35 @@ export function removeSqliteFiles(filename: string): void {
 }
 
 /** Creates the PostgreSQL database of a URL when it does not exist. */
-export async function ensurePostgresDatabase(url: string): Promise<void> {
+/** A connection to the server's maintenance database, and the database name a URL names. */
+function maintenance(url: string): { admin: KnexType; name: string } {
 
     const parsed = new URL(url);
     const name = decodeURIComponent(parsed.pathname.slice(1));
     parsed.pathname = '/postgres';
-    const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
+    return { admin: Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } }), name };
+}
+
+export async function ensurePostgresDatabase(url: string): Promise<void> {
+
+    const { admin, name } = maintenance(url);
     try {
         const { rows } = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [name]);
         if (!rows.length) {
             await admin.raw('CREATE DATABASE ??', [name]);
         }
+    }
+    finally {
+        await admin.destroy();
+    }
+}
+
+/** Drops the database a URL names, through the maintenance database (the named one may be the only other). */
+export async function dropPostgresDatabase(url: string): Promise<void> {
+
+    const { admin, name } = maintenance(url);
+    try {
+        await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
     }
     finally {
         await admin.destroy();

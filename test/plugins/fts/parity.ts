@@ -16,7 +16,7 @@ import type { DatabaseEngine } from '../../../server/db/types';
 import { getDatabaseType } from '../../../server/db/url';
 import { parseQuery } from '../../../server/search/query';
 import type { SearchBackend } from '../../../server/search/types';
-import { ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../../helpers/database';
+import { dropPostgresDatabase, ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../../helpers/database';
 import { createCorpus, insertCorpus, type CorpusResource } from '../../helpers/search-corpus';
 
 export const lab = Lab.script();
@@ -24,12 +24,16 @@ const { describe, it, before, after } = lab;
 
 const configured = testDatabaseUrl();
 const serverUrl = configured && getDatabaseType(configured) === 'postgres' ? configured : DEFAULT_TEST_PG_URL;
-const scratchUrl = (() => {
+// The server's scratch database is made for this file; the server is
+// probed through its maintenance database, which always exists.
+const atDatabase = (name: string) => {
 
     const url = new URL(serverUrl);
-    url.pathname = `/na_fts_parity_${process.pid}`;
+    url.pathname = `/${name}`;
     return url.toString();
-})();
+};
+
+const scratchUrl = atDatabase(`na_fts_parity_${process.pid}`);
 
 // Decided before the tests are declared, so lab can report the skip. A
 // developer without PostgreSQL gets a skip; CI, which always has it, never
@@ -37,7 +41,7 @@ const scratchUrl = (() => {
 const postgresReachable = Boolean(process.env.CI) || spawnSync(process.execPath, ['-e', `
     const { Client } = require('pg');
     const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 10000 });
-    client.connect().then(() => client.end()).then(() => process.exit(0), () => process.exit(1));`, serverUrl], { timeout: 15000 }).status === 0;
+    client.connect().then(() => client.end()).then(() => process.exit(0), () => process.exit(1));`, atDatabase('postgres')], { timeout: 15000 }).status === 0;
 
 const GENERATED = 2400;
 
@@ -133,13 +137,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         await sqliteEngine?.destroy();
         removeSqliteFiles(sqlitePath);
         await postgresEngine?.destroy();
-        const admin = createDatabaseEngine(serverUrl, { min: 0, max: 1 });
-        try {
-            await admin.knex.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [new URL(scratchUrl).pathname.slice(1)]);
-        }
-        finally {
-            await admin.destroy();
-        }
+        await dropPostgresDatabase(scratchUrl);
     });
 
     // Ids and ranks of one page, as the backend's page statement returns them.
@@ -189,6 +187,51 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
             const { mean, summary } = await overlapReport();
             flags.note(`with champion lists: ${summary}`);
             expect(mean).to.be.at.least(0.8);
+        }
+        finally {
+            await postgresEngine.knex.raw('SELECT search_champions_refresh()');
+        }
+    });
+
+    it('builds champion lists that hold, per common word, exactly the best documents by single-word bm25', { skip: !postgresReachable, timeout: 120_000 }, async () => {
+
+        // Computed here from the side table, independently of the SQL function:
+        // FTS5's weighted term frequency, bm25's length factor, ties broken by
+        // the newest update, then by id.
+        const { rows: docs } = await postgresEngine.knex.raw(`
+            SELECT resource_id::text AS id, doc_len, vec::text AS vec,
+                   (extract(epoch FROM updated_at) * 1000000)::bigint::text AS micros
+            FROM resource_search`);
+        const { rows: [corpusStats] } = await postgresEngine.knex.raw('SELECT ndocs, total_len FROM search_corpus_stats');
+        const avgdl = Number(corpusStats.total_len) / Number(corpusStats.ndocs);
+        const FIELD_WEIGHT: Record<string, number> = { A: 10, B: 5, C: 2, D: 0 };
+        const byWord = new Map<string, Array<{ id: string; score: number; micros: bigint }>>();
+        for (const doc of docs) {
+            const norm = 1.2 * (0.25 + 0.75 * doc.doc_len / avgdl);
+            for (const [, quoted, positions] of (doc.vec as string).matchAll(/'((?:[^']|'')*)'(?::([0-9A-D,]+))?/g)) {
+                const tf = (positions ?? '').split(',').filter(Boolean).reduce((sum, position) => sum + FIELD_WEIGHT[/[A-D]$/.test(position) ? position.slice(-1) : 'D']!, 0);
+                const word = quoted!.replace(/''/g, "'");
+                const list = byWord.get(word) ?? [];
+                list.push({ id: doc.id, score: tf * 2.2 / (tf + norm), micros: BigInt(doc.micros) });
+                byWord.set(word, list);
+            }
+        }
+
+        const expected = (minDf: number, size: number) => [...byWord].filter(([, list]) => list.length >= minDf).flatMap(([word, list]) => list
+            .sort((a, b) => b.score - a.score || (b.micros > a.micros ? 1 : b.micros < a.micros ? -1 : 0) || (a.id < b.id ? -1 : 1))
+            .slice(0, size)
+            .map((entry) => `${word} ${entry.id}`))
+            .sort();
+
+        try {
+            for (const [minDf, size] of [[100, 40], [1, 3], [2, 1]] as const) {
+                await postgresEngine.knex.raw('SELECT search_champions_refresh(?, ?)', [minDf, size]);
+                const built = (await postgresEngine.knex('search_champions').select('lexeme', postgresEngine.knex.raw('resource_id::text AS id')))
+                    .map((row: { lexeme: string; id: string }) => `${row.lexeme} ${row.id}`).sort();
+                const want = expected(minDf, size);
+                expect(want.length, `lists of ${minDf}, ${size}`).to.be.above(40);
+                expect(built, `lists of ${minDf}, ${size}`).to.equal(want);
+            }
         }
         finally {
             await postgresEngine.knex.raw('SELECT search_champions_refresh()');
