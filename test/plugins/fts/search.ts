@@ -215,6 +215,31 @@ describe('fts: GET /search', () => {
         expect(Number(maintained.corpus[0]!.ndocs)).to.equal(maintained.docs.length);
         await t.server.knex.raw('SELECT search_storage_rebuild()');
         expect(await snapshot()).to.equal(maintained);
+
+        // A role that may not create temporary tables rebuilds without the
+        // parallel token count, to the same data.
+        const { knex } = t.server;
+        const role = `na_no_temp_${process.pid}`;
+        const database = (await knex.raw('SELECT current_database() AS name')).rows[0].name;
+        await knex.raw('CREATE ROLE ?? NOLOGIN', [role]);
+        await knex.raw('REVOKE TEMPORARY ON DATABASE ?? FROM PUBLIC', [database]);
+        try {
+            await knex.raw('GRANT USAGE ON SCHEMA public TO ??', [role]);
+            await knex.raw('GRANT ALL ON ALL TABLES IN SCHEMA public TO ??', [role]);
+            await knex.raw('GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ??', [role]);
+            await knex.transaction(async (trx) => {
+
+                await trx.raw('SET LOCAL ROLE ??', [role]);
+                expect((await trx.raw("SELECT has_database_privilege(current_database(), 'TEMPORARY') AS temp")).rows[0].temp).to.equal(false);
+                await trx.raw('SELECT search_storage_rebuild()');
+            });
+            expect(await snapshot()).to.equal(maintained);
+        }
+        finally {
+            await knex.raw('GRANT TEMPORARY ON DATABASE ?? TO PUBLIC', [database]);
+            await knex.raw('DROP OWNED BY ??', [role]);
+            await knex.raw('DROP ROLE ??', [role]);
+        }
     });
 
     it('postgres only: ranking through champion lists gives the page ranking every match gives', postgresOnly, async () => {
