@@ -67,14 +67,18 @@ const PG_SUBTRACT = (ids: string, remove: boolean) => `
                                    total_len = total_len - (SELECT coalesce(sum(doc_len), 0) FROM gone)
     WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)`;
 
-// The first definition of the full rebuild; a later migration replaces it
-// with a faster one that writes the same rows, and restores this one on rollback.
-export const storageRebuildV1 = (verb: 'CREATE' | 'CREATE OR REPLACE') => `
+// How the full rebuild fills the side table: its first definition, and the
+// fallback of the faster one a later migration puts in its place.
+export const FILL_SIDE_TABLE = `
+            INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
+            SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM resources;`;
+
+// The full rebuild around the statements that fill the side table. A later
+// migration passes a faster fill, and restores this default on rollback.
+export const storageRebuildFunction = (verb: 'CREATE' | 'CREATE OR REPLACE', fill = FILL_SIDE_TABLE) => `
         ${verb} FUNCTION search_storage_rebuild() RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            TRUNCATE resource_search, search_lexeme_stats, search_corpus_stats;
-            INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
-            SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM resources;
+            TRUNCATE resource_search, search_lexeme_stats, search_corpus_stats;${fill}
             INSERT INTO search_lexeme_stats (lexeme, ndoc) SELECT word, ndoc FROM ts_stat('SELECT vec FROM resource_search');
             INSERT INTO search_corpus_stats (id, ndocs, total_len) SELECT 1, count(*), coalesce(sum(doc_len), 0) FROM resource_search;
         END
@@ -149,7 +153,7 @@ async function upPostgres(knex: Knex): Promise<void> {
             RETURN NULL;
         END
         $$`);
-    await knex.raw(storageRebuildV1('CREATE'));
+    await knex.raw(storageRebuildFunction('CREATE'));
 
     await knex.raw(`
         CREATE TRIGGER resources_search_index_insert_trigger AFTER INSERT ON resources

@@ -16,21 +16,9 @@ import type { Knex } from 'knex';
 
 import { dialectOf } from '../server/db/engine';
 
-// The first definition of the refresh; a later migration replaces it with a
-// faster one that builds the same lists, and restores this one on rollback.
-export const championsRefreshV1 = (verb: 'CREATE' | 'CREATE OR REPLACE') => `
-        ${verb} FUNCTION search_champions_refresh(min_df integer DEFAULT 2000, size integer DEFAULT 500) RETURNS void
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            seq bigint;
-            avgdl float8;
-        BEGIN
-            -- One refresh at a time; readers keep the old lists until commit.
-            PERFORM pg_advisory_xact_lock(hashtext('search_champions_refresh'));
-            PERFORM set_config('work_mem', '256MB', true);
-            SELECT coalesce(max(changed_seq), 0) INTO seq FROM resource_search;
-            SELECT coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) INTO avgdl FROM search_corpus_stats;
-            DELETE FROM search_champions;
+// How the refresh ranks and stores the lists: its first definition. A later
+// migration passes a faster ranking that builds the same lists.
+export const RANK_CHAMPIONS = `
             INSERT INTO search_champions (lexeme, resource_id)
             SELECT lexeme, resource_id FROM (
                 SELECT u.lexeme, rs.resource_id, row_number() OVER (
@@ -48,7 +36,24 @@ export const championsRefreshV1 = (verb: 'CREATE' | 'CREATE OR REPLACE') => `
             ) ranked
             WHERE position <= size
             -- Stored in lexeme order, so one word's list sits on a few pages.
-            ORDER BY lexeme, resource_id;
+            ORDER BY lexeme, resource_id;`;
+
+// The refresh around the statements that rank and store the lists: one at
+// a time, against the statistics and change sequence it records. A later
+// migration passes a faster ranking, and restores this default on rollback.
+export const championsRefreshFunction = (verb: 'CREATE' | 'CREATE OR REPLACE', rank = RANK_CHAMPIONS) => `
+        ${verb} FUNCTION search_champions_refresh(min_df integer DEFAULT 2000, size integer DEFAULT 500) RETURNS void
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            seq bigint;
+            avgdl float8;
+        BEGIN
+            -- One refresh at a time; readers keep the old lists until commit.
+            PERFORM pg_advisory_xact_lock(hashtext('search_champions_refresh'));
+            PERFORM set_config('work_mem', '256MB', true);
+            SELECT coalesce(max(changed_seq), 0) INTO seq FROM resource_search;
+            SELECT coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) INTO avgdl FROM search_corpus_stats;
+            DELETE FROM search_champions;${rank}
             INSERT INTO search_champion_state (id, built_seq, min_df, size, built_at) VALUES (1, seq, min_df, size, now())
             ON CONFLICT (id) DO UPDATE SET built_seq = excluded.built_seq, min_df = excluded.min_df, size = excluded.size, built_at = excluded.built_at;
         END
@@ -84,7 +89,7 @@ export async function up(knex: Knex): Promise<void> {
             size integer NOT NULL,
             built_at timestamptz NOT NULL
         )`);
-    await knex.raw(championsRefreshV1('CREATE'));
+    await knex.raw(championsRefreshFunction('CREATE'));
     // Building the lists of a large library outlasts the pool's statement timeout.
     await knex.raw('SET LOCAL statement_timeout = 0');
     await knex.raw('SELECT search_champions_refresh()');

@@ -24,19 +24,10 @@
 import type { Knex } from 'knex';
 
 import { dialectOf } from '../server/db/engine';
-import { storageRebuildV1 } from './20261123000300_search_ranking';
-import { championsRefreshV1 } from './20261123000400_search_champions';
+import { FILL_SIDE_TABLE, storageRebuildFunction } from './20261123000300_search_ranking';
+import { championsRefreshFunction } from './20261123000400_search_champions';
 
-export async function up(knex: Knex): Promise<void> {
-
-    if (dialectOf(knex).type !== 'postgres') {
-        return;
-    }
-
-    await knex.raw(`
-        CREATE OR REPLACE FUNCTION search_storage_rebuild() RETURNS void LANGUAGE plpgsql AS $$
-        BEGIN
-            TRUNCATE resource_search, search_lexeme_stats, search_corpus_stats;
+const FILL_SIDE_TABLE_PARALLEL = `
             IF has_database_privilege(current_database(), 'TEMPORARY') THEN
                 -- A parallel query: the token counts are most of the work.
                 CREATE TEMPORARY TABLE search_rebuild_lengths ON COMMIT DROP AS
@@ -45,29 +36,12 @@ export async function up(knex: Knex): Promise<void> {
                 SELECT r.id, l.doc_len, r.updated_at, coalesce(r.search_vector, ''::tsvector)
                 FROM resources r JOIN search_rebuild_lengths l ON l.id = r.id;
                 DROP TABLE search_rebuild_lengths;
-            ELSE
-                INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
-                SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM resources;
-            END IF;
-            INSERT INTO search_lexeme_stats (lexeme, ndoc) SELECT word, ndoc FROM ts_stat('SELECT vec FROM resource_search');
-            INSERT INTO search_corpus_stats (id, ndocs, total_len) SELECT 1, count(*), coalesce(sum(doc_len), 0) FROM resource_search;
-        END
-        $$`);
-    await knex.raw(`
-        CREATE OR REPLACE FUNCTION search_champions_refresh(min_df integer DEFAULT 2000, size integer DEFAULT 500) RETURNS void
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            seq bigint;
-            avgdl float8;
-        BEGIN
-            -- One refresh at a time; readers keep the old lists until commit.
-            PERFORM pg_advisory_xact_lock(hashtext('search_champions_refresh'));
-            PERFORM set_config('work_mem', '256MB', true);
+            ELSE${FILL_SIDE_TABLE}
+            END IF;`;
+
+const RANK_CHAMPIONS_BY_NUMBER = `
             -- Compiling this one large query costs more than it saves.
             PERFORM set_config('jit', 'off', true);
-            SELECT coalesce(max(changed_seq), 0) INTO seq FROM resource_search;
-            SELECT coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) INTO avgdl FROM search_corpus_stats;
-            DELETE FROM search_champions;
             INSERT INTO search_champions (lexeme, resource_id)
             WITH common AS MATERIALIZED (
                 -- The words with a list, numbered once: the ranking partitions and sorts on the number.
@@ -98,11 +72,16 @@ export async function up(knex: Knex): Promise<void> {
             JOIN common c ON c.id = ranked.id
             WHERE ranked.position <= size
             -- Stored word by word, so one word's list sits on a few pages.
-            ORDER BY c.id, ranked.resource_id;
-            INSERT INTO search_champion_state (id, built_seq, min_df, size, built_at) VALUES (1, seq, min_df, size, now())
-            ON CONFLICT (id) DO UPDATE SET built_seq = excluded.built_seq, min_df = excluded.min_df, size = excluded.size, built_at = excluded.built_at;
-        END
-        $$`);
+            ORDER BY c.id, ranked.resource_id;`;
+
+export async function up(knex: Knex): Promise<void> {
+
+    if (dialectOf(knex).type !== 'postgres') {
+        return;
+    }
+
+    await knex.raw(storageRebuildFunction('CREATE OR REPLACE', FILL_SIDE_TABLE_PARALLEL));
+    await knex.raw(championsRefreshFunction('CREATE OR REPLACE', RANK_CHAMPIONS_BY_NUMBER));
 }
 
 export async function down(knex: Knex): Promise<void> {
@@ -111,6 +90,6 @@ export async function down(knex: Knex): Promise<void> {
         return;
     }
 
-    await knex.raw(storageRebuildV1('CREATE OR REPLACE'));
-    await knex.raw(championsRefreshV1('CREATE OR REPLACE'));
+    await knex.raw(storageRebuildFunction('CREATE OR REPLACE'));
+    await knex.raw(championsRefreshFunction('CREATE OR REPLACE'));
 }

@@ -16,7 +16,6 @@ type Script = ReturnType<typeof Lab.script>;
 
 const TARGET = `postgres://postgres@127.0.0.1:5432/na_browser_migration_${process.pid}`;
 
-
 export function migratorPanelsSuite(lab: Script): void {
 
     const { describe, it, before, after } = lab;

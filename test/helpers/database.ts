@@ -40,7 +40,6 @@ export function removeSqliteFiles(filename: string): void {
     }
 }
 
-/** Creates the PostgreSQL database of a URL when it does not exist. */
 /** A connection to the server's maintenance database, and the database name a URL names. */
 function maintenance(url: string): { admin: KnexType; name: string } {
 
@@ -50,6 +49,7 @@ function maintenance(url: string): { admin: KnexType; name: string } {
     return { admin: Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } }), name };
 }
 
+/** Creates the PostgreSQL database of a URL when it does not exist. */
 export async function ensurePostgresDatabase(url: string): Promise<void> {
 
     const { admin, name } = maintenance(url);
