@@ -7,6 +7,9 @@ import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { createDatabaseEngine } from '../../server/db/engine';
 import type { DatabaseEngine } from '../../server/db/types';
+import { DatabaseAdvisor } from './advisor';
+import { ADVISOR_PANEL } from './advisor-panel';
+import { advisorRoutes } from './advisor-routes';
 import { DatabaseStatus, probeFor } from './database-status';
 import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
@@ -88,6 +91,13 @@ export const plugin: Plugin<MonitoringOptions> = {
             errorCount: (code) => queries.errorCount(code)
         });
         const metrics = new MonitoringMetrics(probe);
+        const advisor = new DatabaseAdvisor(engine, {
+            statsKnex: statsEngine?.knex ?? engine.knex,
+            appKnex: engine.knex,
+            applicationName: config.pool.applicationName ?? 'neo-alexandria',
+            // Long checks get a connection of their own, so the figures above keep coming.
+            openEngine: () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {} })
+        });
 
         if (queries.tracksAsyncContext) {
             // First of all onRequest extensions: hapi calls the first one in
@@ -112,9 +122,10 @@ export const plugin: Plugin<MonitoringOptions> = {
 
         server.route([
             ...monitoringRoutes({ status, queries, metrics, metricsPublic: settings.metricsPublic }),
-            ...panelRoutes(status, queries)
+            ...panelRoutes(status, queries),
+            ...advisorRoutes(advisor)
         ]);
 
-        server.expose(CONSOLE_PANELS, [POOL_PANEL, QUERIES_PANEL]);
+        server.expose(CONSOLE_PANELS, [POOL_PANEL, QUERIES_PANEL, ADVISOR_PANEL]);
     }
 };
