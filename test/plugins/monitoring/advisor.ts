@@ -143,7 +143,8 @@ describe('monitoring: database advisor', () => {
         });
     });
 
-    describe('postgres only: with pg_stat_statements and hypopg on a server of its own', { skip: !isPostgres || Boolean(pgClusterUnavailable()) }, () => {
+    const unavailable = pgClusterUnavailable(['hypopg']);
+    describe(`postgres only: with pg_stat_statements and hypopg on a server of its own${unavailable ? ` (skipped: ${unavailable})` : ''}`, { skip: !isPostgres || Boolean(unavailable) }, () => {
 
         let cluster: PgCluster;
         let t: TestServer;
