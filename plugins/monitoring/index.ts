@@ -10,7 +10,9 @@ import type { DatabaseEngine } from '../../server/db/types';
 import { DatabaseAdvisor } from './advisor';
 import { ADVISOR_PANEL } from './advisor-panel';
 import { advisorRoutes } from './advisor-routes';
+import { chartsRoutes, CHARTS_PANEL } from './charts';
 import { DatabaseStatus, probeFor } from './database-status';
+import { HISTORY_INTERVAL_MS, MetricsHistory } from './history';
 import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
 import { PoolMonitor, type TarnPool } from './pool-monitor';
@@ -111,7 +113,39 @@ export const plugin: Plugin<MonitoringOptions> = {
             }, { before: ['hapi-pino'] });
         }
 
-        server.events.on('response', (request: Request) => queries.complete(request));
+        const history = new MetricsHistory();
+        server.events.on('response', (request: Request) => {
+
+            queries.complete(request);
+            history.record(request);
+        });
+
+        // The charts' samples: one timer per instance, off the request path.
+        let sampler: NodeJS.Timeout | null = null;
+        server.ext('onPostStart', () => {
+
+            const sample = async () => {
+
+                try {
+                    history.sample(await status.report(), queries.report());
+                }
+                catch (error) {
+                    server.log(['monitoring', 'history', 'warn'], { msg: 'Could not sample the monitoring history', error: (error as Error).message });
+                }
+            };
+
+            // A first point at once, so the charts have something to draw.
+            void sample();
+            sampler = setInterval(sample, HISTORY_INTERVAL_MS);
+            sampler.unref();
+        });
+        server.ext('onPreStop', () => {
+
+            if (sampler) {
+                clearInterval(sampler);
+                sampler = null;
+            }
+        });
 
         server.ext('onPostStop', async () => {
 
@@ -123,9 +157,10 @@ export const plugin: Plugin<MonitoringOptions> = {
         server.route([
             ...monitoringRoutes({ status, queries, metrics, metricsPublic: settings.metricsPublic }),
             ...panelRoutes(status, queries),
-            ...advisorRoutes(advisor)
+            ...advisorRoutes(advisor),
+            ...chartsRoutes(history)
         ]);
 
-        server.expose(CONSOLE_PANELS, [POOL_PANEL, QUERIES_PANEL, ADVISOR_PANEL]);
+        server.expose(CONSOLE_PANELS, [POOL_PANEL, CHARTS_PANEL, QUERIES_PANEL, ADVISOR_PANEL]);
     }
 };
