@@ -6,11 +6,13 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { createDatabaseEngine } from '../../server/db/engine';
+import { originOf } from '../../server/db/scope';
 import type { DatabaseEngine } from '../../server/db/types';
 import { DatabaseAdvisor } from './advisor';
 import { ADVISOR_PANEL } from './advisor-panel';
 import { advisorRoutes } from './advisor-routes';
 import { chartsRoutes, CHARTS_PANEL } from './charts';
+import { ConnectionHolds } from './connection-holds';
 import { DatabaseStatus, probeFor } from './database-status';
 import { HISTORY_INTERVAL_MS, MetricsHistory } from './history';
 import { MonitoringMetrics } from './metrics';
@@ -83,6 +85,9 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        const holds = new ConnectionHolds(engine.knex.client.pool as TarnPool, engine.knex,
+            (query) => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+
         const statsEngine = statsEngineFor(engine, config);
         const probe = probeFor(engine);
         const status = new DatabaseStatus({
@@ -151,12 +156,13 @@ export const plugin: Plugin<MonitoringOptions> = {
 
             queries.detach();
             pool.detach();
+            holds.detach();
             await statsEngine?.destroy();
         });
 
         server.route([
-            ...monitoringRoutes({ status, queries, metrics, metricsPublic: settings.metricsPublic }),
-            ...panelRoutes(status, queries),
+            ...monitoringRoutes({ status, queries, metrics, holds, metricsPublic: settings.metricsPublic }),
+            ...panelRoutes(status, queries, holds),
             ...advisorRoutes(advisor),
             ...chartsRoutes(history)
         ]);
