@@ -32,15 +32,18 @@ export interface ConsoleApi {
 
 function assetRoutes(rootDir: string): ServerRoute[] {
 
-    const htmx = require.resolve('htmx.org/dist/htmx.min.js', { paths: [rootDir] });
     const cache = { privacy: 'private' as const, expiresIn: 60 * 60 * 1000 };
+    // Libraries from node_modules, never a CDN: htmx, and uPlot for the charts.
+    const vendor = (path: string, module: string): ServerRoute => ({
+        method: 'GET',
+        path: `${ASSETS_PATH}/${path}`,
+        options: { auth: false as const, cache, handler: { file: { path: require.resolve(module, { paths: [rootDir] }), confine: false } } }
+    });
 
     return [
-        {
-            method: 'GET',
-            path: `${ASSETS_PATH}/htmx.min.js`,
-            options: { auth: false, cache, handler: { file: { path: htmx, confine: false } } }
-        },
+        vendor('htmx.min.js', 'htmx.org/dist/htmx.min.js'),
+        vendor('uplot/uPlot.iife.min.js', 'uplot/dist/uPlot.iife.min.js'),
+        vendor('uplot/uPlot.min.css', 'uplot/dist/uPlot.min.css'),
         {
             method: 'GET',
             path: `${ASSETS_PATH}/{file}`,

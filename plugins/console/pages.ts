@@ -36,9 +36,12 @@ function layout({ title, context, csrfToken, header, body, bodyClass }: LayoutOp
 ${csrfToken ? html`<meta name="csrf-token" content="${csrfToken}">` : null}
 <title>${title} · Neo Alexandria console</title>
 <link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ASSETS_PATH}/uplot/uPlot.min.css">
 <link rel="stylesheet" href="${ASSETS_PATH}/console.css">
 <script src="${ASSETS_PATH}/htmx.min.js" defer></script>
+<script src="${ASSETS_PATH}/uplot/uPlot.iife.min.js" defer></script>
 <script src="${ASSETS_PATH}/console.js" defer></script>
+<script src="${ASSETS_PATH}/charts.js" defer></script>
 </head>
 <body class="${bodyClass ?? ''}">
 <header class="topbar">

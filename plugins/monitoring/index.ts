@@ -6,8 +6,15 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { createDatabaseEngine } from '../../server/db/engine';
+import { originOf } from '../../server/db/scope';
 import type { DatabaseEngine } from '../../server/db/types';
+import { DatabaseAdvisor } from './advisor';
+import { ADVISOR_PANEL } from './advisor-panel';
+import { advisorRoutes } from './advisor-routes';
+import { chartsRoutes, CHARTS_PANEL } from './charts';
+import { ConnectionHolds } from './connection-holds';
 import { DatabaseStatus, probeFor } from './database-status';
+import { HISTORY_INTERVAL_MS, MetricsHistory } from './history';
 import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
 import { PoolMonitor, type TarnPool } from './pool-monitor';
@@ -78,6 +85,9 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        const holds = new ConnectionHolds(engine.knex.client.pool as TarnPool, engine.knex,
+            (query) => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+
         const statsEngine = statsEngineFor(engine, config);
         const probe = probeFor(engine);
         const status = new DatabaseStatus({
@@ -88,6 +98,13 @@ export const plugin: Plugin<MonitoringOptions> = {
             errorCount: (code) => queries.errorCount(code)
         });
         const metrics = new MonitoringMetrics(probe);
+        const advisor = new DatabaseAdvisor(engine, {
+            statsKnex: statsEngine?.knex ?? engine.knex,
+            appKnex: engine.knex,
+            applicationName: config.pool.applicationName ?? 'neo-alexandria',
+            // Long checks get a connection of their own, so the figures above keep coming.
+            openEngine: () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {} })
+        });
 
         if (queries.tracksAsyncContext) {
             // First of all onRequest extensions: hapi calls the first one in
@@ -101,20 +118,55 @@ export const plugin: Plugin<MonitoringOptions> = {
             }, { before: ['hapi-pino'] });
         }
 
-        server.events.on('response', (request: Request) => queries.complete(request));
+        const history = new MetricsHistory();
+        server.events.on('response', (request: Request) => {
+
+            queries.complete(request);
+            history.record(request);
+        });
+
+        // The charts' samples: one timer per instance, off the request path.
+        let sampler: NodeJS.Timeout | null = null;
+        server.ext('onPostStart', () => {
+
+            const sample = async () => {
+
+                try {
+                    history.sample(await status.report(), queries.report());
+                }
+                catch (error) {
+                    server.log(['monitoring', 'history', 'warn'], { msg: 'Could not sample the monitoring history', error: (error as Error).message });
+                }
+            };
+
+            // A first point at once, so the charts have something to draw.
+            void sample();
+            sampler = setInterval(sample, HISTORY_INTERVAL_MS);
+            sampler.unref();
+        });
+        server.ext('onPreStop', () => {
+
+            if (sampler) {
+                clearInterval(sampler);
+                sampler = null;
+            }
+        });
 
         server.ext('onPostStop', async () => {
 
             queries.detach();
             pool.detach();
+            holds.detach();
             await statsEngine?.destroy();
         });
 
         server.route([
-            ...monitoringRoutes({ status, queries, metrics, metricsPublic: settings.metricsPublic }),
-            ...panelRoutes(status, queries)
+            ...monitoringRoutes({ status, queries, metrics, holds, metricsPublic: settings.metricsPublic }),
+            ...panelRoutes(status, queries, holds),
+            ...advisorRoutes(advisor),
+            ...chartsRoutes(history)
         ]);
 
-        server.expose(CONSOLE_PANELS, [POOL_PANEL, QUERIES_PANEL]);
+        server.expose(CONSOLE_PANELS, [POOL_PANEL, CHARTS_PANEL, QUERIES_PANEL, ADVISOR_PANEL]);
     }
 };

@@ -11,6 +11,7 @@ import { formatBytes, formatDuration, formatMilliseconds, formatNumber, formatPe
 import { alert, badge, facts, type Fact } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
 import { html, type Html } from '../../server/html';
+import type { ConnectionHolds, ConnectionReport } from './connection-holds';
 import type { DatabaseReport, DatabaseStatus } from './database-status';
 import type { QueryMonitor, QueryReport } from './query-monitor';
 
@@ -19,7 +20,19 @@ export const QUERIES_PANEL: ConsolePanel = { id: 'queries', title: 'Queries', or
 
 const num = (value: unknown) => (typeof value === 'number' ? value : null);
 
-export function renderPoolPanel(report: DatabaseReport): Html {
+/** Which routes hold connections: what no database tool can tell. */
+export function renderConnectionsByRoute(report: ConnectionReport): Html {
+
+    return html`<h3>Connections by route</h3>
+<p class="muted">Held now: ${report.held_now.length ? report.held_now.map((entry, i) => html`${i ? ', ' : ''}${entry.route} × ${entry.connections} (longest ${formatMilliseconds(entry.longest_hold_ms)})`) : 'none'}.</p>
+${report.routes.length ? html`<table class="data">
+<thead><tr><th>Route</th><th>Checkouts</th><th>Wait for a connection (mean / max)</th><th>Held (total / max)</th><th>Idle in transaction (total / max)</th></tr></thead>
+<tbody>${report.routes.slice(0, 20).map((row) => html`<tr><td>${row.route}</td><td class="num">${formatNumber(row.acquires)}</td><td class="num">${formatMilliseconds(row.acquire_wait_mean_ms)} / ${formatMilliseconds(row.acquire_wait_max_ms)}</td><td class="num">${formatMilliseconds(row.hold_total_ms)} / ${formatMilliseconds(row.hold_max_ms)}</td><td class="num">${formatMilliseconds(row.idle_in_transaction_total_ms)} / ${formatMilliseconds(row.idle_in_transaction_max_ms)}${row.idle_in_transaction_max_ms > 1000 ? html` ${badge('kept a transaction open over 1 s', 'warn')}` : ''}</td></tr>`)}</tbody>
+</table>` : ''}
+<p class="muted">Idle in transaction: time a route kept its connection between statements (inside a transaction, the database sees it as idle in transaction, holding its locks).</p>`;
+}
+
+export function renderPoolPanel(report: DatabaseReport, connections?: ConnectionReport): Html {
 
     const { pool } = report;
     const utilization = Math.min(100, Math.max(0, pool.utilization_percent));
@@ -58,7 +71,8 @@ export function renderPoolPanel(report: DatabaseReport): Html {
 <p><meter min="0" max="100" low="70" high="90" optimum="0" value="${utilization}" aria-label="Pool utilization">${utilization} %</meter>
 ${formatPercent(pool.utilization_percent / 100)} in use ${utilization > 90 ? badge('over 90 %', 'warn') : ''}</p>
 ${facts(rows)}
-${report.stats_error ? alert('warning', report.stats_error) : ''}`;
+${report.stats_error ? alert('warning', report.stats_error) : ''}
+${connections ? renderConnectionsByRoute(connections) : ''}`;
 }
 
 export function renderQueriesPanel(report: QueryReport): Html {
@@ -83,7 +97,7 @@ function fragment(h: ResponseToolkit, markup: Html) {
     return h.response(markup.value).type('text/html').header('cache-control', 'no-store');
 }
 
-export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor): ServerRoute[] {
+export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor, holds: ConnectionHolds): ServerRoute[] {
 
     return [
         {
@@ -93,7 +107,7 @@ export function panelRoutes(status: DatabaseStatus, queries: QueryMonitor): Serv
                 auth: ADMIN_STRATEGY,
                 async handler(_request: Request, h: ResponseToolkit) {
 
-                    return fragment(h, renderPoolPanel(await status.report()));
+                    return fragment(h, renderPoolPanel(await status.report(), holds.report()));
                 }
             }
         },

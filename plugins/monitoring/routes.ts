@@ -6,6 +6,7 @@ import type { ResponseToolkit, ServerRoute, Request } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import type { ConnectionHolds } from './connection-holds';
 import type { DatabaseStatus } from './database-status';
 import type { MonitoringMetrics } from './metrics';
 import type { QueryMonitor } from './query-monitor';
@@ -14,12 +15,13 @@ export interface MonitoringRouteOptions {
     status: DatabaseStatus;
     queries: QueryMonitor;
     metrics: MonitoringMetrics;
+    holds: ConnectionHolds;
     metricsPublic: boolean;
 }
 
 const noStore = (h: ResponseToolkit, value: object | string) => h.response(value).header('cache-control', 'no-store');
 
-export function monitoringRoutes({ status, queries, metrics, metricsPublic }: MonitoringRouteOptions): ServerRoute[] {
+export function monitoringRoutes({ status, queries, metrics, holds, metricsPublic }: MonitoringRouteOptions): ServerRoute[] {
 
     return [
         {
@@ -57,6 +59,19 @@ export function monitoringRoutes({ status, queries, metrics, metricsPublic }: Mo
                     }
 
                     return noStore(h, report);
+                }
+            }
+        },
+        {
+            method: 'GET',
+            path: '/monitoring/connections',
+            options: {
+                tags: ['api', 'monitoring'],
+                description: 'Pool connections held per route now (and the longest hold), acquire wait, hold time and idle-in-transaction time per route on this instance (admin token)',
+                auth: ADMIN_STRATEGY,
+                handler(_request: Request, h: ResponseToolkit) {
+
+                    return noStore(h, holds.report());
                 }
             }
         },

@@ -77,5 +77,50 @@ export function monitoringPanelsSuite(lab: Script): void {
             expect(await body.innerText()).to.contain('Slow queries (over 1.00 ms');
             await screenshot(page, 'monitoring-queries');
         });
+
+        it('draws the charts of the last hour with uPlot, served by this server', async () => {
+
+            for (let i = 0; i < 5; ++i) {
+                await fetch(`${live.baseUrl}/resources?limit=2`);
+            }
+
+            const { page } = await fresh();
+            const body = await openPanel(page, 'charts', 'Connection pool');
+            await body.locator('.charts[data-ready="true"]').waitFor({ timeout: 10_000 });
+            const figures = body.locator('figure[data-chart]');
+            const expected = live.database.type === 'postgres' ? ['pool', 'acquire', 'rate', 'latency', 'tps', 'cache', 'slow'] : ['pool', 'acquire', 'rate', 'latency', 'wal', 'slow'];
+            expect(await figures.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-chart')))).to.equal(expected);
+            // One canvas per chart, with at least the first sample in it.
+            expect(await body.locator('figure[data-chart] canvas').count()).to.equal(expected.length);
+            expect(Number(await figures.first().getAttribute('data-points'))).to.be.at.least(1);
+            expect(await body.locator('.u-legend').first().innerText()).to.contain('in use');
+            await screenshot(page, 'monitoring-charts');
+        });
+
+        it('shows the advisor with its sections and confirms an action before it runs', async () => {
+
+            const { page } = await fresh();
+            const heading = live.database.type === 'postgres' ? 'Transaction-ID wraparound' : 'Write-ahead log';
+            const body = await openPanel(page, 'advisor', heading);
+            const text = await body.innerText();
+            if (live.database.type === 'postgres') {
+                expect(text).to.contain('Query statistics');
+                expect(text).to.contain('pg_stat_statements is not available');
+                expect(text).to.contain('Unused');
+                expect(text).to.contain('Idle in transaction');
+            }
+            else {
+                expect(text).to.contain('Free pages');
+                expect(text).to.contain('Integrity');
+            }
+
+            await screenshot(page, 'monitoring-advisor');
+            // The action asks first (hx-confirm); accepting it runs it and shows the outcome.
+            page.once('dialog', (dialog) => void dialog.accept());
+            const button = live.database.type === 'postgres' ? body.locator('tr', { hasText: 'resources' }).first().locator('button', { hasText: 'Analyze' }) : body.locator('button', { hasText: 'Checkpoint now' });
+            await button.click();
+            await body.locator('.alert-success').waitFor({ timeout: 10_000 });
+            expect(await body.locator('.alert-success').innerText()).to.match(live.database.type === 'postgres' ? /Analyzed resources/ : /Checkpoint done/);
+        });
     });
 }
