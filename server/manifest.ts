@@ -8,7 +8,6 @@ import type { Manifest } from '@hapi/glue';
 import HapiPino from 'hapi-pino';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
-import HapiSwagger from 'hapi-swagger';
 
 import * as Api from '../plugins/api';
 import * as Backup from '../plugins/backup';
@@ -24,6 +23,7 @@ import { core } from './core';
 import { csrfOptions } from './csrf';
 import { redactSecrets } from './db/url';
 import { loggingOptions } from './logging';
+import { openapi } from './openapi';
 
 export function manifest(config: Config): Manifest {
 
@@ -52,19 +52,7 @@ export function manifest(config: Config): Manifest {
     }
 
     if (config.plugins.api) {
-        plugins.push(
-            { plugin: Api.plugin, options: { config } },
-            {
-                plugin: HapiSwagger,
-                options: {
-                    info: { title: 'Neo Alexandria API', version: '0.1.0' },
-                    documentationPath: '/documentation',
-                    jsonPath: '/openapi.json',
-                    grouping: 'tags',
-                    sortEndpoints: 'ordered'
-                }
-            }
-        );
+        plugins.push({ plugin: Api.plugin, options: { config } });
     }
 
     if (config.plugins.backup) {
@@ -81,6 +69,9 @@ export function manifest(config: Config): Manifest {
     if (config.plugins.migrator) {
         plugins.push({ plugin: Migrator.plugin, options: { config } });
     }
+
+    // Describes whatever the switches above turned on.
+    plugins.push({ plugin: openapi, options: { consoleSessions: config.plugins.console && config.adminToken !== null } });
 
     return {
         server: {

@@ -5,8 +5,10 @@ import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
 import type { Models } from '../../server/models';
+import { documented } from '../../server/openapi';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
+import { annotationListSchema, annotationSchema } from './response-schemas';
 import { annotationCreate, annotationPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
 
 const both = Joi.object({ id: uuid.required(), annotationId: uuid.required() });
@@ -38,6 +40,7 @@ export const annotationRoutes: ServerRoute[] = [
             tags: ['api', 'annotations'],
             description: 'Annotations of a resource in reading order',
             validate: { params: idParam(), query: Joi.object({ limit, offset, tag: Joi.string().max(100) }) },
+            plugins: documented({ responses: { 200: { description: 'A page of annotations, by start offset', schema: annotationListSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const { models } = request;
@@ -64,6 +67,7 @@ export const annotationRoutes: ServerRoute[] = [
             tags: ['api', 'annotations'],
             description: 'Annotate a resource',
             validate: { params: idParam(), payload: annotationCreate },
+            plugins: documented({ responses: { 201: { description: 'The created annotation (Location: its URL)', schema: annotationSchema } }, errors: [404, 422] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { models } = request;
@@ -81,6 +85,7 @@ export const annotationRoutes: ServerRoute[] = [
             tags: ['api', 'annotations'],
             description: 'Get one annotation',
             validate: { params: both },
+            plugins: documented({ responses: { 200: { description: 'The annotation', schema: annotationSchema } }, errors: [404] }),
             handler: annotationOr404
         }
     },
@@ -91,6 +96,7 @@ export const annotationRoutes: ServerRoute[] = [
             tags: ['api', 'annotations'],
             description: 'Update an annotation',
             validate: { params: both, payload: annotationPatch },
+            plugins: documented({ responses: { 200: { description: 'The updated annotation', schema: annotationSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const annotation = await annotationOr404(request);
@@ -112,6 +118,7 @@ export const annotationRoutes: ServerRoute[] = [
             tags: ['api', 'annotations'],
             description: 'Delete an annotation',
             validate: { params: both },
+            plugins: documented({ responses: { 204: { description: 'Deleted' } }, errors: [404] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const annotation = await annotationOr404(request);

@@ -6,8 +6,10 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Transaction } from 'objection';
 
 import { RESOURCE_COLUMNS, VISIBILITIES, type Models } from '../../server/models';
+import { documented } from '../../server/openapi';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
+import { collectionListSchema, collectionSchema, collectionWithCountSchema, resourceListSchema } from './response-schemas';
 import { collectionCreate, collectionPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
 
 const REFERENCES = 'owner_id or parent_id refers to a record that does not exist';
@@ -61,6 +63,7 @@ export const collectionRoutes: ServerRoute[] = [
                     offset
                 })
             },
+            plugins: documented({ responses: { 200: { description: 'A page of collections, by name', schema: collectionListSchema } } }),
             async handler(request: Request) {
 
                 const { Collection } = request.models;
@@ -88,6 +91,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Create a collection',
             validate: { payload: collectionCreate },
+            plugins: documented({ responses: { 201: { description: 'The created collection (Location: its URL)', schema: collectionSchema } }, errors: [409, 422] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { Collection } = request.models;
@@ -103,6 +107,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Get a collection with its resource count',
             validate: { params: idParam() },
+            plugins: documented({ responses: { 200: { description: 'The collection', schema: collectionWithCountSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const collection = await findOr404(request.models, paramsOf(request).id);
@@ -119,6 +124,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Update a collection',
             validate: { params: idParam(), payload: collectionPatch },
+            plugins: documented({ responses: { 200: { description: 'The updated collection', schema: collectionSchema } }, errors: [404, 409, 422] }),
             async handler(request: Request) {
 
                 const { models, server } = request;
@@ -146,6 +152,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Delete a collection and its sub-collections (resources stay)',
             validate: { params: idParam() },
+            plugins: documented({ responses: { 204: { description: 'Deleted' } }, errors: [404] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const deleted = await request.models.Collection.query().deleteById(paramsOf(request).id);
@@ -164,6 +171,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Resources of a collection, most recently added first',
             validate: { params: idParam(), query: Joi.object({ limit, offset }) },
+            plugins: documented({ responses: { 200: { description: 'A page of the collection\'s resources', schema: resourceListSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const { models } = request;
@@ -185,6 +193,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Add a resource to a collection (idempotent)',
             validate: { params: Joi.object({ id: uuid.required(), resourceId: uuid.required() }) },
+            plugins: documented({ responses: { 204: { description: 'The resource is in the collection' } }, errors: [404, 422] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { models } = request;
@@ -209,6 +218,7 @@ export const collectionRoutes: ServerRoute[] = [
             tags: ['api', 'collections'],
             description: 'Remove a resource from a collection',
             validate: { params: Joi.object({ id: uuid.required(), resourceId: uuid.required() }) },
+            plugins: documented({ responses: { 204: { description: 'Removed' } }, errors: [404] }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { id, resourceId } = paramsOf(request);

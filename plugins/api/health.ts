@@ -2,6 +2,9 @@
 
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
+import { documented } from '../../server/openapi';
+import { healthSchema } from './response-schemas';
+
 export const healthRoutes: ServerRoute[] = [
     {
         method: 'GET',
@@ -9,6 +12,12 @@ export const healthRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'health'],
             description: 'Liveness and database reachability',
+            plugins: documented({
+                responses: {
+                    200: { description: 'The server and its database answer', schema: healthSchema },
+                    503: { description: 'The database does not answer (status "degraded")', schema: healthSchema }
+                }
+            }),
             async handler(request: Request, h: ResponseToolkit) {
 
                 const started = process.hrtime.bigint();

@@ -7,7 +7,9 @@ import type { QueryBuilder } from 'objection';
 
 import { isForeignKeyViolation } from '../../server/errors';
 import { RESOURCE_COLUMNS, type Resource } from '../../server/models';
+import { documented } from '../../server/openapi';
 import { decodeCursor, encodeCursor, pageWithTotal } from './pagination';
+import { resourcePageSchema, resourceSchema } from './response-schemas';
 import { idParam, paramsOf, resourceCreate, resourceListQuery, resourcePatch } from './schemas';
 
 const REFERENCE_FIELDS = 'classification_code or owner_id refers to a record that does not exist';
@@ -177,6 +179,7 @@ export const resourceRoutes: ServerRoute[] = [
             tags: ['api', 'resources'],
             description: 'List resources with filters, sort and pagination (offset or cursor)',
             validate: { query: resourceListQuery },
+            plugins: documented({ responses: { 200: { description: 'A page of resources', schema: resourcePageSchema } } }),
             handler: list
         }
     },
@@ -187,6 +190,7 @@ export const resourceRoutes: ServerRoute[] = [
             tags: ['api', 'resources'],
             description: 'Create a resource',
             validate: { payload: resourceCreate },
+            plugins: documented({ responses: { 201: { description: 'The created resource (Location: its URL)', schema: resourceSchema } }, errors: [409, 422] }),
             handler: create
         }
     },
@@ -197,6 +201,7 @@ export const resourceRoutes: ServerRoute[] = [
             tags: ['api', 'resources'],
             description: 'Get a resource',
             validate: { params: idParam() },
+            plugins: documented({ responses: { 200: { description: 'The resource', schema: resourceSchema } }, errors: [404] }),
             handler: get
         }
     },
@@ -207,6 +212,7 @@ export const resourceRoutes: ServerRoute[] = [
             tags: ['api', 'resources'],
             description: 'Update fields of a resource; subject_add/subject_remove edit its subjects under a row lock',
             validate: { params: idParam(), payload: resourcePatch },
+            plugins: documented({ responses: { 200: { description: 'The updated resource', schema: resourceSchema } }, errors: [404, 409, 422] }),
             handler: patch
         }
     },
@@ -217,6 +223,7 @@ export const resourceRoutes: ServerRoute[] = [
             tags: ['api', 'resources'],
             description: 'Delete a resource (its annotations, citations and memberships go with it)',
             validate: { params: idParam() },
+            plugins: documented({ responses: { 204: { description: 'Deleted' } }, errors: [404] }),
             handler: remove
         }
     }

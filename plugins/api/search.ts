@@ -6,8 +6,10 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { READ_STATUSES } from '../../server/models';
+import { documented } from '../../server/openapi';
 import { QueryError } from '../../server/search/query';
 import type { SearchFilters } from '../../server/search/types';
+import { searchResultSchema } from './response-schemas';
 import { limit, offset, subjectFilter } from './schemas';
 
 export const searchQuery = Joi.object({
@@ -45,7 +47,8 @@ export const searchRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'search'],
             description: 'Full-text search ranked by bm25 (title > description > subjects), with snippets and "did you mean"',
-            validate: { query: searchQuery }
+            validate: { query: searchQuery },
+            plugins: documented({ responses: { 200: { description: 'Ranked hits with snippets, the exact total and maybe a suggestion', schema: searchResultSchema } } })
         }
     }
 ];

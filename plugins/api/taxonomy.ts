@@ -5,6 +5,8 @@ import Joi from 'joi';
 import type { Request, ServerRoute } from '@hapi/hapi';
 
 import type { TaxonomyNode } from '../../server/models';
+import { documented } from '../../server/openapi';
+import { classificationCodeListSchema, classificationCodeWithChildrenSchema, taxonomyNodeSchema, taxonomyTreeSchema } from './response-schemas';
 import { idParam, paramsOf } from './schemas';
 
 interface TreeNode {
@@ -47,6 +49,7 @@ export const taxonomyRoutes: ServerRoute[] = [
             tags: ['api', 'taxonomy'],
             description: 'All classification codes, ordered by code',
             validate: { query: Joi.object({ parent_code: Joi.string().max(32) }) },
+            plugins: documented({ responses: { 200: { description: 'The codes', schema: classificationCodeListSchema } } }),
             async handler(request: Request) {
 
                 const builder = request.models.ClassificationCode.query().orderBy('code');
@@ -67,6 +70,7 @@ export const taxonomyRoutes: ServerRoute[] = [
             tags: ['api', 'taxonomy'],
             description: 'One classification code with its children',
             validate: { params: Joi.object({ code: Joi.string().min(1).max(32).required() }) },
+            plugins: documented({ responses: { 200: { description: 'The code and its children', schema: classificationCodeWithChildrenSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const code = await request.models.ClassificationCode.query()
@@ -86,6 +90,7 @@ export const taxonomyRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'taxonomy'],
             description: 'The whole taxonomy as a tree',
+            plugins: documented({ responses: { 200: { description: 'The tree', schema: taxonomyTreeSchema } } }),
             async handler(request: Request) {
 
                 const nodes = await request.models.TaxonomyNode.query().orderBy('path').orderBy('id');
@@ -100,6 +105,7 @@ export const taxonomyRoutes: ServerRoute[] = [
             tags: ['api', 'taxonomy'],
             description: 'One taxonomy node with its subtree',
             validate: { params: idParam() },
+            plugins: documented({ responses: { 200: { description: 'The node and its subtree', schema: taxonomyNodeSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const { TaxonomyNode } = request.models;

@@ -6,9 +6,11 @@ import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { documented } from '../../server/openapi';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
 import type { JobTracker } from './jobs';
+import { backupJobListSchema, backupJobSchema, backupJobStartedSchema, backupListSchema, pruneReportSchema } from './response-schemas';
 
 export const BACKUP_NAME = Joi.string().max(255).required().description('a name from GET /backups');
 export const TABLE_NAME = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
@@ -57,7 +59,9 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
         {
             method: 'GET',
             path: '/backups',
-            options: options('Backups of the configured database, newest first, with the running job'),
+            options: options('Backups of the configured database, newest first, with the running job', {
+                plugins: documented({ responses: { 200: { description: 'The backups and the running job', schema: backupListSchema } } })
+            }),
             handler: async () => ({
                 dialect: engine.dialect,
                 database: engine.database,
@@ -71,7 +75,8 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
             method: 'POST',
             path: '/backups',
             options: options('Start a backup (202 with the job to poll)', {
-                validate: { payload: Joi.object({ format: Joi.string().valid(...engine.formats) }).allow(null) }
+                validate: { payload: Joi.object({ format: Joi.string().valid(...engine.formats) }).allow(null).label('BackupCreate') },
+                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /backup-jobs/{id})', schema: backupJobStartedSchema } }, errors: [409, 422] })
             }),
             handler: (request, h) => {
 
@@ -86,15 +91,18 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
         },
         {
             method: 'GET',
-            path: '/backups/jobs',
-            options: options('Recent backup jobs, newest first'),
+            path: '/backup-jobs',
+            options: options('Recent backup jobs, newest first', {
+                plugins: documented({ responses: { 200: { description: 'The jobs', schema: backupJobListSchema } } })
+            }),
             handler: () => ({ jobs: jobs.recent() })
         },
         {
             method: 'GET',
-            path: '/backups/jobs/{id}',
+            path: '/backup-jobs/{id}',
             options: options('One backup job: state, progress, result or error', {
-                validate: { params: Joi.object({ id: Joi.string().guid().required() }) }
+                validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
+                plugins: documented({ responses: { 200: { description: 'The job', schema: backupJobSchema } }, errors: [404] })
             }),
             handler: (request) => {
 
@@ -110,7 +118,8 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
             method: 'POST',
             path: '/backups/{name}/verify',
             options: options('Restore a backup into a scratch database and compare it with its manifest (202 with the job)', {
-                validate: { params: Joi.object({ name: BACKUP_NAME }) }
+                validate: { params: Joi.object({ name: BACKUP_NAME }) },
+                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /backup-jobs/{id})', schema: backupJobStartedSchema } }, errors: [404, 409, 422] })
             }),
             handler: async (request, h) => {
 
@@ -132,8 +141,9 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
                     payload: Joi.object({
                         confirm: Joi.string().required().description('the database name, typed by the operator'),
                         tables: Joi.array().items(TABLE_NAME).min(1).unique()
-                    })
-                }
+                    }).label('BackupRestore')
+                },
+                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /backup-jobs/{id})', schema: backupJobStartedSchema } }, errors: [404, 409, 422] })
             }),
             handler: async (request, h) => {
 
@@ -155,7 +165,8 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
             method: 'POST',
             path: '/backups/prune',
             options: options('Delete backups outside the retention policy (dryRun: only report)', {
-                validate: { payload: Joi.object({ dryRun: Joi.boolean().default(false) }).allow(null) }
+                validate: { payload: Joi.object({ dryRun: Joi.boolean().default(false) }).allow(null).label('BackupPrune') },
+                plugins: documented({ responses: { 200: { description: 'What was kept and why, what was deleted', schema: pruneReportSchema } }, errors: [409] })
             }),
             handler: async (request) => {
 

@@ -9,6 +9,8 @@ import { alert, badge, facts } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
 import { redactSecrets } from '../../server/db/url';
 import { html, type Html } from '../../server/html';
+import { documented } from '../../server/openapi';
+import { overviewSchema } from './response-schemas';
 
 export const OVERVIEW_PANEL: ConsolePanel = { id: 'overview', title: 'Overview', order: 0, path: '/console/panels/overview', refreshSeconds: 10 };
 
@@ -117,6 +119,12 @@ export const overviewRoutes: ServerRoute[] = [
             auth: ADMIN_STRATEGY,
             tags: ['api', 'ops'],
             description: 'Dialect, version, redacted target, uptime, health and size of the database (the console Overview panel as JSON)',
+            plugins: documented({
+                responses: {
+                    200: { description: 'The database is healthy', schema: overviewSchema },
+                    503: { description: 'The database is degraded (health.error says why)', schema: overviewSchema }
+                }
+            }),
             async handler(request, h) {
 
                 const overview = await readOverview(request);

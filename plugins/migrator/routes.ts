@@ -6,8 +6,10 @@ import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
 import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
+import { documented } from '../../server/openapi';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE, MigrationUsageError } from './migrator';
+import { cancellingSchema, migrationJobSchema, schemaChangeSchema, schemaStatusSchema } from './response-schemas';
 import { MigrationBusyError, migrateLatest, rollbackLastBatch, schemaStatus } from './schema-control';
 
 const databaseUrl = Joi.string().trim().max(2048).custom((value: string) => {
@@ -32,7 +34,7 @@ export const jobPayload = Joi.object({
     truncate: Joi.boolean().default(false),
     batchSize: Joi.number().integer().min(1).max(MAX_BATCH_SIZE).default(1000),
     tables: Joi.array().items(Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1).unique()
-}).messages({ 'any.custom': '{{#error.message}}' });
+}).messages({ 'any.custom': '{{#error.message}}' }).label('DataMigrationJobCreate');
 
 /** Turns engine errors into the HTTP errors a client can act on. */
 export function mapMigratorError(error: unknown): never {
@@ -65,13 +67,23 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
         {
             method: 'GET',
             path: '/migrator/schema',
-            options: { auth, tags: ['api', 'migrator'], description: 'Schema migrations: completed, pending, lock state' },
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'Schema migrations: completed, pending, lock state',
+                plugins: documented({ responses: { 200: { description: 'The schema\'s migration state', schema: schemaStatusSchema } } })
+            },
             handler: (request) => schemaStatus(request.server.knex)
         },
         {
             method: 'POST',
             path: '/migrator/schema/latest',
-            options: { auth, tags: ['api', 'migrator'], description: 'Apply every pending schema migration' },
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'Apply every pending schema migration',
+                plugins: documented({ responses: { 200: { description: 'The batch applied (empty when nothing was pending)', schema: schemaChangeSchema } }, errors: [409] })
+            },
             handler: (request) => migrateLatest(request.server.knex).catch(mapMigratorError)
         },
         {
@@ -81,26 +93,43 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 auth,
                 tags: ['api', 'migrator'],
                 description: 'Roll back the last batch of schema migrations (send {"confirm": true})',
-                validate: { payload: Joi.object({ confirm: Joi.boolean().valid(true).required() }) }
+                validate: { payload: Joi.object({ confirm: Joi.boolean().valid(true).required() }).label('SchemaRollback') },
+                plugins: documented({ responses: { 200: { description: 'The batch rolled back', schema: schemaChangeSchema } }, errors: [409] })
             },
             handler: (request) => rollbackLastBatch(request.server.knex).catch(mapMigratorError)
         },
         {
             method: 'POST',
             path: '/migrator/jobs',
-            options: { auth, tags: ['api', 'migrator'], description: 'Start a data migration job (one at a time)', validate: { payload: jobPayload } },
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'Start a data migration job (one at a time)',
+                validate: { payload: jobPayload },
+                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /migrator/jobs/current)', schema: migrationJobSchema } }, errors: [409] })
+            },
             handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions)).code(202)
         },
         {
             method: 'GET',
             path: '/migrator/jobs/current',
-            options: { auth, tags: ['api', 'migrator'], description: 'The current (or last) data migration job with live progress' },
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'The current (or last) data migration job with live progress',
+                plugins: documented({ responses: { 200: { description: 'The job', schema: migrationJobSchema } }, errors: [404] })
+            },
             handler: () => jobs.current() ?? Boom.notFound('No data migration has run since the server started')
         },
         {
             method: 'DELETE',
             path: '/migrator/jobs/current',
-            options: { auth, tags: ['api', 'migrator'], description: 'Cancel the running job after its current batch (resumable)' },
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'Cancel the running job after its current batch (resumable)',
+                plugins: documented({ responses: { 202: { description: 'The job stops after its current batch', schema: cancellingSchema } }, errors: [409] })
+            },
             handler: (_request, h) => (jobs.cancel() ? h.response({ cancelling: true }).code(202) : Boom.conflict('No data migration is running'))
         }
     ]);

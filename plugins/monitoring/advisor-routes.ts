@@ -7,8 +7,10 @@ import Boom from '@hapi/boom';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { documented } from '../../server/openapi';
 import type { AdvisorAction, DatabaseAdvisor } from './advisor';
 import { ADVISOR_ACTION_PATH, ADVISOR_PANEL, renderAdvisorPanel, type Flash } from './advisor-panel';
+import { advisorActionResultSchema, advisorReportSchema } from './response-schemas';
 
 const actionSchema = (actions: readonly string[], confirmation: Joi.Schema) => Joi.object({
     action: Joi.string().valid(...actions).required().description('What to do'),
@@ -31,6 +33,7 @@ export function advisorRoutes(advisor: DatabaseAdvisor): ServerRoute[] {
                 tags: ['api', 'monitoring'],
                 description: 'Database advice: query statistics, index advice, maintenance, sessions (admin token)',
                 auth: ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'The dialect\'s advice', schema: advisorReportSchema } } }),
                 validate: {
                     query: Joi.object({
                         fresh: Joi.boolean().default(false).description('Read the statistics now instead of serving the report of the last few seconds')
@@ -50,7 +53,8 @@ export function advisorRoutes(advisor: DatabaseAdvisor): ServerRoute[] {
                 tags: ['api', 'monitoring'],
                 description: 'Cancel or terminate a backend, ANALYZE a table, reset query statistics (PostgreSQL); checkpoint or integrity check (SQLite). Admin token; confirm must be true.',
                 auth: ADMIN_STRATEGY,
-                validate: { payload: actionSchema(advisor.actions, Joi.boolean().valid(true).required().description('Must be true: the action is deliberate')) },
+                plugins: documented({ responses: { 200: { description: 'The action was carried out', schema: advisorActionResultSchema } }, errors: [404, 409] }),
+                validate: { payload: actionSchema(advisor.actions, Joi.boolean().valid(true).required().description('Must be true: the action is deliberate')).label('AdvisorAction') },
                 async handler(request: Request) {
 
                     const { confirm: _confirm, ...action } = request.payload as AdvisorAction & { confirm: true };

@@ -7,9 +7,11 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { documented } from '../../server/openapi';
 import type { ConsolePanel } from '../../server/console/panel';
 import { html } from '../../server/html';
 import type { MetricsHistory } from './history';
+import { historySchema } from './response-schemas';
 
 export const CHARTS_PANEL: ConsolePanel = { id: 'charts', title: 'Charts', order: 15, path: '/console/panels/charts' };
 
@@ -35,6 +37,7 @@ export function chartsRoutes(history: MetricsHistory): ServerRoute[] {
                 tags: ['api', 'monitoring'],
                 description: 'The last hour of pool use, acquire p95, request rate and p95 per route, tps, cache hit, slow queries and WAL size, sampled every few seconds by this instance (admin token)',
                 auth: ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'Sample times and one column per series', schema: historySchema } } }),
                 validate: { query: Joi.object({ minutes: Joi.number().integer().min(1).max(60).default(60).description('How far back') }) },
                 handler(request: Request, h: ResponseToolkit) {
 

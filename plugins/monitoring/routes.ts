@@ -6,10 +6,12 @@ import type { ResponseToolkit, ServerRoute, Request } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { documented } from '../../server/openapi';
 import type { ConnectionHolds } from './connection-holds';
 import type { DatabaseStatus } from './database-status';
 import type { MonitoringMetrics } from './metrics';
 import type { QueryMonitor } from './query-monitor';
+import { connectionReportSchema, databaseReportSchema, metricsSchema, queryReportSchema } from './response-schemas';
 
 export interface MonitoringRouteOptions {
     status: DatabaseStatus;
@@ -31,6 +33,7 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 tags: ['api', 'monitoring'],
                 description: 'Database health and connection pool figures (admin token)',
                 auth: ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'Pool figures and the dialect\'s own health figures', schema: databaseReportSchema } } }),
                 async handler(_request: Request, h: ResponseToolkit) {
 
                     return noStore(h, await status.report());
@@ -44,6 +47,7 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 tags: ['api', 'monitoring'],
                 description: 'Slow-query log and per-route query counts (admin token)',
                 auth: ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'Slow queries and per-route query statistics', schema: queryReportSchema } } }),
                 validate: {
                     query: Joi.object({
                         slow_limit: Joi.number().integer().min(0).max(10_000)
@@ -69,6 +73,7 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 tags: ['api', 'monitoring'],
                 description: 'Pool connections held per route now (and the longest hold), acquire wait, hold time and idle-in-transaction time per route on this instance (admin token)',
                 auth: ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'Connections by route', schema: connectionReportSchema } } }),
                 handler(_request: Request, h: ResponseToolkit) {
 
                     return noStore(h, holds.report());
@@ -79,9 +84,11 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
             method: 'GET',
             path: '/metrics',
             options: {
-                tags: ['monitoring'],
-                description: 'Monitoring figures in Prometheus text format',
+                tags: ['api', 'monitoring'],
+                description: 'Monitoring figures in Prometheus text format (admin token unless METRICS_PUBLIC=1)',
+                notes: 'For Prometheus scrapers: the pool, query, request and database figures of /monitoring/database and /monitoring/queries as Prometheus text exposition (version 0.0.4), one metric family per figure with HELP and TYPE lines.',
                 auth: metricsPublic ? false : ADMIN_STRATEGY,
+                plugins: documented({ responses: { 200: { description: 'Prometheus text exposition', schema: metricsSchema } }, contentType: 'text/plain; version=0.0.4' }),
                 async handler(_request: Request, h: ResponseToolkit) {
 
                     const text = await metrics.render(await status.report(), queries.report());

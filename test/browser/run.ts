@@ -7,11 +7,12 @@ import * as Lab from '@hapi/lab';
 
 import { backupsPanelSuite } from './backups';
 import { consoleShellSuite } from './console-shell';
+import { documentationSuite } from './documentation';
 import { migratorPanelsSuite } from './migrator-panels';
 import { monitoringPanelsSuite } from './monitoring-panels';
 
 /** Every browser suite; plugins' panel suites are added here. */
-export const suites = [consoleShellSuite, monitoringPanelsSuite, migratorPanelsSuite, backupsPanelSuite];
+export const suites = [consoleShellSuite, monitoringPanelsSuite, migratorPanelsSuite, backupsPanelSuite, documentationSuite];
 
 async function main(): Promise<void> {
 

@@ -20,7 +20,7 @@ describe('backup routes and console panel', () => {
     const finished = async (job: BackupJob): Promise<BackupJob> => {
 
         for (;;) {
-            const res = await inject('GET', `/backups/jobs/${job.id}`);
+            const res = await inject('GET', `/backup-jobs/${job.id}`);
             expect(res.statusCode).to.equal(200);
             const current = res.result as BackupJob;
             if (current.state !== 'running') {
@@ -122,7 +122,7 @@ describe('backup routes and console panel', () => {
         expect((await restore(name, { confirm: database, tables: ['users; DROP TABLE users'] })).statusCode).to.equal(400);
         expect((await restore(name, { confirm: database, tables: ['no_such_table'] })).statusCode).to.equal(400);
         expect((await inject('POST', '/backups', { format: 'zip' })).statusCode).to.equal(400);
-        expect((await inject('GET', '/backups/jobs/not-a-job')).statusCode).to.equal(400);
+        expect((await inject('GET', '/backup-jobs/not-a-job')).statusCode).to.equal(400);
     });
 
     it('restores a table from a backup after its rows were deleted', { timeout: 60_000 }, async () => {
