@@ -49,7 +49,7 @@ export function renderPoolPanel(report: DatabaseReport): Html {
     if (lite) {
         rows.push(
             ['Journal mode', lite.journal_mode],
-            ['File / WAL size', `${formatBytes(num(lite.size_bytes))} / ${formatBytes(num(lite.wal_size_bytes))}`],
+            ['Database size', html`${formatBytes(num(lite.size_bytes))} <span class="muted">file ${formatBytes(num(lite.file_size_bytes))} + WAL ${formatBytes(num(lite.wal_size_bytes))} + shm ${formatBytes(num(lite.shm_size_bytes))}</span>`],
             ['Busy / locked errors', `${lite.busy_errors} / ${lite.locked_errors}`]
         );
     }
