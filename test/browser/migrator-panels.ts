@@ -108,14 +108,15 @@ export function migratorPanelsSuite(lab: Script): void {
             const buttons = [page.getByRole('button', { name: 'Dry run' }), page.getByRole('button', { name: 'Start migration' })];
             await sourceField.fill(`sqlite:${source}`);
             await targetField.fill(TARGET);
-            await page.locator('input[name="batchSize"]').fill('500');
+            // Small batches: the run lasts a few seconds, long enough to see it running.
+            await page.locator('input[name="batchSize"]').fill('50');
 
             // After a run the form keeps what was typed and its buttons work again.
             const formIsReady = async () => {
 
                 expect(await sourceField.inputValue()).to.equal(`sqlite:${source}`);
                 expect(await targetField.inputValue()).to.equal(TARGET);
-                expect(await page.locator('input[name="batchSize"]').inputValue()).to.equal('500');
+                expect(await page.locator('input[name="batchSize"]').inputValue()).to.equal('50');
                 for (const button of buttons) {
                     expect(await button.isEnabled()).to.be.true();
                 }
@@ -130,7 +131,12 @@ export function migratorPanelsSuite(lab: Script): void {
 
             await buttons[1]!.click();
             // Live progress polls every 2 s until the job ends; the buttons wait meanwhile.
-            await panelBody(page).getByText(/Migration (running|succeeded)/).waitFor();
+            await panelBody(page).getByText('Migration running').waitFor();
+            for (const button of buttons) {
+                expect(await button.isDisabled()).to.be.true();
+            }
+
+            await screenshot(page, 'data-migration-running');
             await panelBody(page).getByText(/Migration (succeeded|failed|cancelled)/).waitFor({ timeout: 240_000 });
             const status = (await panelBody(page).locator('#data-migration-status').textContent())!;
             expect(status).to.contain('Migration succeeded');
