@@ -6,7 +6,7 @@ import type { Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
-import { formatDuration, formatNumber, formatTimestamp } from '../../server/console/format';
+import { formatDuration, formatMilliseconds, formatNumber, formatTimestamp } from '../../server/console/format';
 import { alert, badge, type BadgeTone } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
 import { redactSecrets } from '../../server/db/url';
@@ -68,6 +68,9 @@ function tableRows(job: JobSnapshot): Html[] {
 </tr>`);
 }
 
+/** 3180 → "3.18 s"; past a minute, "12m 5s". */
+const took = (ms: number) => (ms < 60_000 ? formatMilliseconds(ms) : formatDuration(ms / 1000));
+
 // One sentence for the outcome: what ran, how it ended, what it did.
 function outcome(job: JobSnapshot): Html {
 
@@ -79,7 +82,7 @@ function outcome(job: JobSnapshot): Html {
         case 'succeeded':
             return alert('success', job.dryRun ?
                 html`<strong>Dry run succeeded</strong>: ${formatNumber(report?.tables.length ?? 0)} table(s), ${formatNumber(report?.tables.reduce((sum, table) => sum + table.sourceRows, 0) ?? 0)} row(s) to copy. Nothing was written.` :
-                html`<strong>Migration succeeded</strong>: ${formatNumber(report?.totalRows ?? 0)} row(s) in ${formatDuration((report?.durationMs ?? 0) / 1000)} (${formatNumber(report?.rowsPerSecond ?? 0)} rows/s)${report?.validated ? ', checksums compared' : ''}.`);
+                html`<strong>Migration succeeded</strong>: ${formatNumber(report?.totalRows ?? 0)} row(s) in ${took(report?.durationMs ?? 0)} (${formatNumber(report?.rowsPerSecond ?? 0)} rows/s)${report?.validated ? ', checksums compared' : ''}.`);
         case 'cancelled':
             return alert('warning', html`<strong>${what} cancelled</strong>. Start it again with “resume” checked to continue where it stopped.`);
         default:
