@@ -101,7 +101,7 @@ export async function renderPanel(engine: BackupEngine, jobs: JobTracker, flash:
       <form hx-post="${PANEL_PATH}/restore" hx-target="#panel-body">
         <input type="hidden" name="name" value="${entry.name}">
         <div class="form-row"><label>Tables (empty: the whole database)
-          <input name="tables" placeholder="resources, annotations" autocomplete="off">
+          <input name="tables" placeholder="e.g. resources, annotations" autocomplete="off">
         </label></div>
         <div class="form-row"><label>Type <code>${engine.confirmationName}</code> to confirm
           <input name="confirm" required autocomplete="off">

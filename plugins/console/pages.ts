@@ -93,7 +93,7 @@ ${nav}
     </header>
     <div id="panel-body" class="panel-body" data-panel="${active.id}"
          hx-get="${active.path}" hx-trigger="load, console:refresh"${active.refreshSeconds ? html` data-refresh-seconds="${active.refreshSeconds}"` : null}
-         aria-live="polite">
+         hx-swap="innerMorph" aria-live="polite">
       <p class="muted">Loading…</p>
     </div>
   </section>

@@ -6,8 +6,10 @@ import type { Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import { formatDuration, formatMilliseconds, formatNumber, formatTimestamp } from '../../server/console/format';
+import { alert, badge, type BadgeTone } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
-import { redactSecrets, redactUrl } from '../../server/db/url';
+import { redactSecrets } from '../../server/db/url';
 import { html, type Html } from '../../server/html';
 import type { JobSnapshot, MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE } from './migrator';
@@ -25,79 +27,150 @@ export const panels: ConsolePanel[] = [
 function schemaFragment(status: SchemaStatus, output: Html | null = null): Html {
 
     const rows = [
-        ...status.completed.map((name) => html`<tr><td>${name}</td><td>applied</td></tr>`),
-        ...status.pending.map((name) => html`<tr><td>${name}</td><td><strong>pending</strong></td></tr>`)
+        ...status.completed.map((name) => html`<tr><td><code>${name}</code></td><td>${badge('applied', 'ok')}</td></tr>`),
+        ...status.pending.map((name) => html`<tr><td><code>${name}</code></td><td>${badge('pending', 'warn')}</td></tr>`)
     ];
-    return html`<section id="schema-migrations" class="panel">
-<h2>Schema migrations</h2>
-${status.locked ? html`<p class="warning" role="alert">The knex migration lock is held: another migration is running, or one died holding it (release with <code>knex migrate:unlock</code>).</p>` : ''}
-<table><thead><tr><th>Migration</th><th>State</th></tr></thead><tbody>${rows}</tbody></table>
+    return html`<div id="schema-migrations">
+${status.locked ? alert('warning', html`The knex migration lock is held: another migration is running, or one died holding it (release it with <code>npx knex migrate:unlock</code>).`) : ''}
+${output}
+<p class="muted">${status.completed.length} applied, ${status.pending.length} pending.</p>
+<table class="data"><thead><tr><th>Migration</th><th>State</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="actions">
-  <button hx-get="${SCHEMA}/confirm?action=latest" hx-target="#schema-confirm" ${status.pending.length && !status.locked ? '' : 'disabled'}>Run latest (${status.pending.length} pending)</button>
-  <button hx-get="${SCHEMA}/confirm?action=rollback" hx-target="#schema-confirm" ${status.completed.length && !status.locked ? '' : 'disabled'}>Roll back last batch</button>
+  <button class="btn btn-primary" type="button" hx-get="${SCHEMA}/confirm?action=latest" hx-target="#schema-confirm" ${status.pending.length && !status.locked ? '' : 'disabled'}>Run latest (${status.pending.length} pending)</button>
+  <button class="btn" type="button" hx-get="${SCHEMA}/confirm?action=rollback" hx-target="#schema-confirm" ${status.completed.length && !status.locked ? '' : 'disabled'}>Roll back last batch</button>
 </div>
 <div id="schema-confirm"></div>
-${output ? html`<div class="output" role="status">${output}</div>` : ''}
-</section>`;
-}
-
-function jobFragment(job: JobSnapshot | null): Html {
-
-    if (!job) {
-        return html`<div id="data-migration-status"><p>No data migration has run since the server started.</p></div>`;
-    }
-
-    const running = job.status === 'running';
-    const rows = (job.report?.tables.length ? job.report.tables.map((table) => ({
-        table: table.table,
-        progress: `${table.targetRows ?? table.copiedRows}/${table.sourceRows}`,
-        checksum: table.checksumMatch === null ? '–' : table.checksumMatch ? 'match' : 'DIFFERS',
-        rate: table.rowsPerSecond ? `${table.rowsPerSecond} rows/s` : '',
-        status: table.status,
-        errors: table.errors.map((error) => error.message).concat(table.differingKeys ?? []).join('; ')
-    })) : job.tables.map((table) => ({
-        table: table.table,
-        progress: `${table.done}/${table.rows}`,
-        checksum: '',
-        rate: '',
-        status: table.status,
-        errors: ''
-    })));
-
-    return html`<div id="data-migration-status" ${running ? html`hx-get="${DATA}/status" hx-trigger="every 2s" hx-swap="outerHTML"` : ''}>
-<p><strong>${job.dryRun ? 'Dry run' : 'Migration'} ${job.status}</strong>: ${job.source} → ${job.target}. ${job.phase}</p>
-${job.error ? html`<p class="error" role="alert">${job.error}</p>` : ''}
-${(job.report?.schemaIssues ?? []).map((issue) => html`<p class="error">${issue.table}: ${issue.message}</p>`)}
-${(job.report?.warnings ?? []).map((warning) => html`<p class="warning">${warning}</p>`)}
-<table><thead><tr><th>Table</th><th>Rows</th><th>Checksum</th><th>Speed</th><th>Status</th><th>Errors</th></tr></thead>
-<tbody>${rows.map((row) => html`<tr><td>${row.table}</td><td>${row.progress}</td><td>${row.checksum}</td><td>${row.rate}</td><td>${row.status}</td><td>${row.errors}</td></tr>`)}</tbody></table>
-${running ? html`<button hx-delete="${DATA}/job" hx-target="#data-migration-status" hx-swap="outerHTML">Cancel (resumable)</button>` : ''}
-${job.report ? html`<p>${job.report.totalRows} row(s) in ${(job.report.durationMs / 1000).toFixed(1)} s (${job.report.rowsPerSecond} rows/s).</p>` : ''}
 </div>`;
 }
 
-// Submitted URLs come back redacted: a password is never sent back to the page.
-function dataFragment(job: JobSnapshot | null, error: string | null = null, values: Record<string, unknown> = {}): Html {
+const TABLE_TONES: Record<string, BadgeTone> = { ok: 'ok', done: 'ok', failed: 'error', mismatch: 'error', copying: 'info' };
 
-    const checked = (name: string, fallback = false) => ((values[name] ?? fallback) ? 'checked' : '');
-    return html`<section id="data-migration" class="panel">
-<h2>Data migration</h2>
-<p>Copies every table between SQLite and PostgreSQL (either direction). The target gets the schema first; a non-empty target needs "resume" or "truncate".</p>
-<form hx-post="${DATA}/start" hx-target="#data-migration" hx-swap="outerHTML">
-  <label>Source URL <input name="source" required maxlength="2048" placeholder="sqlite:./data/neo-alexandria.db" value="${redactUrl(String(values.source ?? ''))}"></label>
-  <label>Target URL <input name="target" required maxlength="2048" placeholder="postgres://user:password@host:5432/db" value="${redactUrl(String(values.target ?? ''))}"></label>
-  <label>Batch size <input name="batchSize" type="number" min="1" max="${MAX_BATCH_SIZE}" value="${String(values.batchSize ?? 1000)}"></label>
-  <label>Tables (comma separated, empty for all) <input name="tables" value="${String(values.tables ?? '')}"></label>
-  <label><input type="checkbox" name="validate" value="true" ${checked('validate', true)}> validate checksums</label>
-  <label><input type="checkbox" name="verifyRows" value="true" ${checked('verifyRows')}> name differing rows</label>
-  <label><input type="checkbox" name="resume" value="true" ${checked('resume')}> resume</label>
-  <label><input type="checkbox" name="truncate" value="true" ${checked('truncate')}> truncate target first</label>
-  <button name="dryRun" value="true" ${job?.status === 'running' ? 'disabled' : ''}>Dry run</button>
-  <button name="dryRun" value="false" ${job?.status === 'running' ? 'disabled' : ''}>Start migration</button>
+function tableRows(job: JobSnapshot): Html[] {
+
+    if (job.report?.tables.length) {
+        return job.report.tables.map((table) => html`<tr>
+  <td>${table.table}</td>
+  <td class="num">${job.dryRun ? `${formatNumber(table.sourceRows)} to copy` : `${formatNumber(table.targetRows ?? table.copiedRows)} / ${formatNumber(table.sourceRows)}`}</td>
+  <td>${table.checksumMatch === null ? html`<span class="muted">—</span>` : table.checksumMatch ? badge('match', 'ok') : badge('DIFFERS', 'error')}</td>
+  <td class="num">${table.rowsPerSecond ? `${formatNumber(table.rowsPerSecond)} rows/s` : '—'}</td>
+  <td>${badge(table.status, TABLE_TONES[table.status] ?? 'muted')}</td>
+  <td>${table.errors.map((error) => error.message).concat(table.differingKeys ?? []).join('; ')}</td>
+</tr>`);
+    }
+
+    return job.tables.map((table) => html`<tr>
+  <td>${table.table}</td>
+  <td class="num"><progress max="${table.rows}" value="${table.done}"></progress> ${formatNumber(table.done)} / ${formatNumber(table.rows)}</td>
+  <td><span class="muted">—</span></td>
+  <td class="num">—</td>
+  <td>${badge(table.status, TABLE_TONES[table.status] ?? 'muted')}</td>
+  <td></td>
+</tr>`);
+}
+
+/** 3180 → "3.18 s"; past a minute, "12m 5s". */
+const took = (ms: number) => (ms < 60_000 ? formatMilliseconds(ms) : formatDuration(ms / 1000));
+
+// One sentence for the outcome: what ran, how it ended, what it did.
+function outcome(job: JobSnapshot): Html {
+
+    const what = job.dryRun ? 'Dry run' : 'Migration';
+    const report = job.report;
+    switch (job.status) {
+        case 'running':
+            return alert('info', html`<span class="spinner" aria-hidden="true"></span> <strong>${what} running</strong>: ${job.phase}.`);
+        case 'succeeded':
+            return alert('success', job.dryRun ?
+                html`<strong>Dry run succeeded</strong>: ${formatNumber(report?.tables.length ?? 0)} table(s), ${formatNumber(report?.tables.reduce((sum, table) => sum + table.sourceRows, 0) ?? 0)} row(s) to copy. Nothing was written.` :
+                html`<strong>Migration succeeded</strong>: ${formatNumber(report?.totalRows ?? 0)} row(s) in ${took(report?.durationMs ?? 0)} (${formatNumber(report?.rowsPerSecond ?? 0)} rows/s)${report?.validated ? ', checksums compared' : ''}.`);
+        case 'cancelled':
+            return alert('warning', html`<strong>${what} cancelled</strong>. Start it again with “resume” checked to continue where it stopped.`);
+        default:
+            return alert('error', html`<strong>${what} failed</strong>: ${job.error ?? 'see the table below'}`);
+    }
+}
+
+/** The Dry run / Start buttons: disabled while a job runs; `oob` replaces them in the form from a status update. */
+function formActions(job: JobSnapshot | null, oob = false): Html {
+
+    const disabled = job?.status === 'running' ? html` disabled` : null;
+    return html`<div class="actions" id="data-migration-actions"${oob ? html` hx-swap-oob="true"` : null}>
+  <button class="btn" type="submit" name="dryRun" value="true"${disabled}>Dry run</button>
+  <button class="btn btn-primary" type="submit" name="dryRun" value="false"${disabled}>Start migration</button>
+</div>`;
+}
+
+/**
+ * The job's state under the form. It replaces itself (outerHTML) on every
+ * update and brings the form's buttons along out of band, so the form keeps
+ * what was typed and its buttons come back when the job ends.
+ */
+function jobFragment(job: JobSnapshot | null, error: string | null = null): Html {
+
+    const running = job?.status === 'running';
+    const poll = running ? html` hx-get="${DATA}/status" hx-trigger="console:refresh" data-refresh-seconds="2" hx-swap="outerHTML"` : null;
+    const body = job ? html`${outcome(job)}
+<p class="muted">From <code>${job.source}</code> to <code>${job.target}</code>, started ${formatTimestamp(job.startedAt)}${job.finishedAt ? html`, ended ${formatTimestamp(job.finishedAt)}` : ''}.</p>
+${(job.report?.schemaIssues ?? []).map((issue) => alert('error', html`${issue.table}: ${issue.message}`))}
+${(job.report?.warnings ?? []).map((warning) => alert('warning', warning))}
+${job.tables.length || job.report?.tables.length ? html`<table class="data">
+<thead><tr><th>Table</th><th class="num">Rows</th><th>Checksum</th><th class="num">Speed</th><th>Status</th><th>Errors</th></tr></thead>
+<tbody>${tableRows(job)}</tbody></table>` : ''}
+${running ? html`<div class="actions"><button class="btn btn-danger" type="button" hx-delete="${DATA}/job" hx-target="#data-migration-status" hx-swap="outerHTML">Cancel (resumable)</button></div>` : ''}` :
+        html`<p class="muted">No data migration has run since the server started.</p>`;
+
+    return html`<div id="data-migration-status" class="job-status"${poll}>
+${error ? alert('error', error) : ''}
+${body}
+</div>`;
+}
+
+/** A status update: the job's state plus the form's buttons, out of band. */
+function jobUpdate(job: JobSnapshot | null, error: string | null = null): Html {
+
+    return html`${jobFragment(job, error)}
+${formActions(job, true)}`;
+}
+
+// No value is ever rendered into the URL fields: what was typed stays in the
+// browser (the form is not re-rendered by a run), and a password never comes back.
+function dataFragment(job: JobSnapshot | null): Html {
+
+    return html`<div id="data-migration">
+<p class="muted">Copies every table between SQLite and PostgreSQL (either direction). The target gets the schema first; a non-empty target needs “resume” or “truncate”.</p>
+<form class="form" hx-post="${DATA}/start" hx-target="#data-migration-status" hx-swap="outerHTML">
+  <div class="field">
+    <label for="data-migration-source">Source URL</label>
+    <input id="data-migration-source" name="source" type="text" inputmode="url" required maxlength="2048" autocomplete="off" spellcheck="false" aria-describedby="data-migration-source-hint">
+    <p class="hint" id="data-migration-source-hint">For example <code>sqlite:./data/neo-alexandria.db</code></p>
+  </div>
+  <div class="field">
+    <label for="data-migration-target">Target URL</label>
+    <input id="data-migration-target" name="target" type="text" inputmode="url" required maxlength="2048" autocomplete="off" spellcheck="false" aria-describedby="data-migration-target-hint">
+    <p class="hint" id="data-migration-target-hint">For example <code>postgres://user:password@host:5432/database</code>; the password is never shown back.</p>
+  </div>
+  <div class="form-row">
+    <div class="field field-narrow">
+      <label for="data-migration-batch">Batch size</label>
+      <input id="data-migration-batch" name="batchSize" type="number" min="1" max="${MAX_BATCH_SIZE}" value="1000">
+    </div>
+    <div class="field">
+      <label for="data-migration-tables">Tables</label>
+      <input id="data-migration-tables" name="tables" type="text" autocomplete="off" spellcheck="false" aria-describedby="data-migration-tables-hint">
+      <p class="hint" id="data-migration-tables-hint">Comma separated; empty for every table.</p>
+    </div>
+  </div>
+  <fieldset class="checks">
+    <legend>Options</legend>
+    <label class="check"><input type="checkbox" name="validate" value="true" checked> Validate checksums</label>
+    <label class="check"><input type="checkbox" name="verifyRows" value="true"> Name differing rows</label>
+    <label class="check"><input type="checkbox" name="resume" value="true"> Resume</label>
+    <label class="check"><input type="checkbox" name="truncate" value="true"> Truncate the target first</label>
+  </fieldset>
+  ${formActions(job)}
 </form>
-${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 ${jobFragment(job)}
-</section>`;
+</div>`;
 }
 
 // Form fields arrive as text; checkboxes are absent when unchecked.
@@ -114,7 +187,6 @@ const formPayload = Joi.object({
 });
 
 export function registerPanels(server: Server, jobs: MigrationJobs): void {
-
 
     const auth = { strategy: ADMIN_STRATEGY };
     const page = (h: any, fragment: Html, code = 200) => h.response(fragment.toString()).type('text/html; charset=utf-8').code(code);
@@ -137,9 +209,11 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 const what = latest ?
                     html`Apply ${status.pending.length} pending migration(s): ${status.pending.join(', ')}?` :
                     html`Roll back the last batch of migrations? Its tables and columns are dropped with their data.`;
-                return page(h, html`<div class="confirm" role="alertdialog"><p>${what}</p>
-<button hx-post="${SCHEMA}/${latest ? 'latest' : 'rollback'}" hx-target="#schema-migrations" hx-swap="outerHTML">Confirm</button>
-<button hx-get="${SCHEMA}" hx-target="#schema-migrations" hx-swap="outerHTML">Cancel</button></div>`);
+                return page(h, html`<div class="alert alert-warning confirm" role="alertdialog" aria-label="Confirm"><p>${what}</p>
+<div class="actions">
+  <button class="btn ${latest ? 'btn-primary' : 'btn-danger'}" type="button" hx-post="${SCHEMA}/${latest ? 'latest' : 'rollback'}" hx-target="#schema-migrations" hx-swap="outerHTML">Confirm</button>
+  <button class="btn btn-quiet" type="button" hx-get="${SCHEMA}" hx-target="#schema-migrations" hx-swap="outerHTML">Cancel</button>
+</div></div>`);
             }
         },
         ...(['latest', 'rollback'] as const).map((action) => ({
@@ -153,17 +227,17 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     const change = await (action === 'latest' ? migrateLatest(knex) : rollbackLastBatch(knex));
                     const verb = action === 'latest' ? 'Applied' : 'Rolled back';
                     const output = change.migrations.length ?
-                        html`${verb} batch ${change.batch}: ${change.migrations.join(', ')}` :
-                        html`Nothing to ${action === 'latest' ? 'apply' : 'roll back'}.`;
+                        alert('success', html`${verb} batch ${change.batch}: ${change.migrations.join(', ')}.`) :
+                        alert('info', html`Nothing to ${action === 'latest' ? 'apply' : 'roll back'}.`);
                     return page(h, schemaFragment(await schemaStatus(knex), output));
                 }
                 catch (error) {
                     if (error instanceof MigrationBusyError) {
-                        return page(h, schemaFragment(await schemaStatus(knex), html`<span class="error">${error.message}</span>`), 409);
+                        return page(h, schemaFragment(await schemaStatus(knex), alert('error', error.message)), 409);
                     }
 
                     request.log(['migrator', 'error'], redactSecrets((error as Error).message));
-                    const output = html`<span class="error">The ${action === 'latest' ? 'migration' : 'rollback'} failed and its transaction was rolled back; the server log has the details.</span>`;
+                    const output = alert('error', html`The ${action === 'latest' ? 'migration' : 'rollback'} failed and its transaction was rolled back; the server log has the details.`);
                     return page(h, schemaFragment(await schemaStatus(knex), output), 500);
                 }
             }
@@ -178,7 +252,7 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
             method: 'GET',
             path: `${DATA}/status`,
             options: { auth },
-            handler: (_request, h) => page(h, jobFragment(jobs.current()))
+            handler: (_request, h) => page(h, jobUpdate(jobs.current()))
         },
         {
             method: 'DELETE',
@@ -187,7 +261,7 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
             handler: (_request, h) => {
 
                 jobs.cancel();
-                return page(h, jobFragment(jobs.current()));
+                return page(h, jobUpdate(jobs.current()));
             }
         },
         {
@@ -197,7 +271,7 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 auth,
                 validate: {
                     payload: formPayload,
-                    failAction: (_request, h, error) => page(h, dataFragment(jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
+                    failAction: (_request, h, error) => page(h, jobUpdate(jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
                 }
             },
             handler: (request, h) => {
@@ -215,7 +289,7 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     dryRun: form.dryRun === 'true'
                 });
                 if (error) {
-                    return page(h, dataFragment(jobs.current(), redactSecrets(error.message), form), 400);
+                    return page(h, jobUpdate(jobs.current(), redactSecrets(error.message)), 400);
                 }
 
                 try {
@@ -227,10 +301,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                         throw failure;
                     }
 
-                    return page(h, dataFragment(jobs.current(), redactSecrets((failure as Error).message), form), code);
+                    return page(h, jobUpdate(jobs.current(), redactSecrets((failure as Error).message)), code);
                 }
 
-                return page(h, dataFragment(jobs.current(), null, form));
+                return page(h, jobUpdate(jobs.current()));
             }
         }
     ]);

@@ -62,7 +62,7 @@ export function renderPoolPanel(report: DatabaseReport, connections?: Connection
     if (lite) {
         rows.push(
             ['Journal mode', lite.journal_mode],
-            ['File / WAL size', `${formatBytes(num(lite.size_bytes))} / ${formatBytes(num(lite.wal_size_bytes))}`],
+            ['Database size', html`${formatBytes(num(lite.size_bytes))} <span class="detail">file ${formatBytes(num(lite.file_size_bytes))} + WAL ${formatBytes(num(lite.wal_size_bytes))} + shm ${formatBytes(num(lite.shm_size_bytes))}</span>`],
             ['Busy / locked errors', `${lite.busy_errors} / ${lite.locked_errors}`]
         );
     }
@@ -80,13 +80,13 @@ export function renderQueriesPanel(report: QueryReport): Html {
     const slow = report.slow_queries.slice(0, 20);
     return html`<h3>Slow queries (over ${formatMilliseconds(report.slow_query_ms)}; ${formatNumber(report.slow_queries_total)} in total)</h3>
 ${slow.length ? html`<table class="data">
-<thead><tr><th>When</th><th>Duration</th><th>Route</th><th>SQL</th></tr></thead>
-<tbody>${slow.map((entry) => html`<tr><td>${formatTimestamp(entry.at)}</td><td class="num">${formatMilliseconds(entry.duration_ms)}</td><td>${entry.route ?? html`<span class="muted">background</span>`}</td><td><code>${entry.sql}</code>${entry.failed ? html` ${badge('failed', 'error')}` : ''}</td></tr>`)}</tbody>
+<thead><tr><th>When</th><th class="num">Duration</th><th>Route</th><th>SQL</th></tr></thead>
+<tbody>${slow.map((entry) => html`<tr><td>${formatTimestamp(entry.at)}</td><td class="num">${formatMilliseconds(entry.duration_ms)}</td><td>${entry.route ?? html`<span class="muted">background</span>`}</td><td><code class="sql">${entry.sql}</code>${entry.failed ? html` ${badge('failed', 'error')}` : ''}</td></tr>`)}</tbody>
 </table>` : html`<p class="muted">No slow queries.</p>`}
 <h3>Per route</h3>
 ${report.attribution ? '' : alert('info', 'QUERY_ATTRIBUTION is off: requests are counted per route, queries only in total.')}
 <table class="data">
-<thead><tr><th>Route</th><th>Requests</th><th>Queries</th><th>Queries / request</th><th>Total</th><th>Slowest</th><th>N+1 (over ${report.n_plus_one_threshold} per request)</th></tr></thead>
+<thead><tr><th>Route</th><th class="num">Requests</th><th class="num">Queries</th><th class="num">Queries / request</th><th class="num">Total</th><th class="num">Slowest</th><th>N+1 (over ${report.n_plus_one_threshold} per request)</th></tr></thead>
 <tbody>${report.routes.map((route) => html`<tr><td>${route.route}</td><td class="num">${formatNumber(route.requests)}</td><td class="num">${formatNumber(route.queries)}</td><td class="num">${route.queries_per_request}</td><td class="num">${formatMilliseconds(route.total_query_ms)}</td><td class="num">${formatMilliseconds(route.max_query_ms)}</td><td>${route.suspected_n_plus_one ? badge(`suspected: ${route.n_plus_one_requests} requests, up to ${route.max_queries_per_request} queries`, 'warn') : badge('no', 'ok')}</td></tr>`)}</tbody>
 </table>
 <p class="muted">Background (no request): ${formatNumber(report.background.queries)} queries, ${formatMilliseconds(report.background.total_query_ms)}.</p>`;

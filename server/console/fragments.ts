@@ -4,7 +4,7 @@
 import { html, type Html } from '../html';
 
 export type AlertKind = 'error' | 'warning' | 'success' | 'info';
-export type BadgeTone = 'ok' | 'warn' | 'error' | 'muted';
+export type BadgeTone = 'ok' | 'info' | 'warn' | 'error' | 'muted';
 
 /** A message box; errors and warnings are announced to screen readers at once. */
 export function alert(kind: AlertKind, message: unknown): Html {

@@ -17,10 +17,17 @@
 //     only the body: no <html>, no title (the shell shows `title`).
 //   - refreshSeconds re-GETs `path` on that interval while the tab is visible,
 //     pauses while it is hidden and refreshes at once when shown again. The
-//     whole body is replaced, so a panel with a form should leave it unset and
-//     poll a part of its fragment instead: <div hx-get="…" hx-trigger="console:refresh"
+//     shell morphs the new body into the old one (hx-swap="innerMorph"), so
+//     what the user typed into an input survives a refresh or the Refresh
+//     button; an input whose value attribute changes takes the new value.
+//     A panel with a form should still leave refreshSeconds unset and poll a
+//     part of its fragment instead: <div hx-get="…" hx-trigger="console:refresh"
 //     data-refresh-seconds="1"> (the same visibility-aware timer; plain
 //     `hx-trigger="every 2s"` also works but keeps polling in hidden tabs).
+//   - Forms: post with hx-target on a result element, not on the form, so
+//     the form keeps its values after a run; send controls that must change
+//     with the result (buttons disabled while a job runs) out of band
+//     (hx-swap-oob="true" on an element with the same id).
 //   - CSRF: htmx requests other than GET carry the X-CSRF-Token header (set by
 //     the shell). Plain <form method="post"> without htmx must include
 //     <input type="hidden" name="crumb" value="${request.plugins.crumb}"> and
@@ -36,11 +43,16 @@
 //     no `js:` values, no style="" attributes; use <progress>/<meter> for bars.
 //     hx-confirm (window.confirm) is fine.
 //   - Look: reuse the classes of public/console/console.css (and the builders
-//     in server/console/fragments.ts): .alert(-error|-warning|-success|-info),
-//     .badge(-ok|-warn|-error|-muted), dl.facts, table.data (td.num for
-//     figures), .btn(.btn-primary|.btn-danger|.btn-small|.btn-quiet),
-//     .form-row, .actions, .muted, pre.output, .spinner.htmx-indicator.
-//     Figures are formatted with server/console/format.ts.
+//     in server/console/fragments.ts): .alert(-error|-warning|-success|-info)
+//     for results and status, .badge(-ok|-info|-warn|-error|-muted), dl.facts,
+//     table.data (td.num for figures), .btn(.btn-primary|.btn-danger|
+//     .btn-small|.btn-quiet), form.form with div.field (label, input, p.hint;
+//     .field-narrow in a .form-row), fieldset.checks with label.check for
+//     checkboxes, .actions for a row of buttons, .muted, pre.output,
+//     code.sql, .spinner(.htmx-indicator). No heading repeating the panel's
+//     title (the shell shows it), no placeholder that looks like a value (a
+//     p.hint says "For example …"). Figures are formatted with
+//     server/console/format.ts.
 //   - Suggested order values: overview 0, pool 10, queries 20, schema
 //     migrations 30, data migration 40, backups 50, search 60.
 

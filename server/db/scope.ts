@@ -8,7 +8,8 @@
 //
 // Statements built from a view are stamped; so are statements built from a
 // transaction the view opened, and Objection queries (eager loads included)
-// that run on the view. Code that reaches for `server.knex` directly is not.
+// and transactions (Model.transaction, Model.startTransaction) that run on
+// the view. Code that reaches for `server.knex` directly is not.
 
 import type { Knex } from 'knex';
 
@@ -100,7 +101,12 @@ export function scopeKnex<K extends Knex>(knex: K, context: QueryOrigin): K {
     return view as unknown as K;
 }
 
-type ModelClass = { query(trx?: unknown): unknown; relatedQuery(name: string, trx?: unknown): unknown };
+type ModelClass = {
+    query(trx?: unknown): unknown;
+    relatedQuery(name: string, trx?: unknown): unknown;
+    transaction(knexOrTrx: unknown, callback?: unknown): unknown;
+    startTransaction(knexOrTrx?: unknown): unknown;
+};
 
 /**
  * The models, each running its static queries on `knex` (a scoped view)
@@ -130,6 +136,16 @@ export function scopeModels(models: Models, knex: Knex): Models {
 
                         if (property === 'relatedQuery') {
                             return (relation: string, trx?: unknown) => cls.relatedQuery(relation, trx ?? knex);
+                        }
+
+                        // Objection opens these on the class's own knex: open them on
+                        // the view, so the statements inside carry the request too.
+                        if (property === 'transaction') {
+                            return (knexOrTrx: unknown, callback?: unknown) => callback === undefined ? cls.transaction(knex, knexOrTrx) : cls.transaction(knexOrTrx ?? knex, callback);
+                        }
+
+                        if (property === 'startTransaction') {
+                            return (knexOrTrx?: unknown) => cls.startTransaction(knexOrTrx ?? knex);
                         }
 
                         // Everything else is the class's own, called on the class

@@ -34,7 +34,7 @@ export interface Dialect {
     nowDefault(knex: Knex): Knex.Raw;
     /** Column default for a generated UUID, or null where the application must supply it. */
     uuidDefault(knex: Knex): Knex.Raw | null;
-    /** Size in bytes of the database (file or catalog). */
+    /** Size in bytes of the database (SQLite: file + WAL + shared memory; PostgreSQL: the catalog's figure). */
     databaseSize(knex: Knex): Promise<number>;
     /** Server/library version string. */
     serverVersion(knex: Knex): Promise<string>;

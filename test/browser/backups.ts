@@ -8,7 +8,7 @@ import type * as Lab from '@hapi/lab';
 import type { Browser } from 'playwright-core';
 
 import { tempBackupDir } from '../helpers/backup';
-import { acceptNextDialog, launchBrowser, login, newConsolePage, openPanel, panelBody, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
+import { acceptNextDialog, launchBrowser, layoutProblems, login, newConsolePage, openPanel, panelBody, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
 
 type Script = ReturnType<typeof Lab.script>;
 
@@ -77,6 +77,7 @@ export function backupsPanelSuite(lab: Script): void {
             await page.getByRole('button', { name: 'Prune', exact: true }).click();
             await waitForPanel(page, 'backups', 'Nothing to prune; keeping 1');
             await screenshot(page, 'backups');
+            expect(await layoutProblems(page)).to.equal([]);
 
             // CSP violations and script errors show up here: the panel must run clean.
             expect(errors.filter((error) => !/status of 40[013]/.test(error))).to.equal([]);

@@ -9,6 +9,7 @@ import {
     csrfToken,
     fetchFromPage,
     launchBrowser,
+    layoutProblems,
     login,
     newConsolePage,
     openPanel,
@@ -119,6 +120,7 @@ export function consoleShellSuite(lab: Script): void {
             // A plugin's panel title is escaped in the navigation, not parsed as markup.
             expect(await page.locator('nav.sidenav').innerText()).to.contain('Probe <test>');
             await screenshot(page, 'overview');
+            expect(await layoutProblems(page)).to.equal([]);
         });
 
         it('shows ranked search results with highlighted snippets in the search tryout panel', async () => {
@@ -146,6 +148,7 @@ export function consoleShellSuite(lab: Script): void {
             expect(await results.locator('mark').count()).to.be.at.least(2);
             expect(await results.locator('mark').first().innerText()).to.match(/^library$/i);
             await screenshot(page, 'search-tryout');
+            expect(await layoutProblems(page)).to.equal([]);
         });
 
         it('polls a panel every refreshSeconds while visible and pauses while the tab is hidden', async () => {
@@ -221,6 +224,7 @@ export function consoleShellSuite(lab: Script): void {
             expect(allowed.status).to.equal(200);
             expect(probe.notes).to.equal(['<b>from htmx</b>', 'scripted']);
             await screenshot(page, 'probe');
+            expect(await layoutProblems(page)).to.equal([]);
         });
 
         it('logs out: the session ends and console pages go back to the login form', async () => {

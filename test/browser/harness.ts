@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, ConsoleMessage, Locator, Page } from 'pla
 
 import { loadConfig, type Config, type Env } from '../../server/config';
 import { createServer, prepareDatabase } from '../../server/index';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, dialect, type TestDatabase } from '../helpers/database';
 import { TEST_ADMIN_TOKEN } from '../helpers/server';
 
 export { TEST_ADMIN_TOKEN };
@@ -236,13 +236,67 @@ export function acceptNextDialog(page: Page, text?: string): void {
     page.once('dialog', (dialog) => void dialog.accept(text));
 }
 
-/** Saves a full-page screenshot as test-artifacts/screenshots/<name>.png and returns its path. */
+/** Saves a full-page screenshot as test-artifacts/screenshots/<dialect>/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
 
-    Fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    const file = Path.join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`);
+    const dir = Path.join(SCREENSHOT_DIR, dialect);
+    Fs.mkdirSync(dir, { recursive: true });
+    const file = Path.join(dir, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`);
     await page.screenshot({ path: file, fullPage: true });
     return file;
+}
+
+/** The narrowest a field for a database URL may be (a redacted PostgreSQL URL is ~60 characters). */
+export const MIN_URL_INPUT_PX = 480;
+
+/**
+ * What in the shown panel's body departs from the console's shared look, one
+ * sentence per problem (empty when none): a button with the browser's own
+ * style, a table without the console's cell borders, a text field too narrow
+ * (for a URL: under MIN_URL_INPUT_PX), a placeholder that reads like a value,
+ * a heading that repeats the panel's title. Hidden elements are skipped.
+ */
+export async function layoutProblems(page: Page): Promise<string[]> {
+
+    // A string, not a function: tsx wraps nested functions in a helper the page does not have.
+    return await page.evaluate(`(() => {
+        const problems = [];
+        const body = document.querySelector('#panel-body');
+        const title = document.querySelector('#panel-title').textContent.trim();
+        const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+        const describe = (element) => element.tagName.toLowerCase() + (element.name ? '[name=' + element.name + ']' : '') + ' "' + (element.textContent || element.value || '').trim().slice(0, 40) + '"';
+        const bodyFont = getComputedStyle(document.body).fontFamily;
+        for (const button of body.querySelectorAll('button')) {
+            if (!visible(button)) continue;
+            const style = getComputedStyle(button);
+            if (style.borderTopLeftRadius !== '6px' || style.fontFamily !== bodyFont || style.borderTopStyle !== 'solid') {
+                problems.push('default-styled button ' + describe(button) + ': radius ' + style.borderTopLeftRadius + ', border ' + style.borderTopStyle + ', font ' + style.fontFamily);
+            }
+        }
+        for (const table of body.querySelectorAll('table')) {
+            if (!visible(table)) continue;
+            const cell = table.querySelector('td, th');
+            const style = cell ? getComputedStyle(cell) : null;
+            if (getComputedStyle(table).borderCollapse !== 'collapse' || !style || style.borderBottomStyle !== 'solid' || parseFloat(style.paddingLeft) < 6) {
+                problems.push('unstyled table with ' + (table.querySelector('th') || {}).textContent + ' column');
+            }
+        }
+        for (const input of body.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea')) {
+            if (!visible(input)) continue;
+            const width = input.getBoundingClientRect().width;
+            const isUrl = /url|source|target/i.test(input.name + ' ' + (input.labels && input.labels[0] ? input.labels[0].textContent : ''));
+            const style = getComputedStyle(input);
+            if (isUrl && width < ${MIN_URL_INPUT_PX}) problems.push('URL field ' + describe(input) + ' is ' + Math.round(width) + ' px wide');
+            if (input.tagName === 'INPUT' && width < 100) problems.push('field ' + describe(input) + ' is ' + Math.round(width) + ' px wide');
+            if (style.borderTopLeftRadius !== '6px') problems.push('default-styled field ' + describe(input));
+            const placeholder = input.getAttribute('placeholder');
+            if (placeholder && !/^e\.g\. /.test(placeholder)) problems.push('placeholder "' + placeholder + '" reads like a value (say "e.g. …" or give a hint below)');
+        }
+        for (const heading of body.querySelectorAll('h1, h2, h3')) {
+            if (heading.textContent.trim() === title) problems.push('heading repeats the panel title "' + title + '"');
+        }
+        return problems;
+    })()`) as string[];
 }
 
 /** The CSRF token the shell page hands to htmx. */

@@ -10,7 +10,7 @@ import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig, migrationStatus, seedConfig } from '../../server/db/migrations';
 import { dropPostgresDatabase, ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../helpers/database';
 import { adminHeaders } from '../helpers/server';
-import { launchBrowser, login, newConsolePage, openPanel, panelBody, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
+import { launchBrowser, layoutProblems, login, newConsolePage, openPanel, panelBody, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
 
 type Script = ReturnType<typeof Lab.script>;
 
@@ -74,8 +74,11 @@ export function migratorPanelsSuite(lab: Script): void {
 
             await openPanel(page, 'schema-migrations', 'pending');
             await screenshot(page, 'schema-migrations-pending');
+            expect(await layoutProblems(page)).to.equal([]);
             await page.getByRole('button', { name: /Run latest \(\d+ pending\)/ }).click();
             await panelBody(page).getByRole('alertdialog').waitFor();
+            await screenshot(page, 'schema-migrations-confirm');
+            expect(await layoutProblems(page)).to.equal([]);
             await page.getByRole('button', { name: 'Confirm' }).click();
             await waitForPanel(page, 'schema-migrations', /Run latest \(0 pending\)/);
 
@@ -86,7 +89,11 @@ export function migratorPanelsSuite(lab: Script): void {
 
             expect(await panelBody(page).getByRole('status').textContent()).to.contain(`Applied batch`);
             expect((await migrationStatus(live.server.knex)).pending).to.equal([]);
+            // Nothing left to apply; the applied batch can be rolled back again.
+            expect(await page.getByRole('button', { name: 'Run latest (0 pending)' }).isDisabled()).to.be.true();
+            expect(await page.getByRole('button', { name: 'Roll back last batch' }).isEnabled()).to.be.true();
             await screenshot(page, 'schema-migrations');
+            expect(await layoutProblems(page)).to.equal([]);
             expect(errors.filter((error) => !/status of 40[013]/.test(error))).to.equal([]);
         });
 
@@ -94,15 +101,50 @@ export function migratorPanelsSuite(lab: Script): void {
 
             const { page, errors } = consolePage;
             await openPanel(page, 'data-migration', 'Source URL');
-            await page.locator('input[name="source"]').fill(`sqlite:${source}`);
-            await page.locator('input[name="target"]').fill(TARGET);
-            await page.getByRole('button', { name: 'Start migration' }).click();
+            expect(await layoutProblems(page)).to.equal([]);
+            await screenshot(page, 'data-migration-form');
+            const sourceField = page.locator('input[name="source"]');
+            const targetField = page.locator('input[name="target"]');
+            const buttons = [page.getByRole('button', { name: 'Dry run' }), page.getByRole('button', { name: 'Start migration' })];
+            await sourceField.fill(`sqlite:${source}`);
+            await targetField.fill(TARGET);
+            // Small batches: the run lasts a few seconds, long enough to see it running.
+            await page.locator('input[name="batchSize"]').fill('50');
 
-            // Live progress polls every 2 s until the job ends.
+            // After a run the form keeps what was typed and its buttons work again.
+            const formIsReady = async () => {
+
+                expect(await sourceField.inputValue()).to.equal(`sqlite:${source}`);
+                expect(await targetField.inputValue()).to.equal(TARGET);
+                expect(await page.locator('input[name="batchSize"]').inputValue()).to.equal('50');
+                for (const button of buttons) {
+                    expect(await button.isEnabled()).to.be.true();
+                }
+            };
+
+            await buttons[0]!.click();
+            await panelBody(page).getByText(/Dry run (succeeded|failed|cancelled)/).waitFor({ timeout: 120_000 });
+            const dry = (await panelBody(page).locator('#data-migration-status .alert').first().textContent())!;
+            expect(dry).to.match(/^Dry run succeeded: 13 table\(s\), [\d,]+ row\(s\) to copy\. Nothing was written\.$/);
+            await formIsReady();
+            await screenshot(page, 'data-migration-dry-run');
+
+            await buttons[1]!.click();
+            // Live progress polls every 2 s until the job ends; the buttons wait meanwhile.
+            await panelBody(page).getByText('Migration running').waitFor();
+            for (const button of buttons) {
+                expect(await button.isDisabled()).to.be.true();
+            }
+
+            await screenshot(page, 'data-migration-running');
             await panelBody(page).getByText(/Migration (succeeded|failed|cancelled)/).waitFor({ timeout: 240_000 });
             const status = (await panelBody(page).locator('#data-migration-status').textContent())!;
             expect(status).to.contain('Migration succeeded');
             expect(status).to.not.contain('DIFFERS');
+            // One sentence for the outcome, not the status twice.
+            const banner = (await panelBody(page).locator('#data-migration-status .alert').first().textContent())!;
+            expect(banner).to.match(/^Migration succeeded: [\d,]+ row\(s\) in [\d.]+ m?s \(\d[\d,]* rows\/s\), checksums compared\.$/);
+            expect(banner.match(/succeeded/g)).to.have.length(1);
 
             const rows = await panelBody(page).locator('#data-migration-status tbody tr').allTextContents();
             expect(rows.length).to.be.at.least(10);
@@ -110,7 +152,14 @@ export function migratorPanelsSuite(lab: Script): void {
                 expect(row, row).to.contain('match');
             }
 
+            await formIsReady();
             await screenshot(page, 'data-migration');
+            expect(await layoutProblems(page)).to.equal([]);
+
+            // The shell's Refresh re-renders the panel but keeps what was typed.
+            await page.click('button[data-refresh-target="#panel-body"]');
+            await waitForPanel(page, 'data-migration', 'Migration succeeded');
+            await formIsReady();
 
             // The report matches what is really in the target.
             const target = createDatabaseEngine(TARGET, { min: 0, max: 1 });

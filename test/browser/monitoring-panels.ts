@@ -6,7 +6,10 @@ import { expect } from '@hapi/code';
 import type * as Lab from '@hapi/lab';
 import type { Browser } from 'playwright-core';
 
-import { launchBrowser, login, newConsolePage, openPanel, screenshot, startLiveServer, type ConsolePage, type LiveServer } from './harness';
+import { formatBytes } from '../../server/console/format';
+import { sqliteFileSizes } from '../../server/db/dialects/sqlite';
+import { adminHeaders } from '../helpers/server';
+import { launchBrowser, layoutProblems, login, newConsolePage, openPanel, screenshot, startLiveServer, waitForPanel, type ConsolePage, type LiveServer } from './harness';
 
 type Script = ReturnType<typeof Lab.script>;
 
@@ -62,20 +65,89 @@ export function monitoringPanelsSuite(lab: Script): void {
             expect(value).to.be.within(0, 100);
             expect(await body.locator('dt', { hasText: /^In use$/ }).count()).to.equal(1);
             await screenshot(page, 'monitoring-pool');
+            expect(await layoutProblems(page)).to.equal([]);
 
             // refreshSeconds: 2 — the fragment is fetched again.
             const refreshed = await page.waitForResponse((response) => response.url().endsWith('/console/panels/pool'), { timeout: 6000 });
             expect(refreshed.status()).to.equal(200);
         });
 
-        it('shows slow queries and per-route counts', async () => {
+        it('shows slow queries and per-route counts, transactions counted for their route', async () => {
 
-            await fetch(`${live.baseUrl}/resources?limit=2`);
+            const list = await (await fetch(`${live.baseUrl}/resources?limit=2`)).json() as { items: Array<{ id: string }> };
+            const collections = await (await fetch(`${live.baseUrl}/collections?limit=1`)).json() as { items: Array<{ id: string }> };
+            // Both run their statements in a transaction the model opens.
+            for (const [url, payload] of [[`/resources/${list.items[0]!.id}`, { title: 'Patched from the browser test' }], [`/collections/${collections.items[0]!.id}`, { description: 'Patched' }]] as const) {
+                const res = await fetch(`${live.baseUrl}${url}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+                expect(res.status, url).to.equal(200);
+            }
+
             const { page } = await fresh();
-            const body = await openPanel(page, 'queries', 'GET /resources');
+            const body = await openPanel(page, 'queries', 'PATCH /collections/{id}');
             expect(await body.locator('table.data').count()).to.equal(2);
             expect(await body.innerText()).to.contain('Slow queries (over 1.00 ms');
+            const perRoute = await body.locator('table.data').nth(1).locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent!.trim())));
+            for (const route of ['PATCH /resources/{id}', 'PATCH /collections/{id}']) {
+                const cells = perRoute.find((row) => row[0] === route) ?? [];
+                // Route, requests, queries: the locked read, the update and the read-back.
+                expect(cells[1], route).to.equal('1');
+                expect(Number(cells[2]), route).to.be.at.least(3);
+            }
+
+            // A long statement stays in a scrolling box instead of stretching the page.
+            const tallest = await body.locator('code.sql').evaluateAll((codes) => Math.max(...codes.map((code) => code.getBoundingClientRect().height)));
+            expect(tallest).to.be.below(200);
             await screenshot(page, 'monitoring-queries');
+            expect(await layoutProblems(page)).to.equal([]);
+        });
+
+        it('shows the whole database size on the Overview and Pool panels (SQLite: file + WAL + shared memory)', async () => {
+
+            const { knex } = live.server;
+            const filename = live.server.db.type === 'sqlite' ? (knex.client.config.connection as { filename: string }).filename : null;
+            const measure = async () => (filename ? sqliteFileSizes(filename).total : await live.server.db.dialect.databaseSize(knex));
+            // A write between the page's figure and ours would move it: read until both sides agree.
+            const agreed = async (read: () => Promise<string>) => {
+
+                for (let attempt = 0; ; ++attempt) {
+                    const before = await measure();
+                    const shown = await read();
+                    if (before === await measure() || attempt === 3) {
+                        return { expected: before, shown };
+                    }
+                }
+            };
+
+            // The seeded library was written moments ago: on SQLite most of it is still in the WAL.
+            expect(await measure()).to.be.above(1_000_000);
+            if (filename) {
+                expect(sqliteFileSizes(filename).wal).to.be.above(0);
+            }
+
+            const { page } = await fresh();
+            await openPanel(page, 'overview', 'Database size');
+            const fact = (name: string) => async () => {
+
+                await Promise.all([
+                    page.waitForResponse((response) => response.url().includes('/console/panels/')),
+                    page.click('button[data-refresh-target="#panel-body"]')
+                ]);
+                await waitForPanel(page, (await page.locator('#panel-body').getAttribute('data-panel'))!);
+                return await page.locator('#panel-body .fact', { hasText: name }).locator('dd').innerText();
+            };
+
+            const onOverview = await agreed(fact('Database size'));
+            expect(onOverview.shown).to.equal(formatBytes(onOverview.expected));
+            const inMetrics = await agreed(async () => await (await fetch(`${live.baseUrl}/metrics`, { headers: adminHeaders })).text());
+            expect(inMetrics.shown).to.match(new RegExp(`^na_db_size_bytes ${inMetrics.expected}$`, 'm'));
+            await screenshot(page, 'overview-size');
+
+            await openPanel(page, 'pool', 'Database size');
+            const onPool = await agreed(fact('Database size'));
+            expect(onPool.shown.startsWith(formatBytes(onPool.expected)), onPool.shown).to.be.true();
+            if (filename) {
+                expect(onPool.shown).to.match(/file .+ \+ WAL .+ \+ shm .+/);
+            }
         });
 
         it('draws the charts of the last hour with uPlot, served by this server', async () => {

@@ -106,6 +106,25 @@ describe('request-scoped database handles (server/db/scope.ts)', () => {
         expect(scoped.Resource.fromJson({ title: 'x' })).to.be.an.instanceof(models.Resource);
     });
 
+    it('stamps statements in a transaction a scoped model opens, with a callback or started', async () => {
+
+        const scoped = scopeModels(models, scopeKnex(engine.knex, { origin }));
+        const resource = await scoped.Resource.transaction(async (trx) => {
+
+            const inserted = await scoped.Resource.query(trx).insert({ title: 'In a transaction' } as any);
+            return await inserted.$query(trx).patchAndFetch({ title: 'Patched in a transaction' } as any);
+        });
+
+        const trx = await scoped.Resource.startTransaction();
+        await scoped.Resource.query(trx).deleteById(resource.id);
+        await trx.commit();
+
+        const origins = statements().map((entry) => entry.origin);
+        expect(origins.length).to.be.at.least(4);
+        expect(origins).to.only.include([origin]);
+        expect(await engine.knex('resources').where({ id: resource.id }).first()).to.not.exist();
+    });
+
     it('keeps a transaction given to a scoped model', async () => {
 
         const scoped = scopeModels(models, scopeKnex(engine.knex, { origin }));
@@ -114,6 +133,11 @@ describe('request-scoped database handles (server/db/scope.ts)', () => {
             await scoped.Resource.query(trx).count({ n: '*' });
         });
 
-        expect(statements().map((entry) => entry.origin)).to.equal([undefined]);
+        await scoped.Resource.transaction(engine.knex, async (trx: Knex.Transaction) => {
+
+            await scoped.Resource.query(trx).count({ n: '*' });
+        });
+
+        expect(statements().map((entry) => entry.origin)).to.equal([undefined, undefined]);
     });
 });

@@ -1,8 +1,7 @@
 // SQLite health: the file and its write-ahead log, page figures, and how
 // often the one writer made others wait too long (busy/locked errors).
 
-import Fs from 'node:fs';
-
+import { sqliteFileSizes } from '../../../server/db/dialects/sqlite';
 import type { DatabaseProbe, FigureValue, MetricSpec, ProbeContext } from './types';
 
 const PRAGMAS_SQL = `
@@ -19,20 +18,6 @@ const metrics: MetricSpec[] = [
     { field: 'locked_errors', name: 'na_sqlite_locked_errors_total', help: 'Queries that failed with SQLITE_LOCKED', type: 'counter' }
 ];
 
-function fileSize(path: string): number {
-
-    try {
-        return Fs.statSync(path).size;
-    }
-    catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-            return 0;
-        }
-
-        throw error;
-    }
-}
-
 export function createSqliteProbe(): DatabaseProbe {
 
     return {
@@ -43,10 +28,13 @@ export function createSqliteProbe(): DatabaseProbe {
             const [pragmas] = await statsKnex.raw(PRAGMAS_SQL);
             const filename = (appKnex.client.config.connection as { filename: string }).filename;
             const inMemory = filename === ':memory:';
+            const sizes = inMemory ? null : sqliteFileSizes(filename);
             return {
                 file: inMemory ? ':memory:' : filename,
-                size_bytes: inMemory ? pragmas.page_size * pragmas.page_count : fileSize(filename),
-                wal_size_bytes: inMemory ? 0 : fileSize(`${filename}-wal`),
+                size_bytes: sizes?.total ?? pragmas.page_size * pragmas.page_count,
+                file_size_bytes: sizes?.file ?? 0,
+                wal_size_bytes: sizes?.wal ?? 0,
+                shm_size_bytes: sizes?.shm ?? 0,
                 page_size: Number(pragmas.page_size),
                 page_count: Number(pragmas.page_count),
                 freelist_count: Number(pragmas.freelist_count),

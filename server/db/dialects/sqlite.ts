@@ -7,6 +7,40 @@ import type { PoolOverrides } from '../../config';
 import type { Dialect, PoolSettings } from '../types';
 import { errorCode } from './common';
 
+/** The files a SQLite database lives in, in bytes (0 for one that does not exist). */
+export interface SqliteFileSizes {
+    file: number;
+    /** Write-ahead log: committed pages not yet copied into the file. */
+    wal: number;
+    /** WAL index (shared memory). */
+    shm: number;
+    total: number;
+}
+
+function sizeOrZero(path: string): number {
+
+    try {
+        return Fs.statSync(path).size;
+    }
+    catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+            return 0;
+        }
+
+        throw error;
+    }
+}
+
+// In WAL mode recent writes live in <file>-wal until a checkpoint copies them
+// into the file, so the file alone can read 4 KiB for a library of megabytes.
+export function sqliteFileSizes(filename: string): SqliteFileSizes {
+
+    const file = sizeOrZero(filename);
+    const wal = sizeOrZero(`${filename}-wal`);
+    const shm = sizeOrZero(`${filename}-shm`);
+    return { file, wal, shm, total: file + wal + shm };
+}
+
 export const sqlite: Dialect = {
     type: 'sqlite',
 
@@ -96,7 +130,7 @@ export const sqlite: Dialect = {
             return Number(size);
         }
 
-        return Fs.statSync(filename).size;
+        return sqliteFileSizes(filename).total;
     },
 
     async serverVersion(knex: Knex): Promise<string> {

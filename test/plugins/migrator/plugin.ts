@@ -140,7 +140,10 @@ describe('plugin: migrator', () => {
         expect(second.statusCode).to.equal(409);
 
         const status = await inject('GET', '/console/panels/data-migration/status');
-        expect(status.payload).to.match(/hx-trigger="every 2s"|Migration succeeded/);
+        expect(status.payload).to.match(/data-refresh-seconds="2"|Migration succeeded/);
+        // The form's buttons come along out of band: disabled while the job runs.
+        expect(status.payload).to.match(/<div class="actions" id="data-migration-actions" hx-swap-oob="true">\s*<button class="btn" type="submit" name="dryRun" value="true"( disabled)?>/);
+        expect(/name="dryRun" value="true" disabled/.test(status.payload)).to.equal(status.payload.includes('Migration running'));
 
         const job = await finished();
         expect(job.status, job.error).to.equal('succeeded');
@@ -149,7 +152,11 @@ describe('plugin: migrator', () => {
 
         const panel = await inject('GET', '/console/panels/data-migration');
         expect(panel.payload).to.contain('Migration succeeded');
-        expect(panel.payload).to.contain('<td>resources</td><td>40/40</td><td>match</td>');
+        expect(panel.payload).to.match(/<td>resources<\/td>\s*<td class="num">40 \/ 40<\/td>\s*<td><span class="badge badge-ok">match<\/span><\/td>/);
+        // One status sentence, and the buttons are back.
+        expect(panel.payload).to.match(/<strong>Migration succeeded<\/strong>: \d+ row\(s\) in /);
+        expect(panel.payload).to.not.contain('succeeded.');
+        expect(panel.payload).to.not.match(/<button[^>]+name="dryRun"[^>]+disabled/);
     });
 
     it('validates the console form and starts a dry run from it', { timeout: 120_000 }, async () => {
@@ -166,6 +173,10 @@ describe('plugin: migrator', () => {
         cleanup.push(target.drop);
         const dry = await t.server.inject({ method: 'POST', url: '/console/panels/data-migration/start', headers, payload: form({ source: source.url, target: target.url, dryRun: 'true', validate: 'true' }) });
         expect(dry.statusCode, dry.payload).to.equal(200);
+        // Only the job's status and the buttons come back: the form keeps what was typed.
+        expect(dry.payload).to.contain('id="data-migration-status"');
+        expect(dry.payload).to.contain('id="data-migration-actions" hx-swap-oob="true"');
+        expect(dry.payload).to.not.contain('name="source"');
         const job = await finished();
         expect(job).to.include({ status: 'succeeded', dryRun: true });
         expect(require('node:fs').existsSync(target.filename)).to.be.false();

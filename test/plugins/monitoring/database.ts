@@ -3,6 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 import Knex from 'knex';
 
+import { formatBytes } from '../../../server/console/format';
 import { isPostgres, postgresOnly, sqliteOnly } from '../../helpers/database';
 import { eventually, holdConnections, release, sleep } from '../../helpers/monitoring';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
@@ -119,9 +120,12 @@ describe('monitoring: GET /monitoring/database', () => {
         const lite = body.sqlite;
         expect(body.postgres).to.not.exist();
         expect(lite.file).to.equal(filename);
-        expect(lite.size_bytes).to.equal(Fs.statSync(filename).size);
-        expect(lite.wal_size_bytes).to.equal(Fs.existsSync(`${filename}-wal`) ? Fs.statSync(`${filename}-wal`).size : 0);
+        const sizeOf = (path: string) => (Fs.existsSync(path) ? Fs.statSync(path).size : 0);
+        expect(lite.file_size_bytes).to.equal(Fs.statSync(filename).size);
+        expect(lite.wal_size_bytes).to.equal(sizeOf(`${filename}-wal`));
+        expect(lite.shm_size_bytes).to.equal(sizeOf(`${filename}-shm`));
         expect(lite.wal_size_bytes as number).to.be.above(0);
+        expect(lite.size_bytes).to.equal(lite.file_size_bytes + lite.wal_size_bytes + lite.shm_size_bytes);
         expect(lite.page_size).to.equal(expected.page_size);
         expect(lite.page_count).to.equal(expected.page_count);
         expect(lite.freelist_count).to.equal(expected.freelist_count);
@@ -129,6 +133,38 @@ describe('monitoring: GET /monitoring/database', () => {
         expect(lite.journal_mode).to.equal('wal');
         expect(lite.busy_errors).to.equal(0);
         expect(lite.locked_errors).to.equal(0);
+    });
+
+    it('shows the whole database size on the console, /metrics and /monitoring/database (SQLite: file + WAL + shared memory)', async () => {
+
+        // A 1.2 MB library, written just now: on SQLite it sits in the WAL
+        // until a checkpoint, so the file alone would read a few KiB.
+        const description = 'x'.repeat(4000);
+        await t.server.knex.batchInsert('resources', Array.from({ length: 300 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, title: `Size ${i}`, description })), 50);
+
+        const lite = (await report()).sqlite;
+        const metrics = (await t.server.inject({ url: '/metrics', headers: adminHeaders })).payload;
+        const overview = (await t.server.inject({ url: '/ops/overview', headers: adminHeaders })).result as Record<string, any>;
+        const panel = (await t.server.inject({ url: '/console/panels/overview', headers: adminHeaders })).payload;
+
+        let expected: number;
+        if (isPostgres) {
+            const { rows } = await t.server.knex.raw('SELECT pg_database_size(current_database()) AS size');
+            expected = Number(rows[0].size);
+        }
+        else {
+            const filename = (t.server.knex.client.config.connection as { filename: string }).filename;
+            const sizeOf = (path: string) => (Fs.existsSync(path) ? Fs.statSync(path).size : 0);
+            expected = sizeOf(filename) + sizeOf(`${filename}-wal`) + sizeOf(`${filename}-shm`);
+            expect(sizeOf(`${filename}-wal`)).to.be.above(0);
+            expect(lite.size_bytes).to.equal(expected);
+        }
+
+        expect(expected).to.be.above(1_200_000);
+        expect(overview.database_size_bytes).to.equal(expected);
+        expect(metrics).to.match(new RegExp(`^na_db_size_bytes ${expected}$`, 'm'));
+        expect(panel).to.contain(`<dt>Database size</dt><dd>${formatBytes(expected)}</dd>`);
+        await t.server.knex('resources').whereLike('title', 'Size %').delete();
     });
 
     it('sqlite only: counts busy errors when another process holds the write lock', sqliteOnly, async () => {

@@ -167,7 +167,7 @@ describe('monitoring: console panels', () => {
         expect(res.payload).to.contain(`${percent.toFixed(1)} % in use`);
         expect(res.payload).to.contain('<dt>Acquire p50 / p95</dt>');
         expect(res.payload).to.contain(isPostgres ? '<dt>Cache hit ratio</dt>' : '<dt>Journal mode</dt><dd>wal</dd>');
-        expect(res.payload).to.contain(isPostgres ? '<dt>Transactions / s</dt>' : '<dt>File / WAL size</dt>');
+        expect(res.payload).to.contain(isPostgres ? '<dt>Transactions / s</dt>' : '<dt>Database size</dt>');
         // The console's Content-Security-Policy allows no inline styles or scripts.
         expect(res.payload).to.not.match(/style=|<script|hx-on/);
         expect(res.payload).to.not.contain('<html');

@@ -298,6 +298,43 @@ describe('monitoring: attribution modes', () => {
         }
     ]);
 
+    // Both routes read-modify-write under a row lock in a transaction opened by
+    // the model (Resource.transaction, Collection.transaction).
+    for (const mode of ['request', 'async'] as const) {
+        it(`${mode}: PATCH /resources/{id} and PATCH /collections/{id} count their transaction's statements for their route`, async () => {
+
+            const t = await createTestServer({ QUERY_ATTRIBUTION: mode });
+            try {
+                const resource = await t.server.inject({ method: 'POST', url: '/resources', payload: { title: 'Attributed' } });
+                const collection = await t.server.inject({ method: 'POST', url: '/collections', payload: { name: 'Attributed' } });
+                expect([resource.statusCode, collection.statusCode]).to.equal([201, 201]);
+                const background = (await routesOf(t)).background.queries;
+
+                for (const [url, payload] of [
+                    [`/resources/${(resource.result as any).id}`, { title: 'Renamed', subject_add: ['attribution'] }],
+                    [`/collections/${(collection.result as any).id}`, { name: 'Renamed' }]
+                ] as const) {
+                    const res = await t.server.inject({ method: 'PATCH', url, payload });
+                    expect(res.statusCode, res.payload).to.equal(200);
+                }
+
+                const report = await routesOf(t);
+                for (const route of ['PATCH /resources/{id}', 'PATCH /collections/{id}']) {
+                    const stats = report.routes.find((entry: any) => entry.route === route);
+                    // The locked read, the update and the read-back (BEGIN/COMMIT are not counted).
+                    expect(stats.requests, route).to.equal(1);
+                    expect(stats.queries as number, route).to.be.at.least(3);
+                }
+
+                // The report request itself runs no application queries.
+                expect(report.background.queries).to.equal(background);
+            }
+            finally {
+                await t.stop();
+            }
+        });
+    }
+
     it('request (default): stamped statements count for their route, the shared knex counts as background', async () => {
 
         const t = await createTestServer();
