@@ -64,6 +64,12 @@
         figure.setAttribute('data-points', String(data.t.length));
 
         // Same lines as before: new data only. Different lines (a new busy route): a new chart.
+        // A panel refresh (htmx morph) may have emptied the canvas box: draw anew then.
+        if (figure.plot && !target.contains(figure.plot.root)) {
+            figure.plot.destroy();
+            figure.plot = null;
+        }
+
         if (figure.plot && figure.plotKey === key(lines)) {
             figure.plot.setData(columns);
             return;
