@@ -165,7 +165,7 @@ export function monitoringPanelsSuite(lab: Script): void {
             // One canvas per chart, with at least the first sample in it.
             expect(await body.locator('figure[data-chart] canvas').count()).to.equal(expected.length);
             expect(Number(await figures.first().getAttribute('data-points'))).to.be.at.least(1);
-            expect(await body.locator('.u-legend').first().innerText()).to.contain('in use');
+            expect(await body.locator('.u-legend').first().innerText()).to.match(/in use/i);
             await screenshot(page, 'monitoring-charts');
         });
 
