@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Path from 'node:path';
 import Joi from 'joi';
 
-import { parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+import { getDatabaseType, parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 
@@ -283,6 +283,31 @@ export function testDatabaseUrl(env: Env = process.env): string | null {
     }
 
     return null;
+}
+
+/**
+ * The PostgreSQL database whose server hosts the scratch databases of the
+ * tests that need both dialects in one run (ranking parity, data migration):
+ * the suite's own database on PostgreSQL, else TEST_POSTGRES_URL, else the
+ * default PostgreSQL test database.
+ */
+export function testPostgresUrl(env: Env = process.env): string {
+
+    const suite = testDatabaseUrl(env);
+    if (suite && getDatabaseType(suite) === 'postgres') {
+        return suite;
+    }
+
+    return env.TEST_POSTGRES_URL || DEFAULT_TEST_PG_URL;
+}
+
+/**
+ * True under CI (`CI` set, and not `false` or `0`): there a test never skips
+ * for a missing server or tool, it fails instead.
+ */
+export function testsRunInCi(env: Env = process.env): boolean {
+
+    return Boolean(env.CI) && !['false', '0'].includes(env.CI!.toLowerCase());
 }
 
 export type { DatabaseType };

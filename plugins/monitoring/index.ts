@@ -65,6 +65,8 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        const probe = probeFor(engine);
+        const metrics = new MonitoringMetrics(probe);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
             settings: engine.pool,
             warnPercent: settings.poolWarnPercent,
@@ -75,11 +77,11 @@ export const plugin: Plugin<MonitoringOptions> = {
                     msg: `Connection pool ${pressure.utilization_percent} % in use (${pressure.in_use} of ${pressure.max}, ${pressure.waiting} waiting)`,
                     ...pressure
                 });
-            }
+            },
+            onAcquire: (ms) => metrics.observeAcquire(ms)
         });
 
         const statsEngine = statsEngineFor(engine, config);
-        const probe = probeFor(engine);
         const status = new DatabaseStatus({
             engine,
             pool,
@@ -87,7 +89,6 @@ export const plugin: Plugin<MonitoringOptions> = {
             statsKnex: statsEngine?.knex ?? engine.knex,
             errorCount: (code) => queries.errorCount(code)
         });
-        const metrics = new MonitoringMetrics(probe);
 
         if (queries.tracksAsyncContext) {
             // First of all onRequest extensions: hapi calls the first one in

@@ -34,6 +34,8 @@ export interface PoolMonitorOptions {
     warnPercent: number;
     warnIntervalMs: number;
     onPressure(pressure: PoolPressure): void;
+    /** Called with each acquire's wait in ms (for the Prometheus histogram). */
+    onAcquire?(ms: number): void;
 }
 
 /** Acquire-time percentiles cover this recent window. */
@@ -103,6 +105,7 @@ export class PoolMonitor {
             if (started !== undefined) {
                 this.pending.delete(eventId);
                 this.window.add(now - started, now);
+                this.options.onAcquire?.(now - started);
             }
 
             this.checkPressure(0);
