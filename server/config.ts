@@ -82,11 +82,15 @@ export interface ConsoleSettings {
     secureCookies: boolean;
 }
 
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
 export interface Config {
     env: NodeEnv;
     host: string;
     port: number;
     logLevel: string;
+    /** `pretty`: human-readable lines; `json`: one JSON object per line; `auto`: pretty in development on a terminal. */
+    logFormat: LogFormat;
     database: ParsedDatabaseUrl & { url: string };
     pool: PoolOverrides;
     adminToken: string | null;
@@ -134,6 +138,7 @@ const schema = Joi.object({
     HOST: Joi.string().hostname().default('localhost'),
     PORT: Joi.number().port().default(3000),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    LOG_FORMAT: Joi.string().lowercase().valid('auto', 'pretty', 'json').default('auto'),
     DATABASE_URL: Joi.string().trim().min(1),
     DB_POOL_MIN: int(0),
     DB_POOL_MAX: int(1),
@@ -212,6 +217,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         host: value.HOST,
         port: value.PORT,
         logLevel: value.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+        logFormat: value.LOG_FORMAT,
         database: { ...parsed, url },
         pool: {
             min: value.DB_POOL_MIN,

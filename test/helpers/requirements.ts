@@ -5,7 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 
-import { testPostgresUrl, testsRunInCi } from '../../server/config';
+import { testDatabaseUrl, testPostgresUrl, testsRunInCi } from '../../server/config';
 import { redactUrl } from '../../server/db/url';
 
 export const inCi = testsRunInCi();
@@ -60,6 +60,12 @@ function postgresReachable(): boolean {
  * runs them.
  */
 export function needsPostgres(): RequirementFlags {
+
+    if (!testDatabaseUrl() && !announced.has('PostgreSQL server') && (inCi || postgresReachable())) {
+        announced.add('PostgreSQL server');
+        process.stderr.write(`\nThe tests that compare or move data between SQLite and PostgreSQL use the PostgreSQL server at ${new URL(postgresServerUrl).host} ` +
+            '(scratch databases na_*, dropped afterwards; set TEST_POSTGRES_URL to use another).\n');
+    }
 
     return requirement('PostgreSQL', postgresReachable,
         `no server answers at ${redactUrl(postgresServerUrl)}. ` +
