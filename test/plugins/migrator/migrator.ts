@@ -291,7 +291,7 @@ describe('migrator', () => {
         expect(report.ok).to.be.true();
         expect(report.dryRun).to.be.true();
         expect(report.tables.find((table) => table.table === 'resources')!.sourceRows).to.equal(30);
-        expect(require('node:fs').existsSync(target.filename)).to.be.false();
+        expect(Fs.existsSync(target.filename)).to.be.false();
 
         const pgTarget = await pg('dry');
         const onPg = await migrateData({ source: source.url, target: pgTarget.url, dryRun: true });

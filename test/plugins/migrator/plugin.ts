@@ -1,3 +1,4 @@
+import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
@@ -172,7 +173,7 @@ describe('plugin: migrator', () => {
         expect(dry.statusCode, dry.payload).to.equal(200);
         const job = await finished();
         expect(job).to.include({ status: 'succeeded', dryRun: true });
-        expect(require('node:fs').existsSync(target.filename)).to.be.false();
+        expect(Fs.existsSync(target.filename)).to.be.false();
     });
 
     it('cancels a running job when the server stops, leaving it resumable', { ...postgres, timeout: 180_000 }, async () => {
