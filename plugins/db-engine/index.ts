@@ -52,8 +52,8 @@ export const plugin: Plugin<DbEngineOptions> = {
         });
 
         // The kept base (DB_POOL_MIN) is open before the first request.
-        const warmer = createPoolWarmer(engine.knex, (error) => server.log(['db', 'pool', 'warn'], {
-            msg: `Could not open a kept pool connection: ${redactSecrets((error as Error)?.message ?? String(error))}`
+        const warmer = createPoolWarmer(engine.knex, (error, failures) => server.log(['db', 'pool', 'warn'], {
+            msg: `Could not open ${failures} kept pool connection(s): ${redactSecrets((error as Error)?.message ?? String(error))}`
         }));
         server.ext('onPreStart', () => warmer.warm());
         server.ext('onPostStop', () => {

@@ -28,10 +28,11 @@ export interface PoolWarmer {
 
 /**
  * Opens connections up to `min` now and again after any connection closes.
- * `onError` hears why a connection could not be opened; the pool opens on
- * demand as before, so a failed refill costs nothing but the log line.
+ * `onError` hears why connections could not be opened (the first reason and
+ * how many failed); the pool opens on demand as before, so a failed refill
+ * costs nothing but the log line.
  */
-export function createPoolWarmer(knex: Knex, onError: (error: unknown) => void): PoolWarmer {
+export function createPoolWarmer(knex: Knex, onError: (error: unknown, failures: number) => void): PoolWarmer {
 
     const client = knex.client as unknown as PoolClient;
     let stopped = false;
@@ -51,18 +52,19 @@ export function createPoolWarmer(knex: Knex, onError: (error: unknown) => void):
             // checking those out too makes it open the missing ones.
             const wanted = pool.numFree() + missing;
             const acquired = await Promise.allSettled(Array.from({ length: wanted }, () => client.acquireConnection()));
-            let failed = false;
+            const failures: unknown[] = [];
             for (const result of acquired) {
                 if (result.status === 'fulfilled') {
                     await client.releaseConnection(result.value);
                 }
                 else {
-                    failed = true;
-                    onError(result.reason);
+                    failures.push(result.reason);
                 }
             }
 
-            if (failed) {
+            // One line per attempt, not one per connection, while the database is away.
+            if (failures.length) {
+                onError(failures[0], failures.length);
                 return;
             }
         }

@@ -3,6 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 import Knex from 'knex';
 
+import { createPoolWarmer } from '../../../server/db/pool-warmer';
 import { isPostgres, postgresOnly } from '../../helpers/database';
 import { eventually } from '../../helpers/monitoring';
 import { createTestServer, type TestServer } from '../../helpers/server';
@@ -65,5 +66,33 @@ describe('db-engine: the kept base of the pool', () => {
         finally {
             await t.stop();
         }
+    });
+
+    it('reports connections it cannot open in one line per attempt, and stops refilling when stopped', async () => {
+
+        // Nothing listens on port 1: every connection is refused at once.
+        const quiet = () => {};
+        const knex = Knex({
+            client: 'pg',
+            connection: 'postgres://postgres@127.0.0.1:1/none',
+            pool: { min: 3, max: 4 },
+            acquireConnectionTimeout: 2000,
+            log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet }
+        });
+        const errors: Array<[string, number]> = [];
+        const warmer = createPoolWarmer(knex, (error, failures) => errors.push([(error as Error).message, failures]));
+        try {
+            await warmer.warm();
+            expect(errors).to.have.length(1);
+            expect(errors[0]![0]).to.contain('ECONNREFUSED');
+            expect(errors[0]![1]).to.equal(3);
+        }
+        finally {
+            warmer.stop();
+            await knex.destroy();
+        }
+
+        await warmer.warm();
+        expect(errors).to.have.length(1);
     });
 });
