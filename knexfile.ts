@@ -2,6 +2,9 @@
 // `npx knex migrate:rollback`. The database comes from DATABASE_URL, read and
 // validated by server/config.ts like everywhere else.
 
+import Fs from 'node:fs';
+import Path from 'node:path';
+
 import { loadConfig } from './server/config';
 import { dialectFor } from './server/db/engine';
 import { migrationConfig, seedConfig } from './server/db/migrations';
@@ -11,7 +14,7 @@ const { database } = config;
 const target = database.type === 'sqlite' ? database.filename : database.connectionString;
 
 if (database.type === 'sqlite' && target !== ':memory:') {
-    require('node:fs').mkdirSync(require('node:path').dirname(target), { recursive: true });
+    Fs.mkdirSync(Path.dirname(target), { recursive: true });
 }
 
 const knexConfig = {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Path from 'node:path';
 import Joi from 'joi';
 
-import { parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+import { getDatabaseType, parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 
@@ -82,11 +82,15 @@ export interface ConsoleSettings {
     secureCookies: boolean;
 }
 
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
 export interface Config {
     env: NodeEnv;
     host: string;
     port: number;
     logLevel: string;
+    /** `pretty`: human-readable lines; `json`: one JSON object per line; `auto`: pretty in development on a terminal. */
+    logFormat: LogFormat;
     database: ParsedDatabaseUrl & { url: string };
     pool: PoolOverrides;
     adminToken: string | null;
@@ -134,6 +138,7 @@ const schema = Joi.object({
     HOST: Joi.string().hostname().default('localhost'),
     PORT: Joi.number().port().default(3000),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    LOG_FORMAT: Joi.string().lowercase().valid('auto', 'pretty', 'json').default('auto'),
     DATABASE_URL: Joi.string().trim().min(1),
     DB_POOL_MIN: int(0),
     DB_POOL_MAX: int(1),
@@ -212,6 +217,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         host: value.HOST,
         port: value.PORT,
         logLevel: value.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+        logFormat: value.LOG_FORMAT,
         database: { ...parsed, url },
         pool: {
             min: value.DB_POOL_MIN,
@@ -283,6 +289,31 @@ export function testDatabaseUrl(env: Env = process.env): string | null {
     }
 
     return null;
+}
+
+/**
+ * The PostgreSQL database whose server hosts the scratch databases of the
+ * tests that need both dialects in one run (ranking parity, data migration):
+ * the suite's own database on PostgreSQL, else TEST_POSTGRES_URL, else the
+ * default PostgreSQL test database.
+ */
+export function testPostgresUrl(env: Env = process.env): string {
+
+    const suite = testDatabaseUrl(env);
+    if (suite && getDatabaseType(suite) === 'postgres') {
+        return suite;
+    }
+
+    return env.TEST_POSTGRES_URL || DEFAULT_TEST_PG_URL;
+}
+
+/**
+ * True under CI (`CI` set, and not `false` or `0`): there a test never skips
+ * for a missing server or tool, it fails instead.
+ */
+export function testsRunInCi(env: Env = process.env): boolean {
+
+    return Boolean(env.CI) && !['false', '0'].includes(env.CI!.toLowerCase());
 }
 
 export type { DatabaseType };

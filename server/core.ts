@@ -1,5 +1,6 @@
 // Core behaviour every route shares: the validated config on the server, one
-// error mapper for every response, and validation errors that say what to fix.
+// error mapper for every response, and validation errors that say what to fix;
+// and where `/` leads.
 
 import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 
@@ -17,6 +18,18 @@ export const core: Plugin<CoreOptions> = {
     register(server, { config }) {
 
         server.decorate('server', 'config', config);
+
+        // Someone opening the bare address lands on the API documentation
+        // (the console when the API is off) instead of a 404.
+        const home = config.plugins.api ? '/documentation' : config.plugins.console ? '/console' : null;
+        if (home) {
+            server.route({
+                method: 'GET',
+                path: '/',
+                options: { auth: false, description: `Redirects to ${home}` },
+                handler: (_request: Request, h: ResponseToolkit) => h.redirect(home)
+            });
+        }
 
         // hapi-pino leaves these out (server/logging.ts): logged here without the raw bytes.
         server.events.on({ name: 'log', channels: 'internal' }, (event, tags) => {

@@ -5,6 +5,7 @@
 
 import type { Boom } from '@hapi/boom';
 import type { Request, ResponseObject } from '@hapi/hapi';
+import PinoPretty from 'pino-pretty';
 
 import type { Config } from './config';
 
@@ -58,11 +59,40 @@ export function clientErrorLog(error: unknown): { msg: string; code: string | nu
     return { msg: `Malformed request from a client: ${text(reason) ?? text(code) ?? 'unparsable'}`, code: text(code), reason: text(reason) };
 }
 
-/** hapi-pino options: one JSON object per line, bound to the request id. */
-export function loggingOptions(config: Config): object {
+/** Where log lines go: a stream that may be a terminal. */
+export type LogOutput = NodeJS.WritableStream & { isTTY?: boolean };
+
+/** Whether log lines are written for people: LOG_FORMAT, or by default in development on a terminal. */
+export function prettyLogs(config: Config, output: LogOutput): boolean {
+
+    return config.logFormat === 'pretty' || (config.logFormat === 'auto' && config.env === 'development' && Boolean(output.isTTY));
+}
+
+/**
+ * hapi-pino options, bound to the request id: one JSON object per line, or
+ * one readable line per event (prettyLogs). A finished request is logged as
+ * method, path, status and time, never with its headers.
+ */
+export function loggingOptions(config: Config, output: LogOutput = process.stdout): object {
+
+    const stream = prettyLogs(config, output)
+        ? PinoPretty({
+            destination: output,
+            colorize: Boolean(output.isTTY),
+            singleLine: true,
+            translateTime: 'SYS:HH:MM:ss.l',
+            // The message already says method, path, status and time.
+            ignore: 'pid,hostname,res,responseTime'
+        })
+        : output;
 
     return {
         level: config.logLevel,
+        stream,
+        serializers: {
+            req: (req: { method: string; url: string }) => ({ method: req.method.toUpperCase(), url: req.url }),
+            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
+        },
         redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
         // Health probes would drown the log.
         ignorePaths: ['/health'],

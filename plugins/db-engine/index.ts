@@ -1,13 +1,16 @@
 // db-engine: one knex per process, bound Objection models and withRetry on
 // the server; request-scoped views of them on the request (server/db/scope.ts).
-// The pool is destroyed when the server stops.
+// The pool's kept base is opened at start; the pool is destroyed when the
+// server stops.
 
 import type { Plugin, Request } from '@hapi/hapi';
 
 import type { Config } from '../../server/config';
 import { createDatabaseEngine, getDatabaseType } from '../../server/db/engine';
+import { createPoolWarmer } from '../../server/db/pool-warmer';
 import { withRetry, type RetryOptions } from '../../server/db/retry';
 import { scopeKnex, scopeModels } from '../../server/db/scope';
+import { redactSecrets } from '../../server/db/url';
 import { bindModels } from '../../server/models';
 
 export { createDatabaseEngine, getDatabaseType };
@@ -48,6 +51,15 @@ export const plugin: Plugin<DbEngineOptions> = {
             });
         });
 
-        server.ext('onPostStop', () => engine.destroy());
+        // The kept base (DB_POOL_MIN) is open before the first request.
+        const warmer = createPoolWarmer(engine.knex, (error, failures) => server.log(['db', 'pool', 'warn'], {
+            msg: `Could not open ${failures} kept pool connection(s): ${redactSecrets((error as Error)?.message ?? String(error))}`
+        }));
+        server.ext('onPreStart', () => warmer.warm());
+        server.ext('onPostStop', () => {
+
+            warmer.stop();
+            return engine.destroy();
+        });
     }
 };

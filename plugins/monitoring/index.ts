@@ -72,6 +72,8 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        const probe = probeFor(engine);
+        const metrics = new MonitoringMetrics(probe);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
             settings: engine.pool,
             warnPercent: settings.poolWarnPercent,
@@ -82,14 +84,14 @@ export const plugin: Plugin<MonitoringOptions> = {
                     msg: `Connection pool ${pressure.utilization_percent} % in use (${pressure.in_use} of ${pressure.max}, ${pressure.waiting} waiting)`,
                     ...pressure
                 });
-            }
+            },
+            onAcquire: (ms) => metrics.observeAcquire(ms)
         });
 
         const holds = new ConnectionHolds(engine.knex.client.pool as TarnPool, engine.knex,
             (query) => originOf<Request>(query.queryContext) ?? queries.currentRequest());
 
         const statsEngine = statsEngineFor(engine, config);
-        const probe = probeFor(engine);
         const status = new DatabaseStatus({
             engine,
             pool,
@@ -97,7 +99,6 @@ export const plugin: Plugin<MonitoringOptions> = {
             statsKnex: statsEngine?.knex ?? engine.knex,
             errorCount: (code) => queries.errorCount(code)
         });
-        const metrics = new MonitoringMetrics(probe);
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,
             appKnex: engine.knex,

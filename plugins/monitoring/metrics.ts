@@ -1,7 +1,9 @@
-// GET /metrics: the monitoring figures in Prometheus text format. Each server
-// has its own registry, so several servers in one process never collide.
+// GET /metrics: the monitoring figures in Prometheus text format, named after
+// Prometheus' conventions (base units, `_total` on counters, checked by
+// `promtool check metrics` in the tests). Each server has its own registry, so
+// several servers in one process never collide.
 
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { DatabaseReport } from './database-status';
 import type { DatabaseProbe, FigureValue } from './dialects/types';
@@ -15,6 +17,10 @@ interface Bound {
 }
 
 const BACKGROUND = '(background)';
+
+// From a free connection handed over at once to a wait close to the default
+// acquire timeout (10 s).
+const ACQUIRE_BUCKETS_S = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10];
 
 function setValue(metric: Metric, labels: Record<string, string>, value: number): void {
 
@@ -31,6 +37,15 @@ export class MonitoringMetrics {
 
     readonly registry = new Registry();
     private readonly bound: Bound[] = [];
+    // Fed as connections are handed out, not from the snapshot: a histogram
+    // counts every acquire since start, so Prometheus can take quantiles over
+    // any range and across instances.
+    private readonly acquire = new Histogram({
+        name: 'na_db_pool_acquire_duration_seconds',
+        help: 'Time requests waited for a pool connection',
+        buckets: ACQUIRE_BUCKETS_S,
+        registers: [this.registry]
+    });
 
     constructor(probe: DatabaseProbe) {
 
@@ -41,26 +56,23 @@ export class MonitoringMetrics {
 
         this.gauge('na_db_info', 'Database dialect and server version (value 1)', ['dialect', 'version'],
             (report) => [[{ dialect: report.database_type, version: report.version ?? 'unknown' }, 1]]);
-        this.gauge('na_db_stats_up', '1 when the database answered the statistics query', [],
+        this.gauge('na_db_stats_up', '1 when the database answered the statistics query, else 0', [],
             (report) => [[{}, report.stats_error ? 0 : 1]]);
-        pool('min', 'na_db_pool_min', 'Connections the pool keeps open');
-        pool('max', 'na_db_pool_max', 'Most connections the pool may open');
-        pool('in_use', 'na_db_pool_in_use', 'Connections checked out');
-        pool('free', 'na_db_pool_free', 'Open idle connections');
-        pool('open', 'na_db_pool_open', 'Open connections');
-        pool('waiting', 'na_db_pool_waiting', 'Requests waiting for a connection');
-        pool('pending_creates', 'na_db_pool_pending_creates', 'Connections being opened');
-        pool('overflow_in_use', 'na_db_pool_overflow_in_use', 'Connections checked out beyond the kept base');
-        pool('utilization_percent', 'na_db_pool_utilization_ratio', 'In use / max', 0.01);
-        this.gauge('na_db_pool_acquire_seconds', 'Time to get a connection over the recent window', ['quantile'], (report) => [
-            [{ quantile: '0.5' }, ms(report.pool.acquire.p50_ms)],
-            [{ quantile: '0.95' }, ms(report.pool.acquire.p95_ms)]
+        pool('min', 'na_db_pool_min_connections', 'Connections the pool keeps open (DB_POOL_MIN)');
+        pool('max', 'na_db_pool_max_connections', 'Most connections the pool may open (DB_POOL_MAX)');
+        this.gauge('na_db_pool_connections', 'Open pool connections by state (in_use + idle = open)', ['state'], (report) => [
+            [{ state: 'in_use' }, report.pool.in_use],
+            [{ state: 'idle' }, report.pool.free]
         ]);
-        this.counter('na_db_pool_acquire_timeouts_total', 'Requests that got no connection within the acquire timeout', [],
+        pool('overflow_in_use', 'na_db_pool_overflow_connections', 'Connections checked out beyond the kept base (DB_POOL_MIN)');
+        pool('pending_creates', 'na_db_pool_pending_connections', 'Connections being opened');
+        pool('waiting', 'na_db_pool_waiting_requests', 'Requests waiting for a connection');
+        pool('utilization_percent', 'na_db_pool_utilization_ratio', 'Connections in use as a fraction of the most the pool may open', 0.01);
+        this.counter('na_db_pool_acquire_timeouts_total', 'Requests that got no connection within DB_ACQUIRE_TIMEOUT_MS', [],
             (report) => [[{}, report.pool.acquire_timeouts]]);
         this.counter('na_db_pool_create_failures_total', 'Failed attempts to open a connection', [],
             (report) => [[{}, report.pool.create_failures]]);
-        this.counter('na_db_pool_destroyed_total', 'Connections closed by the pool, by reason', ['reason'],
+        this.counter('na_db_pool_closed_connections_total', 'Connections closed by the pool, by reason (dead, recycled, idle)', ['reason'],
             (report) => Object.entries(report.pool.destroyed).map(([reason, count]) => [{ reason }, count]));
 
         this.counter('na_http_requests_total', 'Requests served, by route', ['route'],
@@ -98,6 +110,12 @@ export class MonitoringMetrics {
         }
     }
 
+    /** Records one connection handed out by the pool after waiting this long. */
+    observeAcquire(ms: number): void {
+
+        this.acquire.observe(ms / 1000);
+    }
+
     /** The Prometheus text for one snapshot of the figures. */
     async render(report: DatabaseReport, queries: QueryReport): Promise<string> {
 
@@ -130,9 +148,4 @@ export class MonitoringMetrics {
 
         this.bound.push({ metric: new Counter({ name, help, labelNames, registers: [this.registry] }), read });
     }
-}
-
-function ms(value: number | null): number | null {
-
-    return value === null ? null : value / 1000;
 }

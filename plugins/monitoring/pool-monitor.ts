@@ -34,6 +34,8 @@ export interface PoolMonitorOptions {
     warnPercent: number;
     warnIntervalMs: number;
     onPressure(pressure: PoolPressure): void;
+    /** Called with each acquire's wait in ms (for the Prometheus histogram). */
+    onAcquire?(ms: number): void;
 }
 
 /** Acquire-time percentiles cover this recent window. */
@@ -103,6 +105,7 @@ export class PoolMonitor {
             if (started !== undefined) {
                 this.pending.delete(eventId);
                 this.window.add(now - started, now);
+                this.options.onAcquire?.(now - started);
             }
 
             this.checkPressure(0);
@@ -198,9 +201,10 @@ export class PoolMonitor {
         const used = pool.numUsed();
         const waiting = pool.numPendingAcquires() + arriving;
         const utilization = 100 * used / pool.max;
-        // A one-connection pool (SQLite) is "full" whenever it works; it is
-        // under pressure only when requests queue for it.
-        if (utilization <= options.warnPercent || (pool.max === 1 && waiting === 0)) {
+        // A one-connection pool (SQLite) is "full" whenever it works, and one
+        // request queued behind another (or behind its own first query) is
+        // how it takes turns: it is under pressure once more than one waits.
+        if (utilization <= options.warnPercent || (pool.max === 1 && waiting <= 1)) {
             return;
         }
 

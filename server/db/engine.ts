@@ -1,7 +1,6 @@
 // createDatabaseEngine: the one place that turns a DATABASE_URL into a
 // configured knex instance for its dialect.
 
-import Fs from 'node:fs';
 import Path from 'node:path';
 import Knex, { type Knex as KnexType } from 'knex';
 

@@ -45,7 +45,7 @@ function lookupAuth(server: Server, route: RequestRoute): RouteAuth | false | nu
     return (server.auth as unknown as { lookup(route: RequestRoute): RouteAuth | false | null }).lookup(route);
 }
 
-export interface DocumentSettings extends SecuritySettings {}
+export type DocumentSettings = SecuritySettings;
 
 /** Adds security, error responses, media types and tag groups; returns the same document. */
 export function completeDocument(document: Json, server: Server, settings: DocumentSettings): Json {

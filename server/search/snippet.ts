@@ -11,6 +11,7 @@ export function renderSnippet(raw: string): string {
 
     let open = false;
     let out = '';
+    // eslint-disable-next-line no-control-regex -- STX/ETX are the match markers the engines put in.
     for (const part of escapeHtml(raw).split(/([\u0002\u0003])/u)) {
         if (part === SNIPPET_START) {
             if (!open) {

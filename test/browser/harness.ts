@@ -290,7 +290,7 @@ export async function layoutProblems(page: Page): Promise<string[]> {
             if (input.tagName === 'INPUT' && width < 100) problems.push('field ' + describe(input) + ' is ' + Math.round(width) + ' px wide');
             if (style.borderTopLeftRadius !== '6px') problems.push('default-styled field ' + describe(input));
             const placeholder = input.getAttribute('placeholder');
-            if (placeholder && !/^e\.g\. /.test(placeholder)) problems.push('placeholder "' + placeholder + '" reads like a value (say "e.g. …" or give a hint below)');
+            if (placeholder && !/^e\\.g\\. /.test(placeholder)) problems.push('placeholder "' + placeholder + '" reads like a value (say "e.g. …" or give a hint below)');
         }
         for (const heading of body.querySelectorAll('h1, h2, h3')) {
             if (heading.textContent.trim() === title) problems.push('heading repeats the panel title "' + title + '"');

@@ -10,6 +10,8 @@ import Os from 'node:os';
 import Path from 'node:path';
 import { promisify } from 'node:util';
 
+import { testsRunInCi } from '../../server/config';
+
 const run = promisify(execFile);
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
@@ -23,7 +25,7 @@ const EXTENSION_DIR = '/usr/share/postgresql/15/extension';
  */
 export function pgClusterUnavailable(extensions: readonly string[] = []): string | null {
 
-    if (process.env.CI) {
+    if (testsRunInCi()) {
         return null;
     }
 

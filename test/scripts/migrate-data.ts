@@ -8,9 +8,13 @@ import * as Lab from '@hapi/lab';
 
 import { insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from '../plugins/migrator/fixtures';
 import { tempSqlitePath } from '../helpers/database';
+import { needsPostgres, postgresDatabaseUrl } from '../helpers/requirements';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+// Tests that move data to or from PostgreSQL, whatever the suite's dialect.
+const postgres = needsPostgres();
 
 const ROOT = Path.resolve(__dirname, '..', '..');
 
@@ -99,15 +103,17 @@ describe('scripts/migrate-data', () => {
         expect(run.stdout + run.stderr).to.not.contain('hunter2');
     });
 
-    it('names a missing PostgreSQL database as such', { timeout: 120_000 }, async () => {
+    it('names a missing PostgreSQL database as such', { ...postgres, timeout: 120_000 }, async () => {
 
-        const run = await cli(['--source', source.url, '--target', 'postgres://postgres:hunter2@127.0.0.1:5432/na_migrator_no_such_database']);
+        const missing = new URL(postgresDatabaseUrl('na_migrator_no_such_database'));
+        missing.password = 'hunter2';
+        const run = await cli(['--source', source.url, '--target', missing.toString()]);
         expect(run.code).to.equal(1);
         expect(run.stdout).to.contain('database "na_migrator_no_such_database" does not exist (create it first, for example with createdb)');
         expect(run.stdout + run.stderr).to.not.contain('hunter2');
     });
 
-    it('exits non-zero with the failing table in the report while the others migrate', { timeout: 180_000 }, async () => {
+    it('exits non-zero with the failing table in the report while the others migrate', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('cli-narrow');
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE annotations ALTER COLUMN color TYPE varchar(2)'));
@@ -130,7 +136,7 @@ describe('scripts/migrate-data', () => {
         expect(byTable.citations).to.include({ status: 'ok', checksumMatch: true });
     });
 
-    it('resumes after being killed at random points without duplicating or losing a row', { timeout: 400_000 }, async () => {
+    it('resumes after being killed at random points without duplicating or losing a row', { ...postgres, timeout: 400_000 }, async () => {
 
         const target = await pg('crash');
         const base = ['--source', source.url, '--target', target.url, '--batch-size', '15'];
@@ -155,7 +161,7 @@ describe('scripts/migrate-data', () => {
         expect(copied).to.equal(original);
     });
 
-    it('resumes a PostgreSQL → SQLite run killed part-way', { timeout: 400_000 }, async () => {
+    it('resumes a PostgreSQL → SQLite run killed part-way', { ...postgres, timeout: 400_000 }, async () => {
 
         const middle = await pg('crash-back');
         const first = await cli(['--source', source.url, '--target', middle.url]);

@@ -2,7 +2,7 @@ import Path from 'node:path';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
-import { ConfigError, loadConfig, testDatabaseUrl, DEFAULT_TEST_PG_URL } from '../../server/config';
+import { ConfigError, loadConfig, testDatabaseUrl, testPostgresUrl, testsRunInCi, DEFAULT_TEST_PG_URL } from '../../server/config';
 import { DatabaseUrlError, getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
 
 export const lab = Lab.script();
@@ -66,6 +66,24 @@ describe('config', () => {
         expect(testDatabaseUrl({})).to.be.null();
         expect(testDatabaseUrl({ TEST_DIALECT: 'postgres' })).to.equal(DEFAULT_TEST_PG_URL);
         expect(testDatabaseUrl({ TEST_DIALECT: 'postgres', TEST_DATABASE_URL: 'postgres://x@h/db' })).to.equal('postgres://x@h/db');
+    });
+
+    it('picks the PostgreSQL server of the cross-dialect tests: the suite\'s, else TEST_POSTGRES_URL, else the default', () => {
+
+        expect(testPostgresUrl({})).to.equal(DEFAULT_TEST_PG_URL);
+        expect(testPostgresUrl({ TEST_POSTGRES_URL: 'postgres://x@h:1/db' })).to.equal('postgres://x@h:1/db');
+        expect(testPostgresUrl({ TEST_DATABASE_URL: 'sqlite:/tmp/t.db', TEST_POSTGRES_URL: 'postgres://x@h:1/db' })).to.equal('postgres://x@h:1/db');
+        expect(testPostgresUrl({ TEST_DATABASE_URL: 'postgres://y@h/suite', TEST_POSTGRES_URL: 'postgres://x@h:1/db' })).to.equal('postgres://y@h/suite');
+    });
+
+    it('treats CI as set unless it is empty, false or 0', () => {
+
+        expect(testsRunInCi({})).to.be.false();
+        expect(testsRunInCi({ CI: '' })).to.be.false();
+        expect(testsRunInCi({ CI: 'false' })).to.be.false();
+        expect(testsRunInCi({ CI: '0' })).to.be.false();
+        expect(testsRunInCi({ CI: 'true' })).to.be.true();
+        expect(testsRunInCi({ CI: '1' })).to.be.true();
     });
 });
 

@@ -104,6 +104,73 @@ describe('logging', () => {
     });
 });
 
+describe('logging: request lines and formats', () => {
+
+    /** A stream that collects what is written, and may pass for a terminal. */
+    const output = (isTTY: boolean) => {
+
+        const chunks: string[] = [];
+        const stream = Object.assign(new Writable({
+            write(chunk, _encoding, done) {
+
+                chunks.push(String(chunk));
+                done();
+            }
+        }), { isTTY });
+        return { stream, text: () => chunks.join('') };
+    };
+
+    const serve = async (env: Record<string, string>, isTTY: boolean) => {
+
+        const out = output(isTTY);
+        const config = loadConfig({ LOG_LEVEL: 'info', ...env });
+        const server = Hapi.server();
+        await server.register([{ plugin: HapiPino, options: loggingOptions(config, out.stream) }, { plugin: core, options: { config } }]);
+        server.route({ method: 'GET', path: '/work', handler: () => 'ok' });
+        await server.initialize();
+        await server.inject({ url: '/work', headers: { 'x-request-id': 'req-7', authorization: 'Bearer not-logged', 'user-agent': 'probe/1.0' } });
+        await server.stop();
+        // pino-pretty writes on the next turn.
+        await new Promise((resolve) => setImmediate(resolve));
+        return out.text();
+    };
+
+    it('logs a finished request as method, path, status, time and request id, without its headers', async () => {
+
+        const text = await serve({ NODE_ENV: 'production' }, false);
+        const line = text.split('\n').filter(Boolean).map((entry) => JSON.parse(entry)).find((entry) => entry.req_id === 'req-7')!;
+        expect(line.msg).to.equal(`GET /work 200 (${line.responseTime} ms)`);
+        expect(line.res).to.equal({ statusCode: 200 });
+        expect(line.responseTime).to.be.a.number();
+        expect(line.req).to.not.exist();
+        expect(text).to.not.contain('user-agent');
+        expect(text).to.not.contain('content-type');
+        expect(text).to.not.contain('not-logged');
+    });
+
+    it('writes readable lines in development on a terminal, JSON otherwise, and what LOG_FORMAT says', async () => {
+
+        // eslint-disable-next-line no-control-regex
+        const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+        const readable = /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GET \/work 200 \(\d+ ms\) \{"req_id":"req-7"\}$/m;
+
+        expect(plain(await serve({ NODE_ENV: 'development' }, true))).to.match(readable);
+        expect(plain(await serve({ NODE_ENV: 'development', LOG_FORMAT: 'pretty' }, false))).to.match(readable);
+        for (const [env, isTTY] of [[{ NODE_ENV: 'development' }, false], [{ NODE_ENV: 'production' }, true], [{ NODE_ENV: 'development', LOG_FORMAT: 'json' }, true]] as const) {
+            const lines = (await serve(env, isTTY)).split('\n').filter(Boolean);
+            expect(lines.length, JSON.stringify(env)).to.be.at.least(1);
+            for (const line of lines) {
+                expect(JSON.parse(line)).to.be.an.object();
+            }
+        }
+    });
+
+    it('refuses an unknown LOG_FORMAT', () => {
+
+        expect(() => loadConfig({ LOG_FORMAT: 'fancy' })).to.throw('Invalid LOG_FORMAT: must be one of [auto, pretty, json]');
+    });
+});
+
 describe('logging: malformed requests', () => {
 
     it('logs a request hapi cannot parse as a warning with its reason, never the bytes the client sent', async () => {

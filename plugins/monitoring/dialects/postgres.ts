@@ -27,16 +27,17 @@ const STATS_SQL = `
 const MIN_RATE_WINDOW_MS = 1000;
 const HISTORY = 32;
 
+// Transactions per second stay out: Prometheus computes rates itself
+// (rate(na_pg_transactions_total[1m])).
 const metrics: MetricSpec[] = [
     { field: 'cache_hit_ratio', name: 'na_pg_cache_hit_ratio', help: 'Share of block reads served from shared buffers (since statistics reset)', type: 'gauge' },
-    { field: 'transactions_per_second', name: 'na_pg_transactions_per_second', help: 'Commits plus rollbacks per second between the last two samples', type: 'gauge' },
     { field: 'transactions_total', name: 'na_pg_transactions_total', help: 'Commits plus rollbacks in this database', type: 'counter' },
     { field: 'deadlocks', name: 'na_pg_deadlocks_total', help: 'Deadlocks detected in this database', type: 'counter' },
     { field: 'temp_files', name: 'na_pg_temp_files_total', help: 'Temporary files written by queries', type: 'counter' },
     { field: 'temp_bytes', name: 'na_pg_temp_bytes_total', help: 'Bytes written to temporary files by queries', type: 'counter' },
     { field: 'connections_by_state', name: 'na_pg_connections', help: 'Client connections to this database by state', type: 'gauge', label: 'state' },
     { field: 'longest_query_s', name: 'na_pg_longest_query_seconds', help: 'Age of the longest running query', type: 'gauge' },
-    { field: 'size_bytes', name: 'na_db_size_bytes', help: 'Size of the database', type: 'gauge' }
+    { field: 'size_bytes', name: 'na_db_size_bytes', help: 'Size of the database on disk', type: 'gauge' }
 ];
 
 interface Sample {

@@ -1,47 +1,28 @@
 // Ranking parity: the same library and the same queries on SQLite (FTS5 bm25)
 // and PostgreSQL (bm25 in SQL), in one process, compared id for id. Runs in
 // both suites; it needs a reachable PostgreSQL server for its scratch database
-// and is skipped (visibly, by lab) only when there is none.
+// and is skipped (visibly) only when there is none outside CI.
 
-import { spawnSync } from 'node:child_process';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { createPostgresSearchBackend } from '../../../plugins/fts-postgres/search';
 import { createSqliteSearchBackend } from '../../../plugins/fts-sqlite/search';
-import { DEFAULT_TEST_PG_URL, testDatabaseUrl } from '../../../server/config';
 import { createDatabaseEngine } from '../../../server/db/engine';
 import { migrationConfig } from '../../../server/db/migrations';
 import type { DatabaseEngine } from '../../../server/db/types';
-import { getDatabaseType } from '../../../server/db/url';
 import { parseQuery } from '../../../server/search/query';
 import type { SearchBackend } from '../../../server/search/types';
 import { dropPostgresDatabase, ensurePostgresDatabase, removeSqliteFiles, tempSqlitePath } from '../../helpers/database';
+import { needsPostgres, postgresDatabaseUrl } from '../../helpers/requirements';
 import { createCorpus, insertCorpus, type CorpusResource } from '../../helpers/search-corpus';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
 
-const configured = testDatabaseUrl();
-const serverUrl = configured && getDatabaseType(configured) === 'postgres' ? configured : DEFAULT_TEST_PG_URL;
-// The server's scratch database is made for this file; the server is
-// probed through its maintenance database, which always exists.
-const atDatabase = (name: string) => {
-
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return url.toString();
-};
-
-const scratchUrl = atDatabase(`na_fts_parity_${process.pid}`);
-
-// Decided before the tests are declared, so lab can report the skip. A
-// developer without PostgreSQL gets a skip; CI, which always has it, never
-// skips: there an unreachable server fails the tests instead of hiding them.
-const postgresReachable = Boolean(process.env.CI) || spawnSync(process.execPath, ['-e', `
-    const { Client } = require('pg');
-    const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 10000 });
-    client.connect().then(() => client.end()).then(() => process.exit(0), () => process.exit(1));`, atDatabase('postgres')], { timeout: 15000 }).status === 0;
+const scratchUrl = postgresDatabaseUrl(`na_fts_parity_${process.pid}`);
+// Decided before the tests are declared, so lab can report the skip.
+const postgres = needsPostgres();
 
 const GENERATED = 2400;
 
@@ -112,7 +93,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
 
     before({ timeout: 300_000 }, async () => {
 
-        if (!postgresReachable) {
+        if (postgres.skip) {
             return;
         }
 
@@ -130,7 +111,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
 
     after({ timeout: 60_000 }, async () => {
 
-        if (!postgresReachable) {
+        if (postgres.skip) {
             return;
         }
 
@@ -169,14 +150,14 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         return { mean, summary: `mean top-10 overlap ${mean.toFixed(3)} over ${queries.length} queries; below 1: ${below}` };
     };
 
-    it('shares at least 0.8 of the top 10 on average over 48 fixed queries', { skip: !postgresReachable, timeout: 120_000 }, async (flags: Lab.script.Flags) => {
+    it('shares at least 0.8 of the top 10 on average over 48 fixed queries', { ...postgres, timeout: 120_000 }, async (flags: Lab.script.Flags) => {
 
         const { mean, summary } = await overlapReport();
         flags.note(summary);
         expect(mean).to.be.at.least(0.8);
     });
 
-    it('still shares at least 0.8 when PostgreSQL ranks through champion lists', { skip: !postgresReachable, timeout: 120_000 }, async (flags: Lab.script.Flags) => {
+    it('still shares at least 0.8 when PostgreSQL ranks through champion lists', { ...postgres, timeout: 120_000 }, async (flags: Lab.script.Flags) => {
 
         // Lists scaled to this library (the defaults, 500 best of words in
         // 2,000+ documents, are for libraries of 100,000).
@@ -193,7 +174,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         }
     });
 
-    it('builds champion lists that hold, per common word, exactly the best documents by single-word bm25', { skip: !postgresReachable, timeout: 120_000 }, async () => {
+    it('builds champion lists that hold, per common word, exactly the best documents by single-word bm25', { ...postgres, timeout: 120_000 }, async () => {
 
         // Computed here from the side table, independently of the SQL function:
         // FTS5's weighted term frequency, bm25's length factor, ties broken by
@@ -238,7 +219,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         }
     });
 
-    it('puts every hand-placed obvious best document first on both engines', { skip: !postgresReachable }, async () => {
+    it('puts every hand-placed obvious best document first on both engines', postgres, async () => {
 
         for (const { query, resource } of HAND_PLACED) {
             for (const engine of ['sqlite', 'postgres'] as const) {
@@ -248,7 +229,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         }
     });
 
-    it('ranks a title match above a description match above a subject match on both engines', { skip: !postgresReachable }, async () => {
+    it('ranks a title match above a description match above a subject match on both engines', postgres, async () => {
 
         for (const engine of ['sqlite', 'postgres'] as const) {
             const { hits } = await top(engine, 'zeppelin');
@@ -256,7 +237,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
         }
     });
 
-    it('gives the same scores and the same order for single-word queries', { skip: !postgresReachable }, async () => {
+    it('gives the same scores and the same order for single-word queries', postgres, async () => {
 
         for (const word of corpus.vocabulary.slice(0, 40)) {
             const [sqlite, postgres] = await Promise.all([top('sqlite', word, 25), top('postgres', word, 25)]);

@@ -4,22 +4,21 @@
 import { randomUUID } from 'node:crypto';
 import Knex, { type Knex as KnexType } from 'knex';
 
-import { DEFAULT_TEST_PG_URL, testDatabaseUrl } from '../../../server/config';
 import { createDatabaseEngine } from '../../../server/db/engine';
 import { migrationConfig } from '../../../server/db/migrations';
 import type { DatabaseEngine } from '../../../server/db/types';
-import { getDatabaseType } from '../../../server/db/url';
 import { normalizedRow } from '../../../plugins/migrator/checksum';
 import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
 import { removeSqliteFiles, tempSqlitePath } from '../../helpers/database';
+import { postgresServerUrl } from '../../helpers/requirements';
 
-// The server of the PostgreSQL suite, or the local default on the SQLite
-// suite: round trips need both dialects whatever the suite's own dialect is.
+// The server of the PostgreSQL suite, or the one the SQLite suite uses for
+// its cross-dialect tests: round trips need both dialects whatever the
+// suite's own dialect is.
 function serverUrl(): URL {
 
-    const configured = testDatabaseUrl();
-    return new URL(configured && getDatabaseType(configured) === 'postgres' ? configured : DEFAULT_TEST_PG_URL);
+    return new URL(postgresServerUrl);
 }
 
 function adminKnex(): KnexType {
@@ -43,7 +42,7 @@ export async function scratchPostgres(label: string): Promise<Scratch> {
         await admin.raw('CREATE DATABASE ??', [name]);
     }
     catch (error) {
-        throw new Error(`The migrator tests need PostgreSQL at ${serverUrl().host} (set TEST_DATABASE_URL): ${(error as Error).message}`);
+        throw new Error(`The migrator tests need PostgreSQL at ${serverUrl().host} (set TEST_POSTGRES_URL): ${(error as Error).message}`);
     }
     finally {
         await admin.destroy();
@@ -116,6 +115,8 @@ export const AWKWARD_TEXT = [
     'x'.repeat(300_000) + 'ü'.repeat(100_000)
 ];
 
+// 9007199254740993 (2^53 + 1) has no exact double: the value is 2^53, the edge of exact integers.
+// eslint-disable-next-line no-loss-of-precision
 export const AWKWARD_FLOATS = [1.7976931348623157e308, -1.7976931348623157e308, 5e-324, -5e-324, 2.2250738585072014e-308, -0, 0.1 + 0.2, -123456.789e-10, 9007199254740993];
 
 const iso = (ms: number) => new Date(Date.UTC(2024, 1, 29, 23, 59, 59, 0) + ms).toISOString();

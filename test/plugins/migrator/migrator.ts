@@ -9,9 +9,13 @@ import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { copyEscape, copyField } from '../../../plugins/migrator/values';
 import { rebuildSearchStorage } from '../../../server/search/storage';
 import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
+import { needsPostgres } from '../../helpers/requirements';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+// Tests that move data to or from PostgreSQL, whatever the suite's dialect.
+const postgres = needsPostgres();
 
 describe('migrator', () => {
 
@@ -88,7 +92,7 @@ describe('migrator', () => {
         expect(order).to.not.include(['knex_migrations', 'resources_fts', 'resource_search_docs']);
     });
 
-    it('reports incompatible schemas before any row moves', async () => {
+    it('reports incompatible schemas before any row moves', postgres, async () => {
 
         const target = await pg('schema');
         await withEngine(target.url, async (engine) => {
@@ -109,7 +113,7 @@ describe('migrator', () => {
         expect(count).to.equal(0);
     });
 
-    it('round-trips SQLite → PostgreSQL → SQLite with every awkward value intact', { timeout: 180_000 }, async () => {
+    it('round-trips SQLite → PostgreSQL → SQLite with every awkward value intact', { ...postgres, timeout: 180_000 }, async () => {
 
         const middle = await pg('roundtrip', false);
         const back = sqlite('back');
@@ -194,7 +198,7 @@ describe('migrator', () => {
         });
     });
 
-    it('refuses a non-empty target unless told to resume or truncate, and writes nothing', { timeout: 180_000 }, async () => {
+    it('refuses a non-empty target unless told to resume or truncate, and writes nothing', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('occupied');
         await withEngine(target.url, (engine) => engine.knex('users').insert({ id: '11111111-1111-4111-8111-111111111111', email: 'x@example.org', role: 'reader' }));
@@ -231,7 +235,7 @@ describe('migrator', () => {
         expect(tables).to.equal(['users']);
     });
 
-    it('reports a foreign key it cannot restore because the source has an orphan row', { timeout: 180_000 }, async () => {
+    it('reports a foreign key it cannot restore because the source has an orphan row', { ...postgres, timeout: 180_000 }, async () => {
 
         const orphaned = await migrated(sqlite('orphan'));
         await withEngine(orphaned.url, async (engine) => {
@@ -247,7 +251,7 @@ describe('migrator', () => {
         expect(report.tables.find((table) => table.table === 'annotations')).to.include({ status: 'ok', targetRows: 1, checksumMatch: true });
     });
 
-    it('fails the batch holding a value its column cannot hold, after writing the batches before it', { timeout: 180_000 }, async () => {
+    it('fails the batch holding a value its column cannot hold, after writing the batches before it', { ...postgres, timeout: 180_000 }, async () => {
 
         const damaged = await migrated(sqlite('bad-json'));
         const { offset, key } = await withEngine(damaged.url, async (engine) => {
@@ -280,14 +284,14 @@ describe('migrator', () => {
         }
     });
 
-    it('dry run validates and counts but writes nothing', async () => {
+    it('dry run validates and counts but writes nothing', postgres, async () => {
 
         const target = sqlite('dry');
         const report = await migrateData({ source: source.url, target: target.url, dryRun: true });
         expect(report.ok).to.be.true();
         expect(report.dryRun).to.be.true();
         expect(report.tables.find((table) => table.table === 'resources')!.sourceRows).to.equal(30);
-        expect(require('node:fs').existsSync(target.filename)).to.be.false();
+        expect(Fs.existsSync(target.filename)).to.be.false();
 
         const pgTarget = await pg('dry');
         const onPg = await migrateData({ source: source.url, target: pgTarget.url, dryRun: true });
@@ -311,7 +315,7 @@ describe('migrator', () => {
         expect(Fs.existsSync(absent.filename)).to.be.false();
     });
 
-    it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 180_000 }, async () => {
+    it('isolates a failing table, resumes after the fix and names the rows that differ', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('narrow');
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
@@ -355,7 +359,7 @@ describe('migrator', () => {
         expect(await withEngine(target.url, normalizedDump)).to.equal(await withEngine(source.url, normalizedDump));
     });
 
-    it('hashes the source again on resume when the checkpoints hold checksums of another kind', { timeout: 180_000 }, async () => {
+    it('hashes the source again on resume when the checkpoints hold checksums of another kind', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('algorithm');
         await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
@@ -381,7 +385,7 @@ describe('migrator', () => {
         expect(resumed.ok).to.be.true();
     });
 
-    it('stops a run cancelled beside the search rebuild only once the rebuild is over, and resumes it', { timeout: 180_000 }, async () => {
+    it('stops a run cancelled beside the search rebuild only once the rebuild is over, and resumes it', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('cancel-search');
         const controller = new AbortController();

@@ -1,11 +1,16 @@
+import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { createTestServer, adminHeaders, type TestServer } from '../../helpers/server';
 import { insertAwkwardLibrary, migrated, scratchPostgres, scratchSqlite, withEngine, type ScratchSqlite } from './fixtures';
+import { needsPostgres } from '../../helpers/requirements';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+// Tests that move data to or from PostgreSQL, whatever the suite's dialect.
+const postgres = needsPostgres();
 
 describe('plugin: migrator', () => {
 
@@ -128,7 +133,7 @@ describe('plugin: migrator', () => {
         }
     });
 
-    it('runs one data migration at a time in the background with live progress and a final report', { timeout: 180_000 }, async () => {
+    it('runs one data migration at a time in the background with live progress and a final report', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await scratchPostgres('plugin');
         cleanup.push(target.drop);
@@ -179,10 +184,10 @@ describe('plugin: migrator', () => {
         expect(dry.payload).to.not.contain('name="source"');
         const job = await finished();
         expect(job).to.include({ status: 'succeeded', dryRun: true });
-        expect(require('node:fs').existsSync(target.filename)).to.be.false();
+        expect(Fs.existsSync(target.filename)).to.be.false();
     });
 
-    it('cancels a running job when the server stops, leaving it resumable', { timeout: 180_000 }, async () => {
+    it('cancels a running job when the server stops, leaving it resumable', { ...postgres, timeout: 180_000 }, async () => {
 
         const server = await createTestServer();
         const target = await scratchPostgres('plugin-stop');

@@ -1,13 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { isPostgres, postgresOnly } from '../../helpers/database';
 import { holdConnections, release, slowQueryOf } from '../../helpers/monitoring';
+import { needsPromtool } from '../../helpers/requirements';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 import { testDatabaseUrl } from '../../../server/config';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+const promtool = needsPromtool();
 
 /** The value of one sample line of Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -71,13 +75,20 @@ describe('monitoring: GET /metrics', () => {
         const version = await t.server.db.dialect.serverVersion(t.server.knex);
         expect(sample(text, `na_db_info{dialect="${t.database.type}",version="${version}"}`)).to.equal(1);
         expect(sample(text, 'na_db_stats_up')).to.equal(1);
-        expect(sample(text, 'na_db_pool_in_use')).to.equal(isPostgres ? 3 : 1);
-        expect(sample(text, 'na_db_pool_max')).to.equal(isPostgres ? 4 : 1);
+        expect(sample(text, 'na_db_pool_connections{state="in_use"}')).to.equal(isPostgres ? 3 : 1);
+        expect(sample(text, 'na_db_pool_connections{state="idle"}')).to.be.a.number();
+        expect(sample(text, 'na_db_pool_max_connections')).to.equal(isPostgres ? 4 : 1);
+        expect(sample(text, 'na_db_pool_min_connections')).to.equal(isPostgres ? 0 : 1);
         expect(sample(text, 'na_db_pool_utilization_ratio')).to.equal(isPostgres ? 0.75 : 1);
-        expect(sample(text, 'na_db_pool_waiting')).to.equal(0);
+        expect(sample(text, 'na_db_pool_waiting_requests')).to.equal(0);
         expect(sample(text, 'na_db_pool_acquire_timeouts_total')).to.equal(0);
-        expect(sample(text, 'na_db_pool_destroyed_total{reason="dead"}')).to.equal(0);
-        expect(sample(text, 'na_db_pool_acquire_seconds{quantile="0.95"}')).to.be.a.number();
+        expect(sample(text, 'na_db_pool_closed_connections_total{reason="dead"}')).to.equal(0);
+        // Every acquire so far, in cumulative buckets: the last one holds them all.
+        const acquires = sample(text, 'na_db_pool_acquire_duration_seconds_count') as number;
+        expect(acquires).to.be.at.least(3);
+        expect(sample(text, 'na_db_pool_acquire_duration_seconds_bucket{le="+Inf"}')).to.equal(acquires);
+        expect(sample(text, 'na_db_pool_acquire_duration_seconds_sum')).to.be.a.number();
+        expect(text).to.contain('# TYPE na_db_pool_acquire_duration_seconds histogram');
         expect(sample(text, 'na_http_requests_total{route="GET /resources/{id}"}')).to.equal(3);
         expect(sample(text, 'na_db_queries_total{route="GET /resources/{id}"}')).to.equal(3);
         expect(sample(text, 'na_db_query_seconds_total{route="GET /resources/{id}"}') as number).to.be.above(0);
@@ -85,7 +96,7 @@ describe('monitoring: GET /metrics', () => {
         expect(sample(text, 'na_db_slow_queries_total')).to.equal(0);
         expect(sample(text, 'na_db_size_bytes') as number).to.be.above(0);
         expect(text).to.contain('# TYPE na_db_queries_total counter');
-        expect(text).to.contain('# TYPE na_db_pool_in_use gauge');
+        expect(text).to.contain('# TYPE na_db_pool_connections gauge');
 
         if (isPostgres) {
             expect(sample(text, 'na_pg_cache_hit_ratio') as number).to.be.within(0, 1);
@@ -100,6 +111,32 @@ describe('monitoring: GET /metrics', () => {
             expect(sample(text, 'na_sqlite_wal_bytes')).to.be.a.number();
             expect(text).to.not.contain('na_pg_');
         }
+    });
+
+    it('passes promtool check metrics (format and naming lint) with every family filled', { ...promtool, timeout: 30_000 }, async () => {
+
+        const slow = await slowQueryOf(t.server.knex, 40);
+        t.server.route({ method: 'GET', path: '/test/metrics-slow', handler: async (request) => {
+
+            await request.knex.raw(slow.sql, slow.bindings);
+            return { ok: true };
+        } });
+        await t.server.inject('/test/metrics-slow');
+        const held = await holdConnections(t.server.knex, 1);
+        let text: string;
+        try {
+            text = (await t.server.inject({ url: '/metrics', headers: adminHeaders })).payload;
+        }
+        finally {
+            await release(held);
+        }
+
+        expect(text).to.contain(isPostgres ? 'na_pg_connections{' : 'na_sqlite_pages ');
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+        expect(check.error, 'promtool did not run (install Debian\'s prometheus package)').to.not.exist();
+        // promtool prints each lint problem and exits 3, or prints nothing and exits 0.
+        expect(check.stdout + check.stderr).to.equal('');
+        expect(check.status).to.equal(0);
     });
 
     it('keeps one registry per server, so two servers in one process both serve metrics', async () => {

@@ -3,7 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { isPostgres } from '../../helpers/database';
-import { holdConnections, release, slowQueryOf } from '../../helpers/monitoring';
+import { eventually, holdConnections, release, slowQueryOf } from '../../helpers/monitoring';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 
 export const lab = Lab.script();
@@ -115,7 +115,7 @@ describe('monitoring: a saturated pool', () => {
 
         const held = await holdConnections(t.server.knex, POOL_MAX);
         try {
-            // SQLite's one connection is "full" whenever it works; it warns only once a request waits.
+            // SQLite's one connection is "full" whenever it works; it warns only once two requests wait.
             await Promise.all([t.server.inject(MISSING), t.server.inject(MISSING)]);
         }
         finally {
@@ -146,9 +146,38 @@ describe('monitoring: a saturated pool', () => {
         expect(warning.max).to.equal(POOL_MAX);
         expect(warning.in_use).to.equal(POOL_MAX);
         expect(warning.utilization_percent).to.equal(100);
-        expect(warning.waiting).to.equal(isPostgres ? 0 : 1);
+        expect(warning.waiting).to.equal(isPostgres ? 0 : 2);
         expect(warning.suppressed).to.equal(0);
         expect(warning.msg).to.contain('100 % in use');
+    });
+
+    it('does not warn for the first requests of a fresh server, nor for one request queued on a one-connection pool', async () => {
+
+        const fresh = await createTestServer({ DB_POOL_MIN: '0', DB_POOL_MAX: isPostgres ? '10' : '1' }, { seed: true });
+        const seen: unknown[] = [];
+        fresh.server.events.on('log', (event) => event.tags.includes('pool') && seen.push(event.data));
+        fresh.server.events.on({ name: 'request', channels: 'app' }, (_request, event) => event.tags.includes('pool') && seen.push(event.data));
+        try {
+            for (const url of ['/resources', '/collections', '/search?q=history']) {
+                expect((await fresh.server.inject(url)).statusCode, url).to.equal(200);
+            }
+
+            const held = await holdConnections(fresh.server.knex, 1);
+            const queued = fresh.server.inject(MISSING);
+            try {
+                await eventually(() => ((fresh.server.knex.client.pool as any).numPendingAcquires() === (isPostgres ? 0 : 1) ? true : undefined), 2000, 'the request queued');
+            }
+            finally {
+                await release(held);
+            }
+
+            expect((await queued).statusCode).to.equal(404);
+        }
+        finally {
+            await fresh.stop();
+        }
+
+        expect(seen).to.equal([]);
     });
 
     it('does not warn while the pool stays at or under 90 %', async () => {
