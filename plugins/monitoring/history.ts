@@ -8,7 +8,7 @@
 import type { Request } from '@hapi/hapi';
 
 import type { DatabaseReport } from './database-status';
-import type { QueryReport } from './query-monitor';
+import { routeOf, type QueryReport } from './query-monitor';
 
 export const HISTORY_INTERVAL_MS = 5_000;
 /** One hour at the default interval. */
@@ -80,7 +80,7 @@ export class MetricsHistory {
     /** Records a finished request (from the server's 'response' event). */
     record(request: Request): void {
 
-        const route = `${request.method.toUpperCase()} ${request.route.path}`;
+        const route = routeOf(request);
         const duration = (request.info.completed || request.info.responded || Date.now()) - request.info.received;
         let entry = this.current.get(route);
         if (!entry) {

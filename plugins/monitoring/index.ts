@@ -18,7 +18,7 @@ import { HISTORY_INTERVAL_MS, MetricsHistory } from './history';
 import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
 import { PoolMonitor, type TarnPool } from './pool-monitor';
-import { QueryMonitor } from './query-monitor';
+import { QueryMonitor, routeOf } from './query-monitor';
 import { monitoringRoutes } from './routes';
 
 export type { DatabaseReport } from './database-status';
@@ -124,6 +124,7 @@ export const plugin: Plugin<MonitoringOptions> = {
 
             queries.complete(request);
             history.record(request);
+            metrics.observeRequest(routeOf(request), (request.info.completed || request.info.responded || Date.now()) - request.info.received);
         });
 
         // The charts' samples: one timer per instance, off the request path.

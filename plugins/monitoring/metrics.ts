@@ -5,6 +5,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import type { ConnectionReport } from './connection-holds';
 import type { DatabaseReport } from './database-status';
 import type { DatabaseProbe, FigureValue } from './dialects/types';
 import type { QueryReport } from './query-monitor';
@@ -13,7 +14,7 @@ type Metric = Gauge<string> | Counter<string>;
 
 interface Bound {
     metric: Metric;
-    read(report: DatabaseReport, queries: QueryReport): Array<[Record<string, string>, number | null]>;
+    read(report: DatabaseReport, queries: QueryReport, connections: ConnectionReport): Array<[Record<string, string>, number | null]>;
 }
 
 const BACKGROUND = '(background)';
@@ -44,6 +45,14 @@ export class MonitoringMetrics {
         name: 'na_db_pool_acquire_duration_seconds',
         help: 'Time requests waited for a pool connection',
         buckets: ACQUIRE_BUCKETS_S,
+        registers: [this.registry]
+    });
+
+    private readonly requests = new Histogram({
+        name: 'na_http_request_duration_seconds',
+        help: 'Time to answer a request, by route',
+        labelNames: ['route'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         registers: [this.registry]
     });
 
@@ -90,6 +99,18 @@ export class MonitoringMetrics {
         this.counter('na_db_slow_queries_total', 'Queries slower than SLOW_QUERY_MS', [],
             (_report, queries) => [[{}, queries.slow_queries_total]]);
 
+        // Which route holds the pool's connections: what no database-side tool can tell.
+        this.gauge('na_db_pool_route_connections', 'Pool connections checked out right now, by the route holding them', ['route'],
+            (_report, _queries, connections) => connections.held_now.map((entry) => [{ route: entry.route }, entry.connections]));
+        this.gauge('na_db_pool_route_longest_hold_seconds', 'Longest current hold of a pool connection, by route', ['route'],
+            (_report, _queries, connections) => connections.held_now.map((entry) => [{ route: entry.route }, entry.longest_hold_ms / 1000]));
+        const perRoute = (name: string, help: string, field: 'acquires' | 'acquire_wait_total_ms' | 'hold_total_ms' | 'idle_in_transaction_total_ms', scale: number) => this.counter(name, help, ['route'],
+            (_report, _queries, connections) => connections.routes.map((row) => [{ route: row.route }, row[field] * scale]));
+        perRoute('na_db_pool_route_checkouts_total', 'Pool connections checked out, by route', 'acquires', 1);
+        perRoute('na_db_pool_route_acquire_wait_seconds_total', 'Time spent waiting for a pool connection, by route', 'acquire_wait_total_ms', 0.001);
+        perRoute('na_db_pool_route_hold_seconds_total', 'Time pool connections were held, by route', 'hold_total_ms', 0.001);
+        perRoute('na_db_route_idle_in_transaction_seconds_total', 'Time a route kept its connection idle between statements (idle in transaction)', 'idle_in_transaction_total_ms', 0.001);
+
         for (const spec of probe.metrics) {
             const read = (report: DatabaseReport): Array<[Record<string, string>, number | null]> => {
 
@@ -110,6 +131,12 @@ export class MonitoringMetrics {
         }
     }
 
+    /** Records one answered request. */
+    observeRequest(route: string, ms: number): void {
+
+        this.requests.observe({ route }, ms / 1000);
+    }
+
     /** Records one connection handed out by the pool after waiting this long. */
     observeAcquire(ms: number): void {
 
@@ -117,14 +144,14 @@ export class MonitoringMetrics {
     }
 
     /** The Prometheus text for one snapshot of the figures. */
-    async render(report: DatabaseReport, queries: QueryReport): Promise<string> {
+    async render(report: DatabaseReport, queries: QueryReport, connections: ConnectionReport = { held_now: [], routes: [] }): Promise<string> {
 
         for (const { metric, read } of this.bound) {
             // Unknown values (no samples yet, stats query failed) are not set:
             // a labelled series is then left out, an unlabelled one reads 0
             // (prom-client's default), and na_db_stats_up says why.
             metric.reset();
-            for (const [labels, value] of read(report, queries)) {
+            for (const [labels, value] of read(report, queries, connections)) {
                 if (value !== null && Number.isFinite(value)) {
                     setValue(metric, labels, value);
                 }

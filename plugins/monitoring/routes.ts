@@ -91,7 +91,7 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 plugins: documented({ responses: { 200: { description: 'Prometheus text exposition', schema: metricsSchema } }, contentType: 'text/plain; version=0.0.4' }),
                 async handler(_request: Request, h: ResponseToolkit) {
 
-                    const text = await metrics.render(await status.report(), queries.report());
+                    const text = await metrics.render(await status.report(), queries.report(), holds.report());
                     return noStore(h, text).type(metrics.contentType);
                 }
             }
