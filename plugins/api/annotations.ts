@@ -1,9 +1,9 @@
 // /resources/{id}/annotations: CRUD of the annotations of one resource.
 
 import Boom from '@hapi/boom';
-import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
+import { Joi } from '../../server/input';
 import type { Models } from '../../server/models';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';

@@ -1,10 +1,10 @@
 // /collections: CRUD, nesting without cycles, membership of resources.
 
 import Boom from '@hapi/boom';
-import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Transaction } from 'objection';
 
+import { Joi } from '../../server/input';
 import { RESOURCE_COLUMNS, VISIBILITIES, type Models } from '../../server/models';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';

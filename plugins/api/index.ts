@@ -7,6 +7,7 @@ import type { Config } from '../../server/config';
 import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
+import { refuseNonJsonBodies } from './json-bodies';
 import { resourceRoutes } from './resources';
 import { searchRoutes } from './search';
 import { taxonomyRoutes } from './taxonomy';
@@ -20,6 +21,7 @@ export const plugin: Plugin<ApiOptions> = {
     dependencies: ['db-engine'],
     register(server) {
 
+        server.ext('onPreAuth', refuseNonJsonBodies, { sandbox: 'plugin' });
         server.route([
             ...healthRoutes,
             ...resourceRoutes,

@@ -80,7 +80,8 @@ async function list(request: Request) {
 
     if (query.cursor) {
         const cursor = decodeCursor(query.cursor, sort, order);
-        const value = sort === 'quality_score' ? Number(cursor.value) : String(cursor.value);
+        // Timestamps compare as canonical ISO text on SQLite, as instants on PostgreSQL.
+        const value = sort === 'quality_score' ? Number(cursor.value) : new Date(cursor.value).toISOString();
         page.whereRaw(`(??, ??) ${order === 'desc' ? '<' : '>'} (?, ?)`, [sort, 'id', value, cursor.id]);
     }
     else if (query.offset) {

@@ -2,8 +2,8 @@
 // as the full-text search of the active dialect returns them.
 
 import type { Request, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 
+import { Joi } from '../../server/input';
 import { ADMIN_STRATEGY } from '../../server/auth';
 import { alert, badge } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';

@@ -25,15 +25,15 @@ export interface CompiledSql {
 function termQuery(term: SearchTerm): CompiledSql {
 
     if (term.kind === 'phrase') {
-        return { sql: "phraseto_tsquery('english', ?)", bindings: [term.words.join(' ')] };
+        return { sql: "phraseto_tsquery('english_nostop', ?)", bindings: [term.words.join(' ')] };
     }
 
     if (term.prefix) {
         // Words hold only letters and digits, so quoting them is enough.
-        return { sql: "to_tsquery('english', ?)", bindings: [`'${term.text}':*`] };
+        return { sql: "to_tsquery('english_nostop', ?)", bindings: [`'${term.text}':*`] };
     }
 
-    return { sql: "plainto_tsquery('english', ?)", bindings: [term.text] };
+    return { sql: "plainto_tsquery('english_nostop', ?)", bindings: [term.text] };
 }
 
 function join(parts: CompiledSql[], operator: string): CompiledSql {
@@ -79,7 +79,7 @@ function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string)
 /** Pages deeper than the champion lists are ranked over every match. */
 export const CHAMPION_PAGE_LIMIT = 500;
 
-const LEXEME = "(tsvector_to_array(to_tsvector('english', ?)))[1]";
+const LEXEME = "(tsvector_to_array(to_tsvector('english_nostop', ?)))[1]";
 
 /**
  * The documents worth ranking: for each plain word with a champion list, its
@@ -172,7 +172,7 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
         // the triggers; counting 20,000 matches would cost tens of milliseconds.
         const count = matchesSql(query, filters, 'count(*)');
         return {
-            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english', ?)) = 1
+            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english_nostop', ?)) = 1
                               THEN coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)
                               ELSE (${count.sql}) END AS total`,
             bindings: [only.text, only.text, ...count.bindings]
@@ -197,7 +197,7 @@ export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
         sql: `
             WITH page AS (${rank.sql})
             SELECT page.rank AS search_rank, ${ROW},
-                   ts_headline('english', concat_ws(E'\\n', r.title, r.description,
+                   ts_headline('english_nostop', concat_ws(E'\\n', r.title, r.description,
                        (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
                            CASE WHEN jsonb_typeof(r.subject) = 'array' THEN r.subject ELSE '[]'::jsonb END))),
                        ${tsquery.sql}, ?) AS search_snippet
