@@ -200,3 +200,10 @@ export function isForeignKeyViolation(error: unknown): boolean {
 
     return error instanceof ForeignKeyViolationError;
 }
+
+/** True when a write hit a unique key, through Objection or a raw knex statement. */
+export function isUniqueViolation(error: unknown): boolean {
+
+    return error instanceof UniqueViolationError || errorCode(error) === '23505' ||
+        (errorCode(error) === 'SQLITE_CONSTRAINT' && errorMessageMatches(error, /UNIQUE constraint failed/));
+}

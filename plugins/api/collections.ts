@@ -5,7 +5,9 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Transaction } from 'objection';
 
 import { Joi } from '../../server/input';
-import { RESOURCE_COLUMNS, VISIBILITIES, type Models } from '../../server/models';
+import { VISIBILITIES, type Models } from '../../server/models';
+import { includeParam, listColumns } from '../../server/resource-fields';
+import { createIdempotently } from './idempotency';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
 import { collectionCreate, collectionPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
@@ -91,8 +93,11 @@ export const collectionRoutes: ServerRoute[] = [
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { Collection } = request.models;
-                const created = await withReferences(() => Collection.query().insertAndFetch(request.payload as object), REFERENCES);
-                return h.response(created).code(201).location(`/collections/${created.id}`);
+                return await createIdempotently(request, h, async (trx) => {
+
+                    const created = await withReferences(() => Collection.query(trx).insertAndFetch(request.payload as object), REFERENCES);
+                    return { status: 201, body: created, location: `/collections/${created.id}` };
+                });
             }
         }
     },
@@ -163,15 +168,15 @@ export const collectionRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'collections'],
             description: 'Resources of a collection, most recently added first',
-            validate: { params: idParam(), query: Joi.object({ limit, offset }) },
+            validate: { params: idParam(), query: Joi.object({ limit, offset, include: includeParam }) },
             async handler(request: Request) {
 
                 const { models } = request;
-                const query = request.query as { limit: number; offset: number };
+                const query = request.query as { limit: number; offset: number; include?: string[] };
                 const collection = await findOr404(models, paramsOf(request).id);
                 return await pageWithTotal(
                     collection.$relatedQuery('resources')
-                        .select(RESOURCE_COLUMNS.map((column) => `resources.${column}`))
+                        .select(listColumns(query.include).map((column) => `resources.${column}`))
                         .orderBy('collection_resources.added_at', 'desc').orderBy('resources.id')
                         .limit(query.limit).offset(query.offset),
                     models.CollectionResource.query().where('collection_id', collection.id));

@@ -7,6 +7,8 @@ import type { QueryBuilder } from 'objection';
 
 import { isForeignKeyViolation } from '../../server/errors';
 import { RESOURCE_COLUMNS, type Resource } from '../../server/models';
+import { listColumns } from '../../server/resource-fields';
+import { createIdempotently } from './idempotency';
 import { decodeCursor, encodeCursor, pageWithTotal } from './pagination';
 import { idParam, paramsOf, resourceCreate, resourceListQuery, resourcePatch } from './schemas';
 
@@ -75,7 +77,7 @@ async function list(request: Request) {
         return builder;
     };
 
-    const page = filtered().select(RESOURCE_COLUMNS as unknown as string[])
+    const page = filtered().select(listColumns(query.include))
         .orderBy(sort, order).orderBy('id', order).limit(query.limit) as QueryBuilder<Resource>;
 
     if (query.cursor) {
@@ -120,9 +122,12 @@ async function create(request: Request, h: ResponseToolkit) {
 
     const { Resource } = request.models;
     const payload = normalizeEmpty(request.payload as Record<string, unknown>);
-    const inserted = await withReferences(() => Resource.query().insert(payload));
-    const resource = await Resource.query().select(RESOURCE_COLUMNS as unknown as string[]).findById(inserted.id);
-    return h.response(resource!).code(201).location(`/resources/${inserted.id}`);
+    return await createIdempotently(request, h, async (trx) => {
+
+        const inserted = await withReferences(() => Resource.query(trx).insert(payload));
+        const resource = await Resource.query(trx).select(RESOURCE_COLUMNS as unknown as string[]).findById(inserted.id);
+        return { status: 201, body: resource, location: `/resources/${inserted.id}` };
+    });
 }
 
 async function patch(request: Request) {

@@ -2,6 +2,7 @@
 
 import { INGESTION_STATUSES, READ_STATUSES, VISIBILITIES } from '../../server/models';
 import { FIELD_LIMITS as L, Joi, timestamp as storableTimestamp } from '../../server/input';
+import { includeParam } from '../../server/resource-fields';
 
 export const uuid = Joi.string().guid({ version: ['uuidv1', 'uuidv2', 'uuidv3', 'uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
 export const idParam = (name = 'id') => Joi.object({ [name]: uuid.required() });
@@ -66,7 +67,8 @@ export const resourceListQuery = Joi.object({
     order: Joi.string().valid('asc', 'desc').default('desc'),
     limit,
     offset: Joi.number().integer().min(0).max(1_000_000),
-    cursor: Joi.string().max(500).description('Opaque cursor from next_cursor; replaces offset')
+    cursor: Joi.string().max(500).description('Opaque cursor from next_cursor; replaces offset'),
+    include: includeParam
 }).oxor('cursor', 'offset').messages({ 'object.oxor': 'use either "cursor" or "offset", not both' }).label('ResourceListQuery');
 
 export const collectionCreate = Joi.object({

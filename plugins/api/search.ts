@@ -5,6 +5,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 
 import { Joi } from '../../server/input';
 import { READ_STATUSES } from '../../server/models';
+import { includeParam } from '../../server/resource-fields';
 import type { SearchFilters } from '../../server/search/types';
 import { limit, offset, subjectFilter } from './schemas';
 
@@ -22,15 +23,16 @@ export const searchQuery = Joi.object({
     read_status: Joi.string().valid(...READ_STATUSES),
     min_quality: Joi.number().min(0).max(1),
     limit,
-    offset
+    offset,
+    include: includeParam
 }).label('SearchQuery');
 
 async function search(request: Request) {
 
-    const { q, subject, classification_code, read_status, min_quality, limit: pageSize, offset: skip } = request.query as Record<string, any>;
+    const { q, subject, classification_code, read_status, min_quality, limit: pageSize, offset: skip, include } = request.query as Record<string, any>;
     const filters: SearchFilters = { subject, classification_code, read_status, min_quality };
     // The service answers 400 for a query the language cannot read.
-    return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip, knex: request.knex });
+    return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip, include, knex: request.knex });
 }
 
 export const searchRoutes: ServerRoute[] = [

@@ -183,20 +183,20 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
-const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
+const rowOf = (columns: readonly string[]) => columns.map((column) => `r."${column}"`).join(', ');
 
 /**
  * One page in one statement: the ranking of rankSql, then the resources rows
  * of the page and their headlines (ts_headline runs for the page only).
  */
-export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false, columns: readonly string[] = RESOURCE_COLUMNS): CompiledSql {
 
     const rank = rankSql(query, filters, limit, offset, champions);
     const tsquery = compileTsquery(query);
     return {
         sql: `
             WITH page AS (${rank.sql})
-            SELECT page.rank AS search_rank, ${ROW},
+            SELECT page.rank AS search_rank, ${rowOf(columns)},
                    ts_headline('english_nostop', concat_ws(E'\\n', r.title, r.description,
                        (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
                            CASE WHEN jsonb_typeof(r.subject) = 'array' THEN r.subject ELSE '[]'::jsonb END))),
@@ -218,17 +218,17 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
     return {
         engine: 'postgres',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage> {
 
             const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
-            const page = pageSql(query, filters, limit, offset, champions);
+            const page = pageSql(query, filters, limit, offset, champions, columns);
             // Two statements on two pool connections, each released when its statement ends.
             const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters)]);
             let rows: Array<Record<string, unknown>> = paged.rows;
             if (champions && rows.length < limit && total > offset + rows.length) {
                 // The candidates ran out before the page was full (filters, or
                 // common words rarely found together): rank every match.
-                const full = pageSql(query, filters, limit, offset);
+                const full = pageSql(query, filters, limit, offset, false, columns);
                 rows = (await knex.raw(full.sql, full.bindings)).rows;
             }
 

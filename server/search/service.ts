@@ -6,6 +6,7 @@ import Boom from '@hapi/boom';
 import type { Knex } from 'knex';
 
 import type { Models } from '../models';
+import { listColumns } from '../resource-fields';
 import { formatQuery, parseQuery, QueryError, type ParsedQuery, type SearchTerm } from './query';
 import { renderSnippet } from './snippet';
 import { closestWord } from './suggest';
@@ -98,7 +99,7 @@ export function createFullTextSearch(backendFor: (knex: Knex) => SearchBackend, 
             const backend = request.knex ? backendFor(request.knex) : shared;
             const query = parseOr400(request.query);
             const filters = request.filters ?? {};
-            const page = await backend.page(query, filters, request.limit, request.offset);
+            const page = await backend.page(query, filters, request.limit, request.offset, listColumns(request.include));
             if (!page.total) {
                 const suggestion = await suggest(backend, query, filters);
                 return suggestion ? { total: 0, items: [], suggestion } : { total: 0, items: [] };
