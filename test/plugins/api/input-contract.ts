@@ -108,13 +108,8 @@ describe('api: one input contract on every dialect', () => {
     it('answers every case of the shared table with its status and message, and writes nothing', async () => {
 
         for (const entry of contractCases(ids)) {
-            const headers = entry.headers ?? {};
-            const res = await t.server.inject({
-                method: entry.method,
-                url: entry.url,
-                payload: entry.payload as object,
-                headers: typeof entry.payload === 'string' && !('content-type' in headers) ? { ...headers, 'content-type': '' } : headers
-            });
+            // A string payload goes out with no Content-Type unless the case gives one.
+            const res = await t.server.inject({ method: entry.method, url: entry.url, payload: entry.payload as object, headers: entry.headers ?? {} });
             const label = `${entry.method} ${entry.url} ${JSON.stringify(entry.payload)}`;
             expect(res.statusCode, label).to.equal(entry.status);
             expect(JSON.parse(res.payload).message, label).to.equal(entry.message);
