@@ -66,8 +66,8 @@ export const FIELD_LIMITS = {
     relations: 20,
     relation: 500,
     embedding: 4096,
-    sparseEmbedding: 4096,
-    sparseKey: 100,
+    sparseEmbedding: 1024,
+    sparseKey: 64,
     ingestionError: 1000,
     collectionName: 200,
     collectionDescription: 2000,
@@ -75,3 +75,31 @@ export const FIELD_LIMITS = {
     tags: 50,
     tag: 100
 } as const;
+
+/**
+ * All of a resource's text together (every field but the embeddings, as
+ * UTF-8 JSON): a catalogue record, however its fields are filled, stays
+ * under this, so a page of 100 stays about 3 MB.
+ */
+export const RECORD_TEXT_BYTES = 32_768;
+
+/** Page size when a list also returns the embeddings (each up to ~100 KB as JSON). */
+export const MAX_LIMIT_WITH_EMBEDDINGS = 20;
+
+// The embeddings have their own limits; the server-set fields are the same for every record.
+const NOT_TEXT = new Set(['embedding', 'sparse_embedding', 'id', 'created_at', 'updated_at']);
+
+/** The UTF-8 size of a resource's text fields as JSON. */
+export function recordTextBytes(record: Record<string, unknown>): number {
+
+    const text: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(record)) {
+        if (!NOT_TEXT.has(key)) {
+            text[key] = value;
+        }
+    }
+
+    return Buffer.byteLength(JSON.stringify(text));
+}
+
+export const RECORD_TOO_LARGE = `The resource's text fields together must stay under ${RECORD_TEXT_BYTES.toLocaleString('en')} bytes (UTF-8); shorten the description, subjects or relations`;

@@ -10,7 +10,7 @@ import { includeParam, listColumns } from '../../server/resource-fields';
 import { createIdempotently } from './idempotency';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
-import { collectionCreate, collectionPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
+import { collectionCreate, collectionPatch, idParam, limit, limitWithInclude, offset, paramsOf, uuid } from './schemas';
 
 const REFERENCES = 'owner_id or parent_id refers to a record that does not exist';
 const MAX_DEPTH = 100;
@@ -168,7 +168,7 @@ export const collectionRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'collections'],
             description: 'Resources of a collection, most recently added first',
-            validate: { params: idParam(), query: Joi.object({ limit, offset, include: includeParam }) },
+            validate: { params: idParam(), query: Joi.object({ limit: limitWithInclude, offset, include: includeParam }) },
             async handler(request: Request) {
 
                 const { models } = request;

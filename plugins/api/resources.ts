@@ -6,6 +6,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { QueryBuilder } from 'objection';
 
 import { isForeignKeyViolation } from '../../server/errors';
+import { RECORD_TEXT_BYTES, RECORD_TOO_LARGE, recordTextBytes } from '../../server/input';
 import { RESOURCE_COLUMNS, type Resource } from '../../server/models';
 import { listColumns } from '../../server/resource-fields';
 import { createIdempotently } from './idempotency';
@@ -158,6 +159,10 @@ async function patch(request: Request) {
             }
 
             changes.subject = [...subjects];
+        }
+
+        if (recordTextBytes({ ...current.toJSON(), ...changes }) > RECORD_TEXT_BYTES) {
+            throw Boom.badRequest(RECORD_TOO_LARGE);
         }
 
         return await current.$query(trx).patchAndFetch(changes);

@@ -1,7 +1,7 @@
 // Joi schemas shared by the API routes (also the OpenAPI description).
 
 import { INGESTION_STATUSES, READ_STATUSES, VISIBILITIES } from '../../server/models';
-import { FIELD_LIMITS as L, Joi, timestamp as storableTimestamp } from '../../server/input';
+import { FIELD_LIMITS as L, Joi, MAX_LIMIT_WITH_EMBEDDINGS, RECORD_TEXT_BYTES, RECORD_TOO_LARGE, recordTextBytes, timestamp as storableTimestamp } from '../../server/input';
 import { includeParam } from '../../server/resource-fields';
 
 export const uuid = Joi.string().guid({ version: ['uuidv1', 'uuidv2', 'uuidv3', 'uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -13,6 +13,13 @@ const timestamp = storableTimestamp.allow(null);
 
 export const limit = Joi.number().integer().min(1).max(100).default(25)
     .description('Page size, 1–100');
+
+/** The page size of a list that can include the embeddings: at most MAX_LIMIT_WITH_EMBEDDINGS when it does. */
+export const limitWithInclude = Joi.when('include', {
+    is: Joi.array().min(1).required(),
+    then: limit.max(MAX_LIMIT_WITH_EMBEDDINGS).messages({ 'number.max': `"limit" must be at most ${MAX_LIMIT_WITH_EMBEDDINGS} when "include" asks for embeddings` }),
+    otherwise: limit
+});
 export const offset = Joi.number().integer().min(0).max(1_000_000).default(0);
 
 export const subjectFilter = Joi.array().items(subject).single().max(20)
@@ -48,7 +55,8 @@ const resourceFields = {
 export const resourceCreate = Joi.object({
     ...resourceFields,
     title: resourceFields.title.required()
-}).label('ResourceCreate');
+}).custom((value: Record<string, unknown>, helpers) => (recordTextBytes(value) > RECORD_TEXT_BYTES ? helpers.message({ custom: RECORD_TOO_LARGE }) : value))
+    .label('ResourceCreate');
 
 export const resourcePatch = Joi.object({
     ...resourceFields,
@@ -65,7 +73,7 @@ export const resourceListQuery = Joi.object({
     created_before: storableTimestamp,
     sort: Joi.string().valid('created_at', 'updated_at', 'quality_score').default('created_at'),
     order: Joi.string().valid('asc', 'desc').default('desc'),
-    limit,
+    limit: limitWithInclude,
     offset: Joi.number().integer().min(0).max(1_000_000),
     cursor: Joi.string().max(500).description('Opaque cursor from next_cursor; replaces offset'),
     include: includeParam

@@ -7,7 +7,7 @@ import { Joi } from '../../server/input';
 import { READ_STATUSES } from '../../server/models';
 import { includeParam } from '../../server/resource-fields';
 import type { SearchFilters } from '../../server/search/types';
-import { limit, offset, subjectFilter } from './schemas';
+import { limitWithInclude, offset, subjectFilter } from './schemas';
 
 /** The query language in a sentence or two (OpenAPI; README has the long form). */
 export const SEARCH_LANGUAGE = 'Words (all must match; AND may be written), "exact phrases", -excluded or NOT excluded terms, ' +
@@ -22,7 +22,7 @@ export const searchQuery = Joi.object({
     classification_code: Joi.string().trim().max(32),
     read_status: Joi.string().valid(...READ_STATUSES),
     min_quality: Joi.number().min(0).max(1),
-    limit,
+    limit: limitWithInclude,
     offset,
     include: includeParam
 }).label('SearchQuery');

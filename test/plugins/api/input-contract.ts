@@ -7,6 +7,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { JSON_ONLY_MESSAGE } from '../../../plugins/api/json-bodies';
+import { RECORD_TOO_LARGE } from '../../../server/input';
 import { emptyAllTables } from '../../helpers/database';
 import { createTestServer, type TestServer } from '../../helpers/server';
 
@@ -75,6 +76,11 @@ export function contractCases(ids: { resource: string; collection: string }): Co
         // Sizes (README "Limits").
         { method: 'POST', url: '/resources', payload: { title: 't', description: 'x'.repeat(10_001) }, status: 400, message: '"description" length must be less than or equal to 10000 characters long' },
         { method: 'POST', url: '/resources', payload: { title: 't', subject: Array.from({ length: 51 }, (_, i) => `s${i}`) }, status: 400, message: '"subject" must contain less than or equal to 50 items' },
+        { method: 'POST', url: '/resources', payload: { title: 't', description: '語'.repeat(10_000), relation: Array.from({ length: 20 }, () => 'r'.repeat(500)) }, status: 400, message: RECORD_TOO_LARGE },
+        { method: 'PATCH', url: r, payload: { description: '語'.repeat(10_000), relation: Array.from({ length: 20 }, () => 'r'.repeat(500)) }, status: 400, message: RECORD_TOO_LARGE },
+        { method: 'GET', url: '/resources?include=embedding&limit=21', status: 400, message: '"limit" must be at most 20 when "include" asks for embeddings' },
+        { method: 'GET', url: '/search?q=x&include=sparse_embedding&limit=50', status: 400, message: '"limit" must be at most 20 when "include" asks for embeddings' },
+        { method: 'GET', url: '/resources?include=search_vector', status: 400, message: '"include[0]" must be one of [embedding, sparse_embedding]' },
         // JSON bodies only (a cross-origin form needs no CORS preflight).
         { method: 'POST', url: '/resources', payload: 'title=Forged', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, message: JSON_ONLY_MESSAGE },
         { method: 'POST', url: '/resources', payload: '{"title":"No type"}', headers: {}, status: 415, message: JSON_ONLY_MESSAGE },
