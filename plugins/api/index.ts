@@ -8,6 +8,7 @@ import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
 import { refuseNonJsonBodies } from './json-bodies';
+import { createPageGate, PAGE_CONCURRENCY } from './page-gate';
 import { resourceRoutes } from './resources';
 import { searchRoutes } from './search';
 import { taxonomyRoutes } from './taxonomy';
@@ -22,6 +23,10 @@ export const plugin: Plugin<ApiOptions> = {
     register(server) {
 
         server.ext('onPreAuth', refuseNonJsonBodies, { sandbox: 'plugin' });
+        // Never more pages at once than connections to build them (SQLite: one).
+        const gate = createPageGate(Math.min(PAGE_CONCURRENCY, server.db.pool.max));
+        server.ext('onPreHandler', gate.enter, { sandbox: 'plugin' });
+        server.events.on('response', (request) => gate.leave(request));
         server.route([
             ...healthRoutes,
             ...resourceRoutes,
