@@ -13,22 +13,29 @@ import type { Knex } from 'knex';
 
 import { dialectOf } from '../server/db/engine';
 
-export async function up(knex: Knex): Promise<void> {
-
-    if (dialectOf(knex).type === 'postgres') {
-        await knex.raw('ALTER TABLE resources ADD COLUMN search_vector tsvector');
-        await knex.raw(`
-            CREATE FUNCTION resources_search_vector_update() RETURNS trigger LANGUAGE plpgsql AS $$
+/**
+ * The row trigger's function with the text search configuration it indexes
+ * with: 'english' here; a later migration passes another and restores this
+ * one on rollback.
+ */
+export const searchVectorFunction = (verb: 'CREATE' | 'CREATE OR REPLACE', config = 'english') => `
+            ${verb} FUNCTION resources_search_vector_update() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 NEW.search_vector :=
-                    setweight(to_tsvector('english', coalesce(NEW.title, '')), 'A') ||
-                    setweight(to_tsvector('english', coalesce(NEW.description, '')), 'B') ||
-                    setweight(to_tsvector('english', coalesce(
+                    setweight(to_tsvector('${config}', coalesce(NEW.title, '')), 'A') ||
+                    setweight(to_tsvector('${config}', coalesce(NEW.description, '')), 'B') ||
+                    setweight(to_tsvector('${config}', coalesce(
                         (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
                             CASE WHEN jsonb_typeof(NEW.subject) = 'array' THEN NEW.subject ELSE '[]'::jsonb END)), '')), 'C');
                 RETURN NEW;
             END
-            $$`);
+            $$`;
+
+export async function up(knex: Knex): Promise<void> {
+
+    if (dialectOf(knex).type === 'postgres') {
+        await knex.raw('ALTER TABLE resources ADD COLUMN search_vector tsvector');
+        await knex.raw(searchVectorFunction('CREATE'));
         await knex.raw(`
             CREATE TRIGGER resources_search_vector_trigger
             BEFORE INSERT OR UPDATE OF title, description, subject ON resources

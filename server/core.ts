@@ -6,8 +6,10 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
-import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
+import { DATABASE_FAULT, mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 import { CLIENT_ERROR_TAG, clientErrorLog, echoRequestId } from './logging';
+
+const SAFE_METHODS = new Set(['get', 'head', 'options']);
 
 export interface CoreOptions {
     config: Config;
@@ -43,12 +45,16 @@ export const core: Plugin<CoreOptions> = {
 
             const response = request.response;
             if ('isBoom' in response && response.isBoom && response.output.statusCode === 500) {
-                const mapped = mapDatabaseError(response);
+                const mapped = mapDatabaseError(response, { write: !SAFE_METHODS.has(request.method) });
                 if (mapped) {
                     // A database error with a meaning for the client (503, 409, …).
-                    if ((mapped.data as { reason?: string } | null)?.reason === SCHEMA_OUTDATED) {
+                    const reason = (mapped.data as { reason?: string } | null)?.reason;
+                    if (reason === SCHEMA_OUTDATED) {
                         // The operator needs the statement that failed; the client does not.
                         request.log(['db', 'schema', 'error'], { message: redactSecrets(response.message) });
+                    }
+                    else if (reason === DATABASE_FAULT) {
+                        request.log(['db', 'error'], { message: redactSecrets(response.message), stack: redactSecrets(response.stack ?? '') });
                     }
 
                     echoRequestId(request, mapped);

@@ -34,11 +34,49 @@ function columnOf(error: any): string | undefined {
     return error?.columns?.[0] ?? error?.column ?? undefined;
 }
 
+/** Set on the 503 for a database fault no rule names (core logs it as an error). */
+export const DATABASE_FAULT = 'database-fault';
+
+/** What the mapper needs to know about the request an error ended. */
+export interface ErrorContext {
+    /** The request may have changed data (any method but GET/HEAD/OPTIONS). */
+    write?: boolean;
+}
+
+export const OUTCOME_UNKNOWN = 'The database connection was lost during the request: the outcome is unknown; retry with the same Idempotency-Key.';
+
+// A connection that died under a running statement: the server ended it
+// (57P01/57P02), the socket broke, or node-postgres saw the stream end with
+// no SQLSTATE at all.
+const LOST_CONNECTION_CODES = new Set(['57P01', '57P02', '08000', '08003', '08006', '08007', 'ECONNRESET', 'EPIPE']);
+const LOST_CONNECTION_MESSAGE = /Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|This socket has been ended by the other party/;
+
+/** True when the connection a statement ran on was lost mid-statement. */
+export function isConnectionLost(error: unknown, code = errorCode(error)): boolean {
+
+    return (code !== undefined && LOST_CONNECTION_CODES.has(code)) || errorMessageMatches(error, LOST_CONNECTION_MESSAGE);
+}
+
+/**
+ * A statement the code got wrong (PostgreSQL class 42 but missing privileges,
+ * SQLite's generic SQLITE_ERROR): a bug to fix, so it stays a 500.
+ */
+function isStatementBug(code: string): boolean {
+
+    return (code.startsWith('42') && code !== '42501') || code === 'SQLITE_ERROR';
+}
+
+/** A driver error (PostgreSQL SQLSTATE, SQLite result code) that no other rule named. */
+function isDriverError(code: string | undefined): code is string {
+
+    return code !== undefined && (/^[0-9A-Z]{5}$/.test(code) || code.startsWith('SQLITE_'));
+}
+
 /**
  * Maps database, model and pool errors to a Boom error, or returns null when
  * the error is none of those. Works on errors hapi has already boomified.
  */
-export function mapDatabaseError(error: unknown): Boom.Boom | null {
+export function mapDatabaseError(error: unknown, context: ErrorContext = {}): Boom.Boom | null {
 
     if (error instanceof ValidationError) {
         return Boom.badRequest(error.message);
@@ -87,6 +125,11 @@ export function mapDatabaseError(error: unknown): Boom.Boom | null {
         return unavailable;
     }
 
+    if (isConnectionLost(error, code)) {
+        // A write may or may not have committed: only an idempotent retry is safe.
+        return serviceUnavailable(context.write ? OUTCOME_UNKNOWN : 'The database connection was lost. Retry shortly.', 1);
+    }
+
     switch (code) {
         case '57014':                       // query_canceled (statement_timeout)
             return serviceUnavailable('The query took too long and was cancelled.', 5);
@@ -103,6 +146,27 @@ export function mapDatabaseError(error: unknown): Boom.Boom | null {
 
     if (code && /^08/.test(code)) {         // connection_exception class
         return serviceUnavailable('The database connection failed. Retry shortly.', 5);
+    }
+
+    if (code === '25006' || code === 'SQLITE_READONLY') {  // read_only_sql_transaction
+        return serviceUnavailable('The database is read-only (a standby, or writes are switched off): the change was not made. Retry once it accepts writes.', 30);
+    }
+
+    if (code === '22021' || code === '22P05') {             // invalid byte sequence, untranslatable character
+        return Boom.badRequest('A value contains characters the database cannot store (NUL or invalid Unicode)');
+    }
+
+    if (code && /^22/.test(code)) {                         // data_exception class outside Objection
+        return Boom.badRequest('A value has the wrong format or is out of range for its field');
+    }
+
+    if (isDriverError(code) && !isStatementBug(code)) {
+        // Any other database error class (resources, system, operator,
+        // transaction state, …): the request did not complete and a retry
+        // may succeed; the details go to the log, not to the client.
+        const fault = serviceUnavailable('The database could not complete the request. Retry shortly.', 5);
+        fault.data = { reason: DATABASE_FAULT };
+        return fault;
     }
 
     return null;
@@ -135,4 +199,11 @@ export function toBoom(error: unknown): Boom.Boom {
 export function isForeignKeyViolation(error: unknown): boolean {
 
     return error instanceof ForeignKeyViolationError;
+}
+
+/** True when a write hit a unique key, through Objection or a raw knex statement. */
+export function isUniqueViolation(error: unknown): boolean {
+
+    return error instanceof UniqueViolationError || errorCode(error) === '23505' ||
+        (errorCode(error) === 'SQLITE_CONSTRAINT' && errorMessageMatches(error, /UNIQUE constraint failed/));
 }

@@ -1,11 +1,12 @@
 // /resources/{id}/annotations: CRUD of the annotations of one resource.
 
 import Boom from '@hapi/boom';
-import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 
+import { Joi } from '../../server/input';
 import type { Models } from '../../server/models';
 import { documented } from '../../server/openapi';
+import { createIdempotently } from './idempotency';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
 import { annotationListSchema, annotationSchema } from './response-schemas';
@@ -72,9 +73,12 @@ export const annotationRoutes: ServerRoute[] = [
 
                 const { models } = request;
                 await resourceOr404(models, paramsOf(request).id);
-                const created = await withReferences(() => models.Annotation.query()
-                    .insertAndFetch({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
-                return h.response(created).code(201).location(`/resources/${paramsOf(request).id}/annotations/${created.id}`);
+                return await createIdempotently(request, h, async (trx) => {
+
+                    const created = await withReferences(() => models.Annotation.query(trx)
+                        .insertAndFetch({ ...(request.payload as object), resource_id: paramsOf(request).id }), 'user_id refers to a user that does not exist');
+                    return { status: 201, body: created, location: `/resources/${paramsOf(request).id}/annotations/${created.id}` };
+                });
             }
         }
     },

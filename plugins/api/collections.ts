@@ -1,16 +1,18 @@
 // /collections: CRUD, nesting without cycles, membership of resources.
 
 import Boom from '@hapi/boom';
-import Joi from 'joi';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Transaction } from 'objection';
 
-import { RESOURCE_COLUMNS, VISIBILITIES, type Models } from '../../server/models';
+import { Joi } from '../../server/input';
+import { VISIBILITIES, type Models } from '../../server/models';
 import { documented } from '../../server/openapi';
+import { includeParam, listColumns } from '../../server/resource-fields';
+import { createIdempotently } from './idempotency';
 import { pageWithTotal } from './pagination';
 import { withReferences } from './resources';
 import { collectionListSchema, collectionSchema, collectionWithCountSchema, resourceListSchema } from './response-schemas';
-import { collectionCreate, collectionPatch, idParam, limit, offset, paramsOf, uuid } from './schemas';
+import { collectionCreate, collectionPatch, idParam, limit, limitWithInclude, offset, paramsOf, uuid } from './schemas';
 
 const REFERENCES = 'owner_id or parent_id refers to a record that does not exist';
 const MAX_DEPTH = 100;
@@ -95,8 +97,11 @@ export const collectionRoutes: ServerRoute[] = [
             async handler(request: Request, h: ResponseToolkit) {
 
                 const { Collection } = request.models;
-                const created = await withReferences(() => Collection.query().insertAndFetch(request.payload as object), REFERENCES);
-                return h.response(created).code(201).location(`/collections/${created.id}`);
+                return await createIdempotently(request, h, async (trx) => {
+
+                    const created = await withReferences(() => Collection.query(trx).insertAndFetch(request.payload as object), REFERENCES);
+                    return { status: 201, body: created, location: `/collections/${created.id}` };
+                });
             }
         }
     },
@@ -170,16 +175,16 @@ export const collectionRoutes: ServerRoute[] = [
         options: {
             tags: ['api', 'collections'],
             description: 'Resources of a collection, most recently added first',
-            validate: { params: idParam(), query: Joi.object({ limit, offset }) },
+            validate: { params: idParam(), query: Joi.object({ limit: limitWithInclude, offset, include: includeParam }) },
             plugins: documented({ responses: { 200: { description: 'A page of the collection\'s resources', schema: resourceListSchema } }, errors: [404] }),
             async handler(request: Request) {
 
                 const { models } = request;
-                const query = request.query as { limit: number; offset: number };
+                const query = request.query as { limit: number; offset: number; include?: string[] };
                 const collection = await findOr404(models, paramsOf(request).id);
                 return await pageWithTotal(
                     collection.$relatedQuery('resources')
-                        .select(RESOURCE_COLUMNS.map((column) => `resources.${column}`))
+                        .select(listColumns(query.include).map((column) => `resources.${column}`))
                         .orderBy('collection_resources.added_at', 'desc').orderBy('resources.id')
                         .limit(query.limit).offset(query.offset),
                     models.CollectionResource.query().where('collection_id', collection.id));

@@ -7,6 +7,8 @@ import type { Config } from '../../server/config';
 import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
+import { refuseNonJsonBodies } from './json-bodies';
+import { createPageGate, PAGE_CONCURRENCY } from './page-gate';
 import { resourceRoutes } from './resources';
 import { searchRoutes } from './search';
 import { taxonomyRoutes } from './taxonomy';
@@ -20,6 +22,11 @@ export const plugin: Plugin<ApiOptions> = {
     dependencies: ['db-engine'],
     register(server) {
 
+        server.ext('onPreAuth', refuseNonJsonBodies, { sandbox: 'plugin' });
+        // Never more pages at once than connections to build them (SQLite: one).
+        const gate = createPageGate(Math.min(PAGE_CONCURRENCY, server.db.pool.max));
+        server.ext('onPreHandler', gate.enter, { sandbox: 'plugin' });
+        server.events.on('response', (request) => gate.leave(request));
         server.route([
             ...healthRoutes,
             ...resourceRoutes,

@@ -2,6 +2,8 @@
 
 import Boom from '@hapi/boom';
 
+import { isStorableTimestamp } from '../../server/input';
+
 export interface Cursor {
     sort: string;
     order: 'asc' | 'desc';
@@ -12,6 +14,17 @@ export interface Cursor {
 export function encodeCursor(cursor: Cursor): string {
 
     return Buffer.from(JSON.stringify([cursor.sort, cursor.order, cursor.value, cursor.id])).toString('base64url');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function validValue(sort: string, value: unknown): boolean {
+
+    if (sort === 'quality_score') {
+        return typeof value === 'number' && Number.isFinite(value);
+    }
+
+    return isStorableTimestamp(value);
 }
 
 export function decodeCursor(text: string, sort: string, order: string): Cursor {
@@ -31,6 +44,12 @@ export function decodeCursor(text: string, sort: string, order: string): Cursor 
 
     if (parts[0] !== sort || parts[1] !== order) {
         throw Boom.badRequest('"cursor" was issued for a different sort or order; repeat the same sort and order');
+    }
+
+    // A forged value would be compared as text on SQLite and refused by
+    // PostgreSQL: both answer this 400 instead.
+    if (!UUID.test(parts[3]) || !validValue(sort, parts[2])) {
+        throw Boom.badRequest('"cursor" is not a cursor returned by this API');
     }
 
     return { sort: parts[0], order: parts[1], value: parts[2], id: parts[3] };

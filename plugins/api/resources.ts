@@ -6,8 +6,11 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { QueryBuilder } from 'objection';
 
 import { isForeignKeyViolation } from '../../server/errors';
+import { RECORD_TEXT_BYTES, RECORD_TOO_LARGE, recordTextBytes } from '../../server/input';
 import { RESOURCE_COLUMNS, type Resource } from '../../server/models';
 import { documented } from '../../server/openapi';
+import { listColumns } from '../../server/resource-fields';
+import { createIdempotently } from './idempotency';
 import { decodeCursor, encodeCursor, pageWithTotal } from './pagination';
 import { resourcePageSchema, resourceSchema } from './response-schemas';
 import { idParam, paramsOf, resourceCreate, resourceListQuery, resourcePatch } from './schemas';
@@ -77,12 +80,13 @@ async function list(request: Request) {
         return builder;
     };
 
-    const page = filtered().select(RESOURCE_COLUMNS as unknown as string[])
+    const page = filtered().select(listColumns(query.include))
         .orderBy(sort, order).orderBy('id', order).limit(query.limit) as QueryBuilder<Resource>;
 
     if (query.cursor) {
         const cursor = decodeCursor(query.cursor, sort, order);
-        const value = sort === 'quality_score' ? Number(cursor.value) : String(cursor.value);
+        // Timestamps compare as canonical ISO text on SQLite, as instants on PostgreSQL.
+        const value = sort === 'quality_score' ? Number(cursor.value) : new Date(cursor.value).toISOString();
         page.whereRaw(`(??, ??) ${order === 'desc' ? '<' : '>'} (?, ?)`, [sort, 'id', value, cursor.id]);
     }
     else if (query.offset) {
@@ -121,9 +125,12 @@ async function create(request: Request, h: ResponseToolkit) {
 
     const { Resource } = request.models;
     const payload = normalizeEmpty(request.payload as Record<string, unknown>);
-    const inserted = await withReferences(() => Resource.query().insert(payload));
-    const resource = await Resource.query().select(RESOURCE_COLUMNS as unknown as string[]).findById(inserted.id);
-    return h.response(resource!).code(201).location(`/resources/${inserted.id}`);
+    return await createIdempotently(request, h, async (trx) => {
+
+        const inserted = await withReferences(() => Resource.query(trx).insert(payload));
+        const resource = await Resource.query(trx).select(RESOURCE_COLUMNS as unknown as string[]).findById(inserted.id);
+        return { status: 201, body: resource, location: `/resources/${inserted.id}` };
+    });
 }
 
 async function patch(request: Request) {
@@ -154,6 +161,10 @@ async function patch(request: Request) {
             }
 
             changes.subject = [...subjects];
+        }
+
+        if (recordTextBytes({ ...current.toJSON(), ...changes }) > RECORD_TEXT_BYTES) {
+            throw Boom.badRequest(RECORD_TOO_LARGE);
         }
 
         return await current.$query(trx).patchAndFetch(changes);

@@ -1,9 +1,9 @@
 // Read-only classification codes and taxonomy tree.
 
 import Boom from '@hapi/boom';
-import Joi from 'joi';
 import type { Request, ServerRoute } from '@hapi/hapi';
 
+import { Joi } from '../../server/input';
 import type { TaxonomyNode } from '../../server/models';
 import { documented } from '../../server/openapi';
 import { classificationCodeListSchema, classificationCodeWithChildrenSchema, taxonomyNodeSchema, taxonomyTreeSchema } from './response-schemas';

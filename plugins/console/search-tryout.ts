@@ -2,8 +2,8 @@
 // as the full-text search of the active dialect returns them.
 
 import type { Request, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 
+import { Joi } from '../../server/input';
 import { ADMIN_STRATEGY } from '../../server/auth';
 import { alert, badge } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
@@ -50,7 +50,7 @@ export function searchForm(): Html {
 
     return html`<form class="search-form" role="search" hx-get="${SEARCH_RESULTS_PATH}" hx-target="#search-results">
   <label class="visually-hidden" for="search-q">Query</label>
-  <input id="search-q" name="q" type="search" maxlength="${MAX_QUERY_LENGTH}" required placeholder="e.g. postgres AND (pool OR index)" autocomplete="off">
+  <input id="search-q" name="q" type="search" maxlength="${MAX_QUERY_LENGTH}" required placeholder="e.g. postgres (pool OR index) NOT replica" autocomplete="off">
   <button class="btn btn-primary" type="submit">Search <span class="htmx-indicator spinner" aria-hidden="true"></span></button>
 </form>
 <div id="search-results" class="search-results" aria-live="polite"></div>`;
@@ -62,9 +62,30 @@ function titleOf(resource: Record<string, unknown>): string {
     return typeof title === 'string' && title.trim() ? title : '(untitled)';
 }
 
-export function resultsFragment(query: string, result: SearchResult, elapsedMs: number): Html {
+/** Where a results fragment sits in the whole result list. */
+export interface ResultsPage {
+    limit: number;
+    offset: number;
+}
 
-    const summary = html`<p class="muted">${result.total} result${result.total === 1 ? '' : 's'} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
+function pageLink(query: string, page: ResultsPage, label: string): Html {
+
+    const url = `${SEARCH_RESULTS_PATH}?q=${encodeURIComponent(query)}&limit=${page.limit}&offset=${page.offset}`;
+    return html`<a href="#" hx-get="${url}" hx-target="#search-results">${label}</a>`;
+}
+
+/** Previous / next links when the results run past this page. */
+function pager(query: string, result: SearchResult, page: ResultsPage): Html | null {
+
+    const previous = page.offset > 0 ? pageLink(query, { limit: page.limit, offset: Math.max(0, page.offset - page.limit) }, '← Previous') : null;
+    const next = page.offset + result.items.length < result.total ? pageLink(query, { limit: page.limit, offset: page.offset + page.limit }, 'Next →') : null;
+    return previous || next ? html`<nav class="pager" aria-label="Result pages">${previous} ${next}</nav>` : null;
+}
+
+export function resultsFragment(query: string, result: SearchResult, elapsedMs: number, page: ResultsPage = { limit: result.items.length, offset: 0 }): Html {
+
+    const shown = result.items.length ? html` (${page.offset + 1}–${page.offset + result.items.length})` : null;
+    const summary = html`<p class="muted">${result.total} result${result.total === 1 ? '' : 's'}${shown} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
     const suggestion = result.suggestion
         ? html`<p>Did you mean <a href="#" hx-get="${SEARCH_RESULTS_PATH}?q=${encodeURIComponent(result.suggestion)}" hx-target="#search-results">${result.suggestion}</a>?</p>`
         : null;
@@ -78,13 +99,13 @@ export function resultsFragment(query: string, result: SearchResult, elapsedMs: 
   <thead><tr><th scope="col">#</th><th scope="col">Rank</th><th scope="col">Resource</th><th scope="col">Snippet</th></tr></thead>
   <tbody>
 ${result.items.map((hit, index) => html`    <tr>
-      <td class="num">${index + 1}</td>
+      <td class="num">${page.offset + index + 1}</td>
       <td class="num">${Number.isFinite(hit.rank) ? formatRank(hit.rank) : '—'}</td>
       <td><strong>${titleOf(hit.resource)}</strong>${hit.resource.id ? html`<br><code class="muted">${hit.resource.id}</code>` : null}</td>
       <td class="snippet">${sanitizeSnippet(hit.snippet)}</td>
     </tr>
 `)}  </tbody>
-</table>`;
+</table>${pager(query, result, page)}`;
 }
 
 export const searchTryoutRoutes: ServerRoute[] = [
@@ -111,7 +132,8 @@ export const searchTryoutRoutes: ServerRoute[] = [
                 query: Joi.object({
                     q: Joi.string().trim().min(1).max(MAX_QUERY_LENGTH).required()
                         .messages({ 'any.required': 'Type a query', 'string.empty': 'Type a query' }),
-                    limit: Joi.number().integer().min(1).max(50).default(10)
+                    limit: Joi.number().integer().min(1).max(50).default(10),
+                    offset: Joi.number().integer().min(0).max(1_000_000).default(0)
                 })
             },
             async handler(request, h) {
@@ -120,11 +142,13 @@ export const searchTryoutRoutes: ServerRoute[] = [
                     return h.response(unavailable().value).type('text/html').code(503);
                 }
 
-                const { q, limit } = request.query as { q: string; limit: number };
+                const { q, limit, offset } = request.query as { q: string; limit: number; offset: number };
                 const started = process.hrtime.bigint();
-                const result = await request.server.search.search({ query: q, limit, offset: 0, knex: request.knex });
+                // The same service as GET /search: a query it cannot read is the same 400,
+                // shown by the console as an error fragment.
+                const result = await request.server.search.search({ query: q, limit, offset, knex: request.knex });
                 const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-                return h.response(resultsFragment(q, result, elapsed).value).type('text/html');
+                return h.response(resultsFragment(q, result, elapsed, { limit, offset }).value).type('text/html');
             }
         }
     }

@@ -25,15 +25,15 @@ export interface CompiledSql {
 function termQuery(term: SearchTerm): CompiledSql {
 
     if (term.kind === 'phrase') {
-        return { sql: "phraseto_tsquery('english', ?)", bindings: [term.words.join(' ')] };
+        return { sql: "phraseto_tsquery('english_nostop', ?)", bindings: [term.words.join(' ')] };
     }
 
     if (term.prefix) {
         // Words hold only letters and digits, so quoting them is enough.
-        return { sql: "to_tsquery('english', ?)", bindings: [`'${term.text}':*`] };
+        return { sql: "to_tsquery('english_nostop', ?)", bindings: [`'${term.text}':*`] };
     }
 
-    return { sql: "plainto_tsquery('english', ?)", bindings: [term.text] };
+    return { sql: "plainto_tsquery('english_nostop', ?)", bindings: [term.text] };
 }
 
 function join(parts: CompiledSql[], operator: string): CompiledSql {
@@ -79,7 +79,7 @@ function matchesSql(query: ParsedQuery, filters: SearchFilters, columns: string)
 /** Pages deeper than the champion lists are ranked over every match. */
 export const CHAMPION_PAGE_LIMIT = 500;
 
-const LEXEME = "(tsvector_to_array(to_tsvector('english', ?)))[1]";
+const LEXEME = "(tsvector_to_array(to_tsvector('english_nostop', ?)))[1]";
 
 /**
  * The documents worth ranking: for each plain word with a champion list, its
@@ -172,7 +172,7 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
         // the triggers; counting 20,000 matches would cost tens of milliseconds.
         const count = matchesSql(query, filters, 'count(*)');
         return {
-            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english', ?)) = 1
+            sql: `SELECT CASE WHEN numnode(plainto_tsquery('english_nostop', ?)) = 1
                               THEN coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)
                               ELSE (${count.sql}) END AS total`,
             bindings: [only.text, only.text, ...count.bindings]
@@ -183,21 +183,21 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
-const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
+const rowOf = (columns: readonly string[]) => columns.map((column) => `r."${column}"`).join(', ');
 
 /**
  * One page in one statement: the ranking of rankSql, then the resources rows
  * of the page and their headlines (ts_headline runs for the page only).
  */
-export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false, columns: readonly string[] = RESOURCE_COLUMNS): CompiledSql {
 
     const rank = rankSql(query, filters, limit, offset, champions);
     const tsquery = compileTsquery(query);
     return {
         sql: `
             WITH page AS (${rank.sql})
-            SELECT page.rank AS search_rank, ${ROW},
-                   ts_headline('english', concat_ws(E'\\n', r.title, r.description,
+            SELECT page.rank AS search_rank, ${rowOf(columns)},
+                   ts_headline('english_nostop', concat_ws(E'\\n', r.title, r.description,
                        (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
                            CASE WHEN jsonb_typeof(r.subject) = 'array' THEN r.subject ELSE '[]'::jsonb END))),
                        ${tsquery.sql}, ?) AS search_snippet
@@ -218,17 +218,17 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
     return {
         engine: 'postgres',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage> {
 
             const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
-            const page = pageSql(query, filters, limit, offset, champions);
+            const page = pageSql(query, filters, limit, offset, champions, columns);
             // Two statements on two pool connections, each released when its statement ends.
             const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters)]);
             let rows: Array<Record<string, unknown>> = paged.rows;
             if (champions && rows.length < limit && total > offset + rows.length) {
                 // The candidates ran out before the page was full (filters, or
                 // common words rarely found together): rank every match.
-                const full = pageSql(query, filters, limit, offset);
+                const full = pageSql(query, filters, limit, offset, false, columns);
                 rows = (await knex.raw(full.sql, full.bindings)).rows;
             }
 

@@ -50,7 +50,7 @@ function filterSql(filters: SearchFilters): CompiledSql {
 
 const RANK = 'round(-bm25(resources_fts, 10.0, 5.0, 2.0), 9)';
 const SNIPPET = "snippet(resources_fts, -1, char(2), char(3), ' … ', 24)";
-const ROW = RESOURCE_COLUMNS.map((column) => `r."${column}"`).join(', ');
+const rowOf = (columns: readonly string[]) => columns.map((column) => `r."${column}"`).join(', ');
 
 /** The CTEs every page statement shares: ranked (all matches), cutoff, page (with `columns` of r). */
 function pageCtes(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns: string): CompiledSql {
@@ -93,9 +93,9 @@ function pageCtes(query: ParsedQuery, filters: SearchFilters, limit: number, off
  * order (rank desc, updated_at desc, id asc), and their snippets. When no
  * row is on the page, one row of NULLs still carries the total.
  */
-export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql {
+export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns: readonly string[] = RESOURCE_COLUMNS): CompiledSql {
 
-    const ctes = pageCtes(query, filters, limit, offset, ROW);
+    const ctes = pageCtes(query, filters, limit, offset, rowOf(columns));
     return {
         sql: `${ctes.sql},
             -- One more pass over the matches, highlighting only the page's:
@@ -158,9 +158,9 @@ export function createSqliteSearchBackend(knex: Knex): SearchBackend {
     return {
         engine: 'sqlite',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage> {
 
-            const page = pageSql(query, filters, limit, offset);
+            const page = pageSql(query, filters, limit, offset, columns);
             const rows: Array<Record<string, unknown>> = await knex.raw(page.sql, page.bindings);
             const hits: PageHit[] = [];
             for (const { search_total: _total, search_docid: _docid, search_rank: rank, search_snippet: snippet, ...row } of rows) {

@@ -1,8 +1,9 @@
 // The user query language, parsed once for both engines: words, "quoted
-// phrases", -excluded terms, OR between terms and prefix word*. Anything a
-// user types either parses into this small tree or fails with a QueryError
-// whose message says what to fix; the fts plugins compile the tree, so no
-// user text ever reaches an engine's own query syntax.
+// phrases", -excluded terms (or NOT term), OR between terms, AND (the
+// default, written or not), parentheses around alternatives joined by OR,
+// and prefix word*. Anything a user types either parses into this small tree
+// or fails with a QueryError whose message says what to fix; the fts plugins
+// compile the tree, so no user text ever reaches an engine's own query syntax.
 
 import { isStopword } from './stopwords';
 
@@ -30,7 +31,7 @@ export class QueryError extends Error {
 }
 
 interface RawToken {
-    type: 'term' | 'or';
+    type: 'term' | 'or' | 'and' | 'not' | 'open' | 'close';
     text?: string;
     quoted?: boolean;
     negated?: boolean;
@@ -44,6 +45,9 @@ function wordsOf(text: string): string[] {
 
     return text.toLowerCase().split(SEPARATORS).filter(Boolean);
 }
+
+// Upper-case keywords only: "or", "and" and "not" in lower case are words.
+const OPERATORS: Record<string, RawToken['type']> = { OR: 'or', AND: 'and', NOT: 'not' };
 
 function tokenize(input: string): RawToken[] {
 
@@ -63,6 +67,12 @@ function tokenize(input: string): RawToken[] {
             ++start;
         }
 
+        if (!negated && (char === '(' || char === ')')) {
+            tokens.push({ type: char === '(' ? 'open' : 'close' });
+            ++i;
+            continue;
+        }
+
         if (input[start] === '"') {
             // An unbalanced quote runs to the end of the input.
             const end = input.indexOf('"', start + 1);
@@ -73,13 +83,17 @@ function tokenize(input: string): RawToken[] {
         }
 
         let end = start;
-        while (end < input.length && !/\s/u.test(input[end]!) && input[end] !== '"') {
+        while (end < input.length && !/\s/u.test(input[end]!) && !'"()'.includes(input[end]!)) {
             ++end;
         }
 
         const text = input.slice(start, end);
-        if (!negated && text === 'OR') {
-            tokens.push({ type: 'or' });
+        const operator = OPERATORS[text];
+        if (!negated && operator) {
+            tokens.push({ type: operator });
+        }
+        else if (negated && !text && input[end] === '(') {
+            throw new QueryError('Exclude terms one by one ("-a -b"), not a parenthesised group');
         }
         else if (text) {
             tokens.push({ type: 'term', text, negated });
@@ -101,8 +115,7 @@ function termOf(token: RawToken): SearchTerm | null {
         }
     }
 
-    if (words.every(isStopword)) {
-        // Both engines ignore very common words; a term made only of them matches nothing useful.
+    if (!words.length) {
         return null;
     }
 
@@ -113,6 +126,30 @@ function termOf(token: RawToken): SearchTerm | null {
     return { kind: 'phrase', words };
 }
 
+/** True when a term is made only of very common words ("the", "to be"). */
+function isCommon(term: SearchTerm): boolean {
+
+    return term.kind === 'word' ? !term.prefix && isStopword(term.text) : term.words.every(isStopword);
+}
+
+/**
+ * Very common words are left out of a query that has other words to search
+ * for (they would only slow it down and blur its ranking); a query made only
+ * of them searches them, on both engines, since both index every word.
+ */
+function withoutCommonWords(query: ParsedQuery): ParsedQuery {
+
+    const excluded = query.excluded.filter((term) => !isCommon(term));
+    if (query.groups.every((group) => group.every(isCommon))) {
+        return { groups: query.groups, excluded };
+    }
+
+    const groups = query.groups.map((group) => group.filter((term) => !isCommon(term))).filter((group) => group.length);
+    return { groups, excluded };
+}
+
+const PARENTHESES = 'Parentheses can only group alternatives joined by OR, like "ships AND (boats OR rafts)"';
+
 /** Parses what a user typed; throws QueryError with a message for the user. */
 export function parseQuery(input: string): ParsedQuery {
 
@@ -120,15 +157,69 @@ export function parseQuery(input: string): ParsedQuery {
     const groups: SearchTerm[][] = [];
     const excluded: SearchTerm[] = [];
     let joinNext = false;
+    let negateNext = false;
+    // Inside parentheses: terms so far, and whether the last thing was OR.
+    let open: { terms: number } | null = null;
     let terms = 0;
 
     for (const token of tokens) {
         if (token.type === 'or') {
+            if (negateNext) {
+                throw new QueryError('NOT must be followed by a word or "phrase" to exclude');
+            }
+
             joinNext = groups.length > 0;
             continue;
         }
 
+        if (token.type === 'and') {
+            // AND is what a space means; written out it only ends an OR.
+            if (open) {
+                throw new QueryError(PARENTHESES);
+            }
+
+            joinNext = false;
+            continue;
+        }
+
+        if (token.type === 'not') {
+            if (open) {
+                throw new QueryError(PARENTHESES);
+            }
+
+            negateNext = true;
+            continue;
+        }
+
+        if (token.type === 'open') {
+            if (open || negateNext) {
+                throw new QueryError(negateNext ? 'Exclude terms one by one ("NOT a NOT b"), not a parenthesised group' : PARENTHESES);
+            }
+
+            open = { terms: 0 };
+            continue;
+        }
+
+        if (token.type === 'close') {
+            if (!open) {
+                throw new QueryError('The query has a ")" without a matching "("');
+            }
+
+            open = null;
+            continue;
+        }
+
         const term = termOf(token);
+        const negated = Boolean(token.negated) || negateNext;
+        negateNext = false;
+        if (open) {
+            if (negated || (open.terms > 0 && !joinNext)) {
+                throw new QueryError(PARENTHESES);
+            }
+
+            ++open.terms;
+        }
+
         if (!term) {
             continue;
         }
@@ -137,7 +228,7 @@ export function parseQuery(input: string): ParsedQuery {
             throw new QueryError(`The query has too many terms: use at most ${MAX_QUERY_TERMS} words or phrases`);
         }
 
-        if (token.negated) {
+        if (negated) {
             excluded.push(term);
             joinNext = false;
             continue;
@@ -153,13 +244,22 @@ export function parseQuery(input: string): ParsedQuery {
         joinNext = false;
     }
 
-    if (!groups.length) {
-        throw new QueryError(excluded.length ?
-            'The query only excludes terms: add at least one word to search for' :
-            'The query has no searchable words: use letters or digits (very common words such as "the" are ignored)');
+    if (open) {
+        throw new QueryError('The query has a "(" without a matching ")"');
     }
 
-    return { groups, excluded };
+    if (negateNext) {
+        throw new QueryError('NOT must be followed by a word or "phrase" to exclude');
+    }
+
+    const query = withoutCommonWords({ groups, excluded });
+    if (!query.groups.length) {
+        throw new QueryError(query.excluded.length ?
+            'The query only excludes terms: add at least one word to search for' :
+            'The query has no searchable words: use letters or digits');
+    }
+
+    return query;
 }
 
 /** The terms that contribute to ranking, in query order. */

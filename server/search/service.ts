@@ -2,10 +2,12 @@
 // the dialect's backend (ranked rows with snippets and the total), shape the
 // resources, render snippets, suggest.
 
+import Boom from '@hapi/boom';
 import type { Knex } from 'knex';
 
 import type { Models } from '../models';
-import { formatQuery, parseQuery, type ParsedQuery, type SearchTerm } from './query';
+import { listColumns } from '../resource-fields';
+import { formatQuery, parseQuery, QueryError, type ParsedQuery, type SearchTerm } from './query';
 import { renderSnippet } from './snippet';
 import { closestWord } from './suggest';
 import type { FullTextSearch, SearchBackend, SearchFilters, SearchHit, SearchRequest, SearchResult } from './types';
@@ -65,6 +67,24 @@ async function suggest(backend: SearchBackend, query: ParsedQuery, filters: Sear
 }
 
 /**
+ * The query as a tree, or the 400 every caller answers (GET /search and the
+ * console's tryout alike) with the parser's message saying what to fix.
+ */
+export function parseOr400(text: string): ParsedQuery {
+
+    try {
+        return parseQuery(text);
+    }
+    catch (error) {
+        if (error instanceof QueryError) {
+            throw Boom.badRequest(`Invalid query "q": ${error.message}`);
+        }
+
+        throw error;
+    }
+}
+
+/**
  * `backendFor` gives the dialect's backend running its statements on a knex:
  * the process-wide one, or the request-scoped view a caller passes in
  * SearchRequest.knex so the statements are attributed to its request.
@@ -77,9 +97,9 @@ export function createFullTextSearch(backendFor: (knex: Knex) => SearchBackend, 
         async search(request: SearchRequest): Promise<SearchResult> {
 
             const backend = request.knex ? backendFor(request.knex) : shared;
-            const query = parseQuery(request.query);
+            const query = parseOr400(request.query);
             const filters = request.filters ?? {};
-            const page = await backend.page(query, filters, request.limit, request.offset);
+            const page = await backend.page(query, filters, request.limit, request.offset, listColumns(request.include));
             if (!page.total) {
                 const suggestion = await suggest(backend, query, filters);
                 return suggestion ? { total: 0, items: [], suggestion } : { total: 0, items: [] };

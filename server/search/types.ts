@@ -18,6 +18,8 @@ export interface SearchRequest {
     filters?: SearchFilters;
     limit: number;
     offset: number;
+    /** Large resource fields to return too (server/resource-fields.ts); left out by default. */
+    include?: readonly string[];
     /** Runs the statements on this knex (e.g. request.knex, so they count for the request). */
     knex?: Knex;
 }
@@ -43,7 +45,7 @@ export interface FullTextSearch {
 }
 
 export interface PageHit {
-    /** The resource's row as the database returns it (RESOURCE_COLUMNS). */
+    /** The resource's row as the database returns it (the columns asked for; RESOURCE_COLUMNS by default). */
     row: Record<string, unknown> & { id: string };
     rank: number;
     /** Raw snippet text, matches wrapped in SNIPPET_START / SNIPPET_END. */
@@ -70,7 +72,7 @@ export interface SearchBackend {
      * total: ranking, counting, loading and highlighting in as few round
      * trips as the engine allows.
      */
-    page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage>;
+    page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage>;
     /** The exact number of matches. */
     count(query: ParsedQuery, filters: SearchFilters): Promise<number>;
     /** Titles and subject lists that look like `word` (trigram similarity), best first. */

@@ -5,7 +5,7 @@ import Joi from 'joi';
 import { KnexTimeoutError } from 'knex';
 
 import { RetryExhaustedError } from '../../server/db/retry';
-import { mapDatabaseError, toBoom } from '../../server/errors';
+import { mapDatabaseError, OUTCOME_UNKNOWN, toBoom } from '../../server/errors';
 import { createTestServer, type TestServer } from '../helpers/server';
 
 export const lab = Lab.script();
@@ -88,6 +88,71 @@ describe('error mapper', () => {
         // A statement that is wrong for another reason stays a 500.
         const syntax = toBoom(await failure(() => knex.raw('SELEC 1')));
         expect(syntax.output.statusCode).to.equal(500);
+    });
+
+    it('maps an invalid byte sequence (22021) from a raw statement to 400', async () => {
+
+        if (t.server.db.dialect.type !== 'postgres') {
+            // SQLite stores any bytes: the input contract (server/input.ts) refuses NUL before it.
+            return;
+        }
+
+        const error = toBoom(await failure(() => t.server.knex.raw("SELECT convert_from('\\x00'::bytea, 'UTF8')")));
+        expect(error.output.statusCode).to.equal(400);
+        expect(error.message).to.equal('A value contains characters the database cannot store (NUL or invalid Unicode)');
+    });
+
+    it('maps a write refused by a read-only database to 503 naming the cause', async () => {
+
+        const readOnly = t.server.db.dialect.type === 'postgres' ? 'SET TRANSACTION READ ONLY' : 'PRAGMA query_only = 1';
+        const error = await failure(() => t.server.knex.transaction(async (trx) => {
+
+            await trx.raw(readOnly);
+            try {
+                await trx('users').insert({ id: '00000000-0000-4000-8000-0000000000aa', email: 'ro@example.org' });
+            }
+            finally {
+                if (t.server.db.dialect.type !== 'postgres') {
+                    await trx.raw('PRAGMA query_only = 0');
+                }
+            }
+        }));
+        for (const write of [true, false]) {
+            const mapped = mapDatabaseError(error, { write })!;
+            expect(mapped.output.statusCode).to.equal(503);
+            expect(mapped.message).to.contain('The database is read-only');
+            expect(mapped.output.headers['Retry-After']).to.equal('30');
+        }
+    });
+
+    it('tells a write whose connection was lost that its outcome is unknown, and a read to retry', () => {
+
+        for (const error of [
+            new Error('Connection terminated unexpectedly'),
+            Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+            Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+        ]) {
+            expect(mapDatabaseError(error, { write: true })!.message, error.message).to.equal(OUTCOME_UNKNOWN);
+            expect(mapDatabaseError(error, { write: false })!.message, error.message).to.equal('The database connection was lost. Retry shortly.');
+            expect(mapDatabaseError(error)!.output.statusCode).to.equal(503);
+        }
+    });
+
+    it('answers any other database error class with 503 or 400, keeping statement bugs as 500', () => {
+
+        for (const code of ['53100', '53200', '54000', '55P03', '58030', 'XX000', '0A000', '42501', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT']) {
+            const mapped = mapDatabaseError(Object.assign(new Error(`failure ${code}`), { code }))!;
+            expect(mapped.output.statusCode, code).to.equal(503);
+            expect(mapped.message).to.not.contain(code);
+        }
+
+        for (const code of ['22003', '22P02', '22008']) {
+            expect(mapDatabaseError(Object.assign(new Error('bad value'), { code }))!.output.statusCode, code).to.equal(400);
+        }
+
+        for (const code of ['42601', '42883', 'SQLITE_ERROR']) {
+            expect(toBoom(Object.assign(new Error('bug'), { code })).output.statusCode, code).to.equal(500);
+        }
     });
 
     it('passes deliberate Boom errors through and hides unknown faults behind a 500', () => {

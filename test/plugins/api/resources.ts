@@ -195,7 +195,7 @@ describe('api: resources', () => {
             ['GET', '/resources?sort=title', undefined, 400, /"sort" must be one of/],
             ['GET', '/resources?cursor=garbage', undefined, 400, /cursor/],
             ['GET', '/resources?cursor=abc&offset=5', undefined, 400, /use either "cursor" or "offset"/],
-            ['GET', '/resources?created_after=yesterday', undefined, 400, /"created_after" must be in ISO 8601 date format/],
+            ['GET', '/resources?created_after=yesterday', undefined, 400, /"created_after" must be an ISO 8601 date between 0001-01-01 and 9999-12-31/],
             ['GET', '/resources?min_quality=-1', undefined, 400, /"min_quality" must be greater than or equal to 0/],
             ['GET', '/resources/not-a-uuid', undefined, 400, /"id" must be a valid GUID/],
             ['GET', `/resources/${MISSING}`, undefined, 404, /not found/],

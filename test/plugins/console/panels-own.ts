@@ -187,7 +187,7 @@ describe('console: Search tryout panel', () => {
             // The request's own database handle, so monitoring counts the search for this route.
             expect(typeof knex).to.equal('function');
             const page = res.payload;
-            expect(page).to.contain('2 results for <q>&quot;pool&quot; &lt;b&gt;</q>');
+            expect(page).to.contain('2 results (1–2) for <q>&quot;pool&quot; &lt;b&gt;</q>');
             expect(page).to.contain(`<strong>${ESCAPED}</strong>`);
             expect(page).to.contain('<td class="num">0.1235</td>');
             expect(formatRank(0.000001234567)).to.equal('0.000001235');

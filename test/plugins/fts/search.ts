@@ -76,9 +76,10 @@ describe('fts: GET /search', () => {
 
     it('returns whole resources with the same JSON shape as /resources', async () => {
 
-        const body = await search('carthage');
         const res = await t.server.inject(`/resources/${ids.carthage}`);
-        expect(body.items[0]!.resource).to.equal(JSON.parse(res.payload));
+        const { embedding: _embedding, sparse_embedding: _sparse, ...listed } = JSON.parse(res.payload);
+        expect((await search('carthage')).items[0]!.resource).to.equal(listed);
+        expect((await search('q=carthage&include=embedding,sparse_embedding')).items[0]!.resource).to.equal(JSON.parse(res.payload));
     });
 
     it('matches words with their inflections, phrases, OR, exclusions and prefixes', async () => {
@@ -91,6 +92,37 @@ describe('fts: GET /search', () => {
         expect((await search('keels grain')).total).to.equal(0);
         expect((await search('medit*')).items.map((item) => item.resource.id)).to.equal([ids.carthage]);
         expect((await search('Mediterranean!!! (the) AND: ROME')).items.map((item) => item.resource.id)).to.equal([ids.carthage]);
+    });
+
+    it('searches a query of only common words instead of refusing it', async () => {
+
+        // Every document but the physics one has "the" somewhere.
+        const the = await search('the');
+        expect(the.total).to.equal(6);
+        expect(the.items.map((item) => item.resource.id)).to.not.include(ids.physics);
+        expect((await search('(the)')).total).to.equal(6);
+        expect(titles(await search('"the ships"'))).to.equal(['Carthage and Rome']);
+        expect((await search('them')).total).to.equal(0);
+        // With other words, common words are left out.
+        expect((await search('the keels')).total).to.equal(1);
+    });
+
+    it('gives a phrase with a common word the same meaning on both engines: the exact phrase', async () => {
+
+        // "Rome; the trade": once, in one document. PostgreSQL's english
+        // configuration used to drop "the" and match every Rome.
+        expect(titles(await search('"rome the"'))).to.equal(['Roman trade routes']);
+        expect(titles(await search('"grain from egypt"'))).to.equal(['Roman trade routes']);
+        expect((await search('"grain egypt"')).total).to.equal(0);
+    });
+
+    it('reads NOT as an exclusion, AND as the default and parentheses around alternatives', async () => {
+
+        // Before, NOT was dropped: "ships NOT carthage" also returned Carthage.
+        expect((await search('ships NOT carthage')).items.map((item) => item.resource.id).sort()).to.equal([ids.rome, ids.physics].sort());
+        expect(titles(await search('ships NOT carthage NOT physics'))).to.equal(['Roman trade routes']);
+        expect((await search('ships AND grain')).total).to.equal(1);
+        expect((await search('ships AND (keels OR grain)')).total).to.equal(2);
     });
 
     it('combines filters with search and counts the total exactly', async () => {
@@ -193,7 +225,9 @@ describe('fts: GET /search', () => {
 
         expect((await search('q=', 400)).message).to.match(/"q" is not allowed to be empty/);
         expect((await search('limit=5', 400)).message).to.match(/"q" is required/);
-        expect((await search('the of and', 400)).message).to.match(/no searchable words/);
+        expect((await search('*** ()', 400)).message).to.match(/no searchable words/);
+        expect((await search('ships (trade rome)', 400)).message).to.match(/Parentheses can only group alternatives joined by OR/);
+        expect((await search('ships NOT', 400)).message).to.match(/NOT must be followed by a word/);
         expect((await search('-ships', 400)).message).to.match(/only excludes terms/);
         expect((await search(`q=${'a'.repeat(1001)}`, 400)).message).to.match(/1000/);
         expect((await search('q=ships&limit=0', 400)).message).to.match(/limit/);

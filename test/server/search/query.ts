@@ -49,9 +49,48 @@ describe('search query language', () => {
         expect(parseQuery('OR ships or OR').groups).to.equal([[{ kind: 'word', text: 'ships', prefix: false }]]);
     });
 
+    it('searches very common words when the query has nothing else', () => {
+
+        expect(parseQuery('the and of').groups).to.equal([
+            [{ kind: 'word', text: 'the', prefix: false }], [{ kind: 'word', text: 'and', prefix: false }], [{ kind: 'word', text: 'of', prefix: false }]
+        ]);
+        expect(parseQuery('"to be" -the')).to.equal({ groups: [[{ kind: 'phrase', words: ['to', 'be'] }]], excluded: [] });
+        // A phrase keeps its common words: both engines index them.
+        expect(parseQuery('"woman having" the').groups).to.equal([[{ kind: 'phrase', words: ['woman', 'having'] }]]);
+    });
+
+    it('reads NOT as an exclusion and AND as the default conjunction', () => {
+
+        expect(parseQuery('ethics NOT algorithms')).to.equal(parseQuery('ethics -algorithms'));
+        expect(parseQuery('ethics AND algorithms')).to.equal(parseQuery('ethics algorithms'));
+        expect(parseQuery('a1 OR b1 AND c1').groups).to.equal([
+            [{ kind: 'word', text: 'a1', prefix: false }, { kind: 'word', text: 'b1', prefix: false }], [{ kind: 'word', text: 'c1', prefix: false }]
+        ]);
+        expect(parseQuery('ships NOT "trade routes"').excluded).to.equal([{ kind: 'phrase', words: ['trade', 'routes'] }]);
+        // Lower case they are words like any other.
+        expect(parseQuery('ethics not algorithms').groups).to.have.length(2);
+        expect(() => parseQuery('ethics NOT')).to.throw(QueryError, /NOT must be followed by a word/);
+        expect(() => parseQuery('ethics NOT OR x')).to.throw(QueryError, /NOT must be followed by a word/);
+    });
+
+    it('reads parentheses around alternatives and refuses any other grouping with a message', () => {
+
+        expect(parseQuery('postgres AND (pool OR index)')).to.equal(parseQuery('postgres pool OR index'));
+        expect(parseQuery('(ships OR boats) rome')).to.equal(parseQuery('ships OR boats rome'));
+        for (const query of ['(ships boats)', '(ships AND boats)', '((ships OR boats))', 'x (a OR NOT b)', '(a OR -b)']) {
+            expect(() => parseQuery(query), query).to.throw(QueryError, /Parentheses can only group alternatives joined by OR/);
+        }
+
+        expect(() => parseQuery('(ships OR boats')).to.throw(QueryError, /without a matching "\)"/);
+        expect(() => parseQuery('ships)')).to.throw(QueryError, /without a matching "\("/);
+        expect(() => parseQuery('x -(a OR b)')).to.throw(QueryError, /one by one/);
+        expect(() => parseQuery('x NOT (a OR b)')).to.throw(QueryError, /one by one/);
+        // Inside a phrase, parentheses are punctuation.
+        expect(parseQuery('"rome (italy)"').groups).to.equal([[{ kind: 'phrase', words: ['rome', 'italy'] }]]);
+    });
+
     it('rejects queries with nothing to search for, with a message that says what to do', () => {
 
-        expect(() => parseQuery('the and of')).to.throw(QueryError, /no searchable words/);
         expect(() => parseQuery('*** ()')).to.throw(QueryError, /no searchable words/);
         expect(() => parseQuery('-rome -"trade routes"')).to.throw(QueryError, /only excludes terms/);
         expect(() => parseQuery(Array.from({ length: MAX_QUERY_TERMS + 1 }, (_, i) => `w${i}`).join(' '))).to.throw(QueryError, /too many terms/);
