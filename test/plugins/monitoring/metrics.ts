@@ -169,12 +169,14 @@ describe('monitoring: console panels', () => {
         await t.stop();
     });
 
-    it('exposes the Pool and Queries panels to the console', () => {
+    it('exposes the Pool, Charts, Queries and Advisor panels to the console', () => {
 
         expect((t.server.plugins as unknown as Record<string, unknown>).monitoring).to.equal({
             consolePanels: [
                 { id: 'pool', title: 'Pool', order: 10, path: '/console/panels/pool', refreshSeconds: 2 },
-                { id: 'queries', title: 'Queries', order: 20, path: '/console/panels/queries', refreshSeconds: 10 }
+                { id: 'charts', title: 'Charts', order: 15, path: '/console/panels/charts' },
+                { id: 'queries', title: 'Queries', order: 20, path: '/console/panels/queries', refreshSeconds: 10 },
+                { id: 'advisor', title: 'Advisor', order: 25, path: '/console/panels/advisor', refreshSeconds: 15 }
             ]
         } as any);
     });
