@@ -88,6 +88,12 @@ export interface Config {
     port: number;
     logLevel: string;
     database: ParsedDatabaseUrl & { url: string };
+    /**
+     * The primary without a pooler in between (DATABASE_DIRECT_URL, else
+     * DATABASE_URL): pg_dump/pg_restore/psql, scratch databases, schema
+     * migrations from the CLI and data migration.
+     */
+    directDatabase: ParsedDatabaseUrl & { url: string };
     pool: PoolOverrides;
     adminToken: string | null;
     adminTokenSource: AdminTokenSource;
@@ -135,6 +141,7 @@ const schema = Joi.object({
     PORT: Joi.number().port().default(3000),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     DATABASE_URL: Joi.string().trim().min(1),
+    DATABASE_DIRECT_URL: Joi.string().trim().min(1),
     DB_POOL_MIN: int(0),
     DB_POOL_MAX: int(1),
     DB_POOL_RECYCLE_S: int(1),
@@ -175,6 +182,16 @@ const schema = Joi.object({
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
 
+function parseDirectUrl(url: string, rootDir: string): ParsedDatabaseUrl {
+
+    try {
+        return parseDatabaseUrl(url, rootDir);
+    }
+    catch (error) {
+        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: ${(error as Error).message.replace(/^Unsupported DATABASE_URL /, '')}`);
+    }
+}
+
 /**
  * Turns an environment (process.env by default) into a validated Config.
  * Throws ConfigError with one readable line when something is wrong.
@@ -196,6 +213,12 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
     const nodeEnv = value.NODE_ENV as NodeEnv;
     const url: string = value.DATABASE_URL ?? `sqlite:${DEFAULT_SQLITE_FILE}`;
     const parsed = parseDatabaseUrl(url, rootDir);
+    const directUrl: string = value.DATABASE_DIRECT_URL ?? url;
+    const direct = value.DATABASE_DIRECT_URL ? parseDirectUrl(directUrl, rootDir) : parsed;
+    if (direct.type !== parsed.type) {
+        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: it must name the same ${parsed.type === 'postgres' ? 'PostgreSQL' : 'SQLite'} database as DATABASE_URL, without a pooler in between`);
+    }
+
     const production = nodeEnv === 'production';
 
     // Development without ADMIN_TOKEN gets a random token for this run (start-up
@@ -213,6 +236,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         port: value.PORT,
         logLevel: value.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
         database: { ...parsed, url },
+        directDatabase: { ...direct, url: directUrl },
         pool: {
             min: value.DB_POOL_MIN,
             max: value.DB_POOL_MAX,

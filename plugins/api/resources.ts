@@ -102,11 +102,10 @@ async function get(request: Request) {
     // The hottest route: a plain knex lookup plus the model's normalisation
     // (booleans, timestamps, JSON) costs well under half of Objection's
     // query-builder path, with the same JSON out.
+    // An unnamed statement: a named one lives on the server connection, which
+    // behind a transaction-mode pooler the next request may not get.
     const { Resource } = request.models;
-    // On PostgreSQL a named statement: parsed and planned once per connection
-    // (knex hands the options to the driver; SQLite ignores them).
-    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first()
-        .options({ name: 'resources_get_by_id' });
+    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first();
     const resource = row ? Resource.fromDatabaseJson(row) : null;
     if (!resource) {
         throw Boom.notFound(`Resource ${paramsOf(request).id} not found`);

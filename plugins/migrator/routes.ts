@@ -5,6 +5,8 @@ import type { Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import type { Config } from '../../server/config';
+import { directUrlFor } from '../../server/db/engine';
 import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE, MigrationUsageError } from './migrator';
@@ -48,10 +50,11 @@ export function mapMigratorError(error: unknown): never {
     throw error;
 }
 
-export function startJob(jobs: MigrationJobs, options: JobOptions) {
+/** Starts a job; a URL naming the configured database gets its direct connection (db-engine decides). */
+export function startJob(jobs: MigrationJobs, options: JobOptions, config: Config) {
 
     try {
-        return jobs.start(options);
+        return jobs.start({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) });
     }
     catch (error) {
         return mapMigratorError(error);
@@ -89,7 +92,7 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
             method: 'POST',
             path: '/migrator/jobs',
             options: { auth, tags: ['api', 'migrator'], description: 'Start a data migration job (one at a time)', validate: { payload: jobPayload } },
-            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions)).code(202)
+            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions, request.server.config)).code(202)
         },
         {
             method: 'GET',
