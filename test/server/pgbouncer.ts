@@ -209,6 +209,42 @@ describe('PgBouncer (transaction pooling)', () => {
         expect((await inject('DELETE', `/resources/${id}`)).statusCode).to.equal(204);
     });
 
+    it('postgres only: through PgBouncer: the server starts with DATABASE_URL on PgBouncer alone and answers', { ...throughPgBouncer, timeout: 60_000 }, async () => {
+
+        const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: bouncer.url(directUrl), ENABLE_CONSOLE: '0' },
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        let output = '';
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        try {
+            const uri = await new Promise<string>((resolve, reject) => {
+
+                const onData = (chunk: Buffer) => {
+
+                    output += String(chunk);
+                    const found = /server on (http:\/\/\S+)/.exec(output);
+                    if (found) {
+                        resolve(found[1]!);
+                    }
+                };
+                child.stdout.on('data', onData);
+                child.stderr.on('data', onData);
+                void exited.then((code) => reject(new Error(`server exited (${code}): ${output}`)));
+            });
+            const health = await fetch(`${uri}/health`);
+            expect(health.status, output).to.equal(200);
+            const resource = ((await t.server.inject('/resources?limit=1')).result as { items: Array<{ id: string }> }).items[0]!;
+            expect((await fetch(`${uri}/resources/${resource.id}`)).status).to.equal(200);
+            expect(output).to.not.contain('unsupported startup parameter');
+        }
+        finally {
+            child.kill('SIGTERM');
+            await exited;
+        }
+    });
+
     it('postgres only: through PgBouncer: npm run migrate says a pooler is in the way, and migrates over DATABASE_DIRECT_URL', { ...throughPgBouncer, timeout: 60_000 }, async () => {
 
         const url = siblingUrl('pgb_migrate');
