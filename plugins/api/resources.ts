@@ -102,10 +102,11 @@ async function get(request: Request) {
     // The hottest route: a plain knex lookup plus the model's normalisation
     // (booleans, timestamps, JSON) costs well under half of Objection's
     // query-builder path, with the same JSON out.
-    // An unnamed statement: a named one lives on the server connection, which
-    // behind a transaction-mode pooler the next request may not get.
+    // Named (parsed and planned once per connection) when db-engine found
+    // the connections direct; unnamed behind PgBouncer.
     const { Resource } = request.models;
-    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first();
+    const lookup = request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first();
+    const row = await request.server.db.prepared(lookup, 'resources_get_by_id');
     const resource = row ? Resource.fromDatabaseJson(row) : null;
     if (!resource) {
         throw Boom.notFound(`Resource ${paramsOf(request).id} not found`);

@@ -65,19 +65,27 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
     const knex = Knex(config);
 
     let destroyed: Promise<void> | null = null;
-    return {
+    const engine: DatabaseEngine & { namedStatements: boolean } = {
         type: parsed.type,
         kind,
         knex,
         dialect,
         target: parsed.type === 'sqlite' ? `sqlite:${target}` : redactUrl(target),
         pool: dialect.poolSettings(overrides),
+        // Off until prepareSessions has checked that the connections reach the server.
+        namedStatements: false,
+        prepared(query, name) {
+
+            // The one place a statement gets a name (test/server/pooler-safety.ts allows it here only).
+            return engine.namedStatements ? query.options({ name }) : query;
+        },
         destroy() {
 
             destroyed ??= knex.destroy();
             return destroyed;
         }
     };
+    return engine;
 }
 
 export class DatabaseUnreachableError extends Error {
@@ -192,6 +200,9 @@ export async function prepareSessions(engine: DatabaseEngine, overrides: PoolOve
             'Server connections a pooler opened before the settings changed keep the old values until they reconnect (PgBouncer: RECONNECT on its admin console, or server_lifetime).');
     }
 
+    // Named statements only where the pool's own URL reaches the server.
+    (engine as { namedStatements: boolean }).namedStatements = !direct && await reachesServer(engine);
+
     // Behind a pooler the server sees the pooler's connections, not this pool.
     const limit = direct ? null : await engine.dialect.connectionLimit(engine.knex);
     if (limit && engine.pool.max > limit.allowed) {
@@ -200,6 +211,28 @@ export async function prepareSessions(engine: DatabaseEngine, overrides: PoolOve
     }
 
     return report;
+}
+
+/**
+ * Whether a pooled engine's URL is PostgreSQL itself: one connection
+ * outside the pool with the direct marker in its startup options, which
+ * PgBouncer refuses ("unsupported startup parameter") or, told to ignore
+ * `options`, drops.
+ */
+async function reachesServer(engine: DatabaseEngine): Promise<boolean> {
+
+    if (engine.type !== 'postgres') {
+        return false;
+    }
+
+    const connection = { ...(engine.knex.client.config.connection as Record<string, unknown>), options: `-c ${DIRECT_MARKER}=on` };
+    try {
+        await assertDirectConnection(connection, engine.target);
+        return true;
+    }
+    catch {
+        return false;
+    }
 }
 
 /**

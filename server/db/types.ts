@@ -88,5 +88,19 @@ export interface DatabaseEngine {
     /** Connection target with credentials removed, safe to show and log. */
     readonly target: string;
     readonly pool: PoolSettings;
+    /**
+     * A statement named `name` where that is safe: parsed and planned once
+     * per connection when the pooled connections were found to reach the
+     * server itself (prepareSessions), unnamed otherwise (a named statement
+     * lives on a server connection another client gets through PgBouncer).
+     */
+    prepared<Q extends NameableQuery<Q>>(query: Q, name: string): Q;
+    /** True once prepareSessions found the pooled connections direct (named statements on). */
+    readonly namedStatements: boolean;
     destroy(): Promise<void>;
+}
+
+/** A knex query builder, which passes `options` on to the driver. */
+export interface NameableQuery<Q> {
+    options(options: Readonly<Record<string, unknown>>): Q;
 }

@@ -144,6 +144,28 @@ describe('PgBouncer (transaction pooling)', () => {
         expect(Number(pool.sv_idle) + Number(pool.sv_used) + Number(pool.sv_active)).to.be.within(1, 4);
     });
 
+    it('postgres only: through PgBouncer: statements stay unnamed, and settings hold even where PgBouncer drops startup options', { ...throughPgBouncer, timeout: 30_000 }, async () => {
+
+        expect(t.server.db.namedStatements).to.be.false();
+        const pooled = createDatabaseEngine(bouncer.url(directUrl), { min: 0, max: 2 });
+        // The configuration the issue tried first: options accepted and silently dropped.
+        const ignoring = await startPgBouncer({ serverUrl: directUrl, settings: { ignore_startup_parameters: 'options' } });
+        const dropping = createDatabaseEngine(ignoring.url(directUrl), { min: 0, max: 2 });
+        try {
+            for (const engine of [pooled, dropping]) {
+                expect((await prepareSessions(engine, {}, null)).warnings).to.equal([]);
+                expect(engine.namedStatements).to.be.false();
+                const { rows: [row] } = await engine.knex.raw(`SELECT current_setting('statement_timeout') AS timeout, current_setting('TimeZone') AS zone`);
+                expect(row).to.equal({ timeout: '30s', zone: 'UTC' });
+            }
+        }
+        finally {
+            await pooled.destroy();
+            await dropping.destroy();
+            await ignoring.stop();
+        }
+    });
+
     it('postgres only: through PgBouncer: a statement past the configured timeout is cancelled', { ...throughPgBouncer, timeout: 30_000 }, async () => {
 
         // A database of its own: the timeout becomes the role's default there.
@@ -183,6 +205,9 @@ describe('PgBouncer (transaction pooling)', () => {
         // Many lookups at once share the four server connections.
         const lookups = await Promise.all(items.map((item) => inject('GET', `/resources/${item.id}`)));
         expect(lookups.map((res) => res.statusCode)).to.equal(items.map(() => 200));
+        // Unnamed statements: nothing was left on PgBouncer's server connections.
+        const prepared = await Promise.all([1, 2, 3, 4].map(() => t.server.knex.raw('SELECT count(*) AS n FROM pg_prepared_statements')));
+        expect(prepared.map(({ rows }) => rows[0].n)).to.equal([0, 0, 0, 0]);
 
         const word = items[0]!.title.split(/\s+/).find((candidate) => candidate.length > 4)!;
         const search = await inject('GET', `/search?q=${encodeURIComponent(word)}`);

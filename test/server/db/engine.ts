@@ -281,6 +281,9 @@ describe('db engine', () => {
             // Behind a pooler the server never sees this pool: no warning.
             expect((await prepareSessions(oversized, {}, fitting)).warnings).to.equal([]);
             expect((await prepareSessions(fitting, {}, null)).warnings).to.equal([]);
+            // Straight to the server: the hot lookup may be a named statement.
+            expect(fitting.namedStatements).to.be.true();
+            expect(oversized.namedStatements).to.be.false();
         }
         finally {
             await oversized.destroy();
