@@ -4,7 +4,7 @@
 // server/config.ts like everywhere else: migrations never go through a pooler.
 
 import { loadConfig } from './server/config';
-import { directKnexConfig } from './server/db/engine';
+import { directKnexConfig } from './server/db/direct';
 import { migrationConfig, seedConfig } from './server/db/migrations';
 
 const config = loadConfig();

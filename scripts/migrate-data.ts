@@ -7,7 +7,7 @@ import Path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ConfigError, loadConfig } from '../server/config';
-import { directUrlFor } from '../server/db/engine';
+import { directUrlFor } from '../server/db/direct';
 import { redactSecrets } from '../server/db/url';
 import { formatReport } from '../plugins/migrator/report';
 import { createProgressReporter } from '../plugins/migrator/progress';

@@ -5,7 +5,8 @@ import Glue from '@hapi/glue';
 import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
-import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, NotDirectError, prepareSessions } from './db/engine';
+import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, NotDirectError } from './db/engine';
+import { prepareSessions } from './db/sessions';
 import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';

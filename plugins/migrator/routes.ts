@@ -6,7 +6,7 @@ import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
 import type { Config } from '../../server/config';
-import { directUrlFor } from '../../server/db/engine';
+import { directUrlFor } from '../../server/db/direct';
 import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE, MigrationUsageError } from './migrator';

@@ -6,7 +6,8 @@ import * as Lab from '@hapi/lab';
 
 import type { BackupJob } from '../../plugins/backup/jobs';
 import { testDatabaseUrl } from '../../server/config';
-import { createDatabaseEngine, prepareSessions } from '../../server/db/engine';
+import { checkConnection, createDatabaseEngine, NotDirectError } from '../../server/db/engine';
+import { prepareSessions } from '../../server/db/sessions';
 import { migrationConfig } from '../../server/db/migrations';
 import { backupEngine, PG_TOOL_PATH, tempBackupDir } from '../helpers/backup';
 import { dropPostgresDatabase, ensurePostgresDatabase, isPostgres, removeSqliteFiles, tempSqlitePath } from '../helpers/database';
@@ -151,7 +152,10 @@ describe('PgBouncer (transaction pooling)', () => {
         // The configuration the issue tried first: options accepted and silently dropped.
         const ignoring = await startPgBouncer({ serverUrl: directUrl, settings: { ignore_startup_parameters: 'options' } });
         const dropping = createDatabaseEngine(ignoring.url(directUrl), { min: 0, max: 2 });
+        const directThroughIt = createDatabaseEngine(ignoring.url(directUrl), { min: 0, max: 1 }, { kind: 'direct' });
         try {
+            // A direct engine pointed at it finds out and says so.
+            await expect(checkConnection(directThroughIt)).to.reject(NotDirectError, /set DATABASE_DIRECT_URL/);
             for (const engine of [pooled, dropping]) {
                 expect((await prepareSessions(engine, {}, null)).warnings).to.equal([]);
                 expect(engine.namedStatements).to.be.false();
@@ -162,6 +166,7 @@ describe('PgBouncer (transaction pooling)', () => {
         finally {
             await pooled.destroy();
             await dropping.destroy();
+            await directThroughIt.destroy();
             await ignoring.stop();
         }
     });

@@ -2,7 +2,8 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { testDatabaseUrl } from '../../../server/config';
-import { createDatabaseEngine, prepareSessions } from '../../../server/db/engine';
+import { createDatabaseEngine } from '../../../server/db/engine';
+import { prepareSessions } from '../../../server/db/sessions';
 import type { DatabaseEngine } from '../../../server/db/types';
 import { createTestDatabase, isPostgres, postgresOnly } from '../../helpers/database';
 import { createTestServer, type TestServer } from '../../helpers/server';
