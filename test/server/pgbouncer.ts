@@ -375,6 +375,25 @@ describe('PgBouncer (transaction pooling)', () => {
         expect(error.message).to.contain('set DATABASE_DIRECT_URL');
     });
 
+    it('postgres only: through PgBouncer: the cron backup script refuses PgBouncer and dumps over DATABASE_DIRECT_URL', { ...throughPgBouncer, timeout: 60_000 }, async () => {
+
+        const dir = tempBackupDir();
+        try {
+            const env = { BACKUP_DIR: dir, BACKUP_PG_BIN_DIR: PG_TOOL_PATH.split(':')[0]!, DATABASE_URL: bouncer.url(directUrl) };
+            const refused = await run('bash', ['scripts/backup_postgresql.sh'], env);
+            expect(refused.code).to.not.equal(0);
+            expect(refused.output).to.contain('unsupported startup parameter: options');
+            expect(Fs.readdirSync(dir)).to.equal([]);
+
+            const dumped = await run('bash', ['scripts/backup_postgresql.sh'], { ...env, DATABASE_DIRECT_URL: directUrl });
+            expect(dumped.code, dumped.output).to.equal(0);
+            expect(Fs.readdirSync(dir).filter((name) => name.endsWith('.dump'))).to.have.length(1);
+        }
+        finally {
+            Fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it('postgres only: through PgBouncer: 2,000 mixed requests, no 5xx', { ...throughPgBouncer, timeout: 180_000 }, async () => {
 
         const ids = ((await inject('GET', '/resources?limit=100')).result as { items: Array<{ id: string; title: string }> }).items.map((item) => item.id);
