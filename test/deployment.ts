@@ -47,7 +47,7 @@ describe('deployment files', () => {
         expect(rendered.split('\n').length).to.equal(ini.split('\n').length + 1);
     });
 
-    it('docker-compose.yml is valid, with PgBouncer and two app instances in the pooled profile', { skip: !compose && !process.env.CI }, () => {
+    it('docker-compose.yml is valid, with PgBouncer and two app instances in the pooled profile', { skip: !compose && !process.env.CI, timeout: 60_000 }, () => {
 
         expect(compose, 'docker compose or docker-compose must be installed (.ci/run installs docker-compose)').to.exist();
         const [command, ...args] = compose!;
