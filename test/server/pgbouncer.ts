@@ -131,6 +131,10 @@ describe('PgBouncer (transaction pooling)', () => {
 
     it('postgres only: through PgBouncer: SHOW returns the configured session settings on every server connection', throughPgBouncer, async () => {
 
+        const show = async (name: string) => Object.values((await t.server.knex.raw(`SHOW ${name}`)).rows[0])[0];
+        expect([await show('statement_timeout'), await show('TimeZone'), await show('default_transaction_isolation'), await show('application_name')])
+            .to.equal(['30s', 'UTC', 'read committed', 'na-through-pgbouncer']);
+
         const rows = await pooledSettings(4);
         expect(new Set(rows.map((row) => row.pid)).size).to.equal(4);
         for (const row of rows) {
