@@ -1,6 +1,6 @@
 // Command line for the backup engine (the same module the server's backup
 // plugin uses): list, create, verify, restore and prune backups of the
-// database in DATABASE_URL. A progress bar on a terminal, plain progress
+// database in DATABASE_DIRECT_URL (else DATABASE_URL). A progress bar on a terminal, plain progress
 // lines otherwise.
 //
 //   npm run backup -- list

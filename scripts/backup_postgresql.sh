@@ -8,8 +8,11 @@
 # any failure and never leaves a partial file behind.
 #
 # Connection (either):
-#   DATABASE_URL=postgres://user:password@host:port/database[?sslmode=…]
+#   DATABASE_DIRECT_URL (PostgreSQL itself, when DATABASE_URL is PgBouncer)
+#   or DATABASE_URL=postgres://user:password@host:port/database[?sslmode=…]
 #   or the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+# pg_dump's session settings must not reach a pooler's server connections:
+# a startup option PgBouncer refuses makes it fail there instead.
 # The password only ever travels in PGPASSWORD (never on a command line).
 # Settings:
 #   BACKUP_DIR              where dumps go (default ./backups)
@@ -28,9 +31,11 @@ fail() { printf '%s backup_postgresql: ERROR: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%
 
 urldecode() { local s="${1//+/ }"; printf '%b' "${s//%/\\x}"; }
 
+DATABASE_URL="${DATABASE_DIRECT_URL:-${DATABASE_URL:-}}"
+export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c neo_alexandria.direct=on"
 if [[ -n "${DATABASE_URL:-}" ]]; then
     [[ "$DATABASE_URL" =~ ^postgres(ql)?://(([^@/]*)@)?([^/?:]*|\[[^]]*\])(:([0-9]+))?/([^?]+)(\?(.*))?$ ]] ||
-        fail "DATABASE_URL must look like postgres://user:password@host:port/database" 2
+        fail "DATABASE_DIRECT_URL / DATABASE_URL must look like postgres://user:password@host:port/database" 2
     userinfo="${BASH_REMATCH[3]}"
     export PGHOST="${BASH_REMATCH[4]:-localhost}"
     export PGPORT="${BASH_REMATCH[6]:-5432}"

@@ -6,6 +6,8 @@ import Fs from 'node:fs';
 import Path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { ConfigError, loadConfig } from '../server/config';
+import { directUrlFor } from '../server/db/direct';
 import { redactSecrets } from '../server/db/url';
 import { formatReport } from '../plugins/migrator/report';
 import { createProgressReporter } from '../plugins/migrator/progress';
@@ -143,11 +145,15 @@ async function main(argv: string[]): Promise<number> {
     const progress = createProgressReporter(process.stderr);
     let report;
     try {
-        report = await migrateData({ ...options, onProgress: progress.onProgress });
+        // DATABASE_URL given as a side means its direct connection (DATABASE_DIRECT_URL).
+        const config = loadConfig();
+        const source = directUrlFor(config, options.source);
+        const target = directUrlFor(config, options.target);
+        report = await migrateData({ ...options, source, target, onProgress: progress.onProgress });
     }
     catch (error) {
         progress.stop();
-        if (error instanceof MigrationUsageError) {
+        if (error instanceof MigrationUsageError || error instanceof ConfigError) {
             console.error(`migrate-data: ${redactSecrets(error.message)}\n${USAGE}`);
             return 2;
         }

@@ -92,6 +92,12 @@ export interface Config {
     /** `pretty`: human-readable lines; `json`: one JSON object per line; `auto`: pretty in development on a terminal. */
     logFormat: LogFormat;
     database: ParsedDatabaseUrl & { url: string };
+    /**
+     * The primary without a pooler in between (DATABASE_DIRECT_URL, else
+     * DATABASE_URL): pg_dump/pg_restore/psql, scratch databases, schema
+     * migrations from the CLI and data migration.
+     */
+    directDatabase: ParsedDatabaseUrl & { url: string };
     pool: PoolOverrides;
     adminToken: string | null;
     adminTokenSource: AdminTokenSource;
@@ -140,6 +146,7 @@ const schema = Joi.object({
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     LOG_FORMAT: Joi.string().lowercase().valid('auto', 'pretty', 'json').default('auto'),
     DATABASE_URL: Joi.string().trim().min(1),
+    DATABASE_DIRECT_URL: Joi.string().trim().min(1),
     DB_POOL_MIN: int(0),
     DB_POOL_MAX: int(1),
     DB_POOL_RECYCLE_S: int(1),
@@ -180,6 +187,16 @@ const schema = Joi.object({
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
 
+function parseDirectUrl(url: string, rootDir: string): ParsedDatabaseUrl {
+
+    try {
+        return parseDatabaseUrl(url, rootDir);
+    }
+    catch (error) {
+        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: ${(error as Error).message.replace(/^Unsupported DATABASE_URL /, '')}`);
+    }
+}
+
 /**
  * Turns an environment (process.env by default) into a validated Config.
  * Throws ConfigError with one readable line when something is wrong.
@@ -201,6 +218,12 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
     const nodeEnv = value.NODE_ENV as NodeEnv;
     const url: string = value.DATABASE_URL ?? `sqlite:${DEFAULT_SQLITE_FILE}`;
     const parsed = parseDatabaseUrl(url, rootDir);
+    const directUrl: string = value.DATABASE_DIRECT_URL ?? url;
+    const direct = value.DATABASE_DIRECT_URL ? parseDirectUrl(directUrl, rootDir) : parsed;
+    if (direct.type !== parsed.type) {
+        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: it must name the same ${parsed.type === 'postgres' ? 'PostgreSQL' : 'SQLite'} database as DATABASE_URL, without a pooler in between`);
+    }
+
     const production = nodeEnv === 'production';
 
     // Development without ADMIN_TOKEN gets a random token for this run (start-up
@@ -219,6 +242,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         logLevel: value.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
         logFormat: value.LOG_FORMAT,
         database: { ...parsed, url },
+        directDatabase: { ...direct, url: directUrl },
         pool: {
             min: value.DB_POOL_MIN,
             max: value.DB_POOL_MAX,

@@ -5,7 +5,8 @@ import Glue from '@hapi/glue';
 import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
-import { checkConnection, DatabaseUnreachableError } from './db/engine';
+import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, NotDirectError } from './db/engine';
+import { prepareSessions } from './db/sessions';
 import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
@@ -30,6 +31,36 @@ export interface PrepareReport {
 }
 
 /**
+ * Checks the connection, makes the session settings hold on pooled
+ * connections (also behind PgBouncer) and logs what the operator must fix.
+ */
+async function prepareSessionsAtStart(server: Server, config: Config): Promise<void> {
+
+    // DATABASE_DIRECT_URL set apart from DATABASE_URL: the pool goes through a pooler.
+    const direct = config.directDatabase.url === config.database.url ? null :
+        createDatabaseEngine(config.directDatabase.url, { ...config.pool, min: 0, max: 1 }, { baseDir: config.rootDir, kind: 'direct' });
+    let report;
+    try {
+        if (direct) {
+            await checkConnection(direct);
+        }
+
+        report = await prepareSessions(server.db, config.pool, direct);
+    }
+    finally {
+        await direct?.destroy();
+    }
+
+    if (report.changed.length) {
+        server.log(['db', 'startup'], `Session settings made this role's defaults in the database: ${report.changed.join(', ')}`);
+    }
+
+    for (const warning of report.warnings) {
+        server.log(['db', 'startup', 'warn'], warning);
+    }
+}
+
+/**
  * Brings the schema up to date (outside production) or refuses to run on an
  * outdated schema (production), then seeds the demo library into an empty
  * database when seeding is on.
@@ -39,7 +70,7 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
     const { knex } = server;
     const report: PrepareReport = { migrated: [], seeded: false };
 
-    await checkConnection(server.db);
+    await prepareSessionsAtStart(server, config);
 
     const { pending } = await migrationStatus(knex);
     if (pending.length) {
@@ -117,7 +148,7 @@ async function main(): Promise<void> {
         await server.start();
     }
     catch (error) {
-        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError || error instanceof NotDirectError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
         console.error(`neo-alexandria: ${message}`);
         await server.stop({ timeout: 0 }).catch(() => {});
         process.exit(1);

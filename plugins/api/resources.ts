@@ -108,11 +108,11 @@ async function get(request: Request) {
     // The hottest route: a plain knex lookup plus the model's normalisation
     // (booleans, timestamps, JSON) costs well under half of Objection's
     // query-builder path, with the same JSON out.
+    // Named (parsed and planned once per connection) when db-engine found
+    // the connections direct; unnamed behind PgBouncer.
     const { Resource } = request.models;
-    // On PostgreSQL a named statement: parsed and planned once per connection
-    // (knex hands the options to the driver; SQLite ignores them).
-    const row = await request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first()
-        .options({ name: 'resources_get_by_id' });
+    const lookup = request.knex('resources').select(RESOURCE_COLUMNS).where('id', paramsOf(request).id).first();
+    const row = await request.server.db.prepared(lookup, 'resources_get_by_id');
     const resource = row ? Resource.fromDatabaseJson(row) : null;
     if (!resource) {
         throw Boom.notFound(`Resource ${paramsOf(request).id} not found`);

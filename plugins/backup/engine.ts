@@ -76,7 +76,8 @@ export interface BackupEngine {
 export function backupEngineFromConfig(config: Config): BackupEngine {
 
     return createBackupEngine({
-        database: config.database,
+        // pg_dump, pg_restore, psql and scratch databases bypass the pooler.
+        database: config.directDatabase,
         backupDir: config.backupDir,
         retention: config.backup.retention,
         toolPath: config.backup.toolPath,

@@ -12,6 +12,8 @@ import { createGunzip } from 'node:zlib';
 import Pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
+import { connectionFailureReason, NotDirectError } from '../../server/db/engine';
+import { DIRECT_MARKER } from '../../server/db/dialects/postgres';
 import { BackupError } from './errors';
 import type { BackupManifest } from './manifest';
 import type { BackupFormat } from './names';
@@ -51,16 +53,34 @@ function withDatabase(connection: Connection, database: string): Connection {
 
 const ident = (name: string) => Pg.escapeIdentifier(name);
 
+/**
+ * A connection to PostgreSQL itself. pg_dump, pg_restore and psql set
+ * session settings (search_path, statement_timeout…) that would stay on a
+ * pooler's server connection and reach the application's requests, so every
+ * operation first makes sure its URL is not a pooler: the marker sent at
+ * connect comes back only from the server itself.
+ */
 async function connect(connection: Connection): Promise<Pg.Client> {
 
-    const client = new Pg.Client({ connectionString: connection.url, password: connection.password ?? undefined, application_name: 'neo-alexandria-backup' });
+    const client = new Pg.Client({
+        connectionString: connection.url,
+        password: connection.password ?? undefined,
+        application_name: 'neo-alexandria-backup',
+        options: `-c ${DIRECT_MARKER}=on`
+    });
     client.on('error', () => {});           // A dropped connection surfaces as the next query's error.
     try {
         await client.connect();
     }
     catch (error) {
         await client.end().catch(() => {});
-        throw new BackupError('failed', `cannot connect to the database "${connection.database}": ${(error as Error).message}`);
+        throw new BackupError('failed', `cannot connect to the database "${connection.database}": ${connectionFailureReason(error)}`);
+    }
+
+    const { rows: [{ marker }] } = await client.query('SELECT current_setting($1, true) AS marker', [DIRECT_MARKER]);
+    if (marker !== 'on') {
+        await client.end().catch(() => {});
+        throw new BackupError('failed', new NotDirectError(`the database "${connection.database}"`).message);
     }
 
     return client;
@@ -212,6 +232,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): BackupDriv
         async restore(path: string, manifest: BackupManifest, restore: RestoreOptions & OperationOptions): Promise<RestoreReport> {
 
             const target = restore.into ? splitCredentials(restore.into) : live;
+            await (await connect(target)).end();
             if (!restore.tables) {
                 // One transaction: either the whole backup is restored or
                 // nothing changed (the price: no parallel jobs here).

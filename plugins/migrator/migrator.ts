@@ -131,7 +131,7 @@ function emptyReport(options: MigrateOptions): MigrationReport {
 function openSide(url: string, options: MigrateOptions): DatabaseEngine {
 
     const type = parseDatabaseUrl(url, options.baseDir).type;
-    return createDatabaseEngine(url, dialects[type].poolOverrides, { baseDir: options.baseDir });
+    return createDatabaseEngine(url, dialects[type].poolOverrides, { baseDir: options.baseDir, kind: 'direct' });
 }
 
 async function connect(engine: DatabaseEngine, role: string): Promise<void> {

@@ -293,7 +293,7 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 }
 
                 try {
-                    startJob(jobs, value);
+                    startJob(jobs, value, request.server.config);
                 }
                 catch (failure) {
                     const code = Boom.isBoom(failure) ? failure.output.statusCode : 500;

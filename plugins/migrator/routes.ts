@@ -5,6 +5,8 @@ import type { Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY } from '../../server/auth';
+import type { Config } from '../../server/config';
+import { directUrlFor } from '../../server/db/direct';
 import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
 import { documented } from '../../server/openapi';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
@@ -50,10 +52,11 @@ export function mapMigratorError(error: unknown): never {
     throw error;
 }
 
-export function startJob(jobs: MigrationJobs, options: JobOptions) {
+/** Starts a job; a URL naming the configured database gets its direct connection (db-engine decides). */
+export function startJob(jobs: MigrationJobs, options: JobOptions, config: Config) {
 
     try {
-        return jobs.start(options);
+        return jobs.start({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) });
     }
     catch (error) {
         return mapMigratorError(error);
@@ -108,7 +111,7 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 validate: { payload: jobPayload },
                 plugins: documented({ responses: { 202: { description: 'The job started (poll GET /migrator/jobs/current)', schema: migrationJobSchema } }, errors: [409] })
             },
-            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions)).code(202)
+            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions, request.server.config)).code(202)
         },
         {
             method: 'GET',

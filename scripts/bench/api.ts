@@ -10,12 +10,15 @@
 //   2. SQLite: the Hapi server in the same three monitoring modes, alternating;
 //   3. 200 concurrent clients for 30 s against a PostgreSQL pool of max 60;
 //   4. a pool of max 2 and 500 ms queries: who gets a connection is served,
-//      the rest get 503 + Retry-After within the acquire timeout.
+//      the rest get 503 + Retry-After within the acquire timeout;
+//   5. PgBouncer: the same Hapi server connected directly and through a
+//      PgBouncer in transaction mode (docs/pgbouncer.ini, started here), and
+//      the bare server, alternating.
 //
 // Options: --duration <s> (2) --connections <n> (50) --rounds <n> (15)
 //          --load-duration <s> (30) --load-connections <n> (200)
 //          --pg-url <url> (postgres://postgres@127.0.0.1:5432/na_monitoring_bench)
-//          --port <first port> (3401) --phases compare,sqlite,load,saturation
+//          --port <first port> (3401) --phases compare,sqlite,load,saturation,pgbouncer
 // The PostgreSQL database named in --pg-url is dropped and recreated: use a
 // scratch database.
 
@@ -34,6 +37,7 @@ import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
 import { redactUrl } from '../../server/db/url';
 import { bindModels } from '../../server/models';
+import { startPgBouncer } from '../../test/helpers/pgbouncer';
 import { positiveInteger } from './options';
 
 const { values: args } = parseArgs({
@@ -45,7 +49,7 @@ const { values: args } = parseArgs({
         'load-connections': { type: 'string', default: '200' },
         'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_monitoring_bench' },
         port: { type: 'string', default: '3401' },
-        phases: { type: 'string', default: 'compare,sqlite,load,saturation' }
+        phases: { type: 'string', default: 'compare,sqlite,load,saturation,pgbouncer' }
     }
 });
 
@@ -54,7 +58,7 @@ const CONNECTIONS = positiveInteger('connections', args.connections, 1000);
 const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PG_URL = args['pg-url']!;
 const PHASES = new Set(args.phases!.split(','));
-const KNOWN_PHASES = ['compare', 'sqlite', 'load', 'saturation'];
+const KNOWN_PHASES = ['compare', 'sqlite', 'load', 'saturation', 'pgbouncer'];
 for (const phase of PHASES) {
     if (!KNOWN_PHASES.includes(phase)) {
         console.error(`--phases takes a comma-separated list of ${KNOWN_PHASES.join(', ')} (got ${JSON.stringify(phase)})`);
@@ -441,11 +445,36 @@ async function saturation(): Promise<void> {
     }
 }
 
+async function pgbouncer(ids: string[]): Promise<void> {
+
+    log(`phase 5: PostgreSQL through PgBouncer (transaction mode, docs/pgbouncer.ini) vs direct vs bare node:http + pg; ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds`);
+    const bouncer = await startPgBouncer({ serverUrl: PG_URL });
+    const pool = { DB_POOL_MIN: '4', DB_POOL_MAX: '12' };
+    try {
+        const servers = await Promise.all([
+            startHapi('pg through pgbouncer', { DATABASE_URL: bouncer.url(PG_URL), DATABASE_DIRECT_URL: PG_URL, ...pool }),
+            startHapi('pg direct', { DATABASE_URL: PG_URL, ...pool }),
+            start('pg bare node:http+pg', ['bare', PG_URL, '12'])
+        ]);
+        try {
+            const runs = await alternate(servers, ids);
+            ratio(runs, 'pg through pgbouncer', 'pg direct', 0.8);
+            ratio(runs, 'pg direct', 'pg bare node:http+pg', 0.7);
+        }
+        finally {
+            await Promise.all(servers.map(stop));
+        }
+    }
+    finally {
+        await bouncer.stop();
+    }
+}
+
 async function main(): Promise<void> {
 
     log(`node ${process.version}, ${Os.cpus().length} CPUs (shared: figures are noisy; rounds alternate so drift hits every contender)`);
     log(`PostgreSQL scratch database ${redactUrl(PG_URL)}: recreating and loading ${RESOURCES} resources`);
-    const needsPg = ['compare', 'load', 'saturation'].some((phase) => PHASES.has(phase));
+    const needsPg = ['compare', 'load', 'saturation', 'pgbouncer'].some((phase) => PHASES.has(phase));
     try {
         const ids = needsPg ? (await recreatePostgres(PG_URL), await prepare(PG_URL)) : [];
         if (PHASES.has('compare')) {
@@ -462,6 +491,10 @@ async function main(): Promise<void> {
 
         if (PHASES.has('saturation')) {
             await saturation();
+        }
+
+        if (PHASES.has('pgbouncer')) {
+            await pgbouncer(ids);
         }
     }
     finally {

@@ -16,7 +16,7 @@ import Joi from 'joi';
 import Pg from 'pg';
 
 import { loadConfig, type Env } from '../../server/config';
-import { createServer } from '../../server/index';
+import { createServer, prepareDatabase } from '../../server/index';
 import { RESOURCE_COLUMNS } from '../../server/models';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,6 +38,8 @@ async function hapi(port: number, env: Env): Promise<void> {
             }
         }
     });
+    // As `npm start` does: session settings (role defaults behind PgBouncer), schema check.
+    await prepareDatabase(server, config);
     await server.start();
     process.once('SIGTERM', () => void server.stop({ timeout: 1000 }).then(() => process.exit(0)));
     console.log(`ready ${port}`);

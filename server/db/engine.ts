@@ -6,9 +6,9 @@ import Knex, { type Knex as KnexType } from 'knex';
 
 import type { PoolOverrides } from '../config';
 import { makeDirectorySync } from '../fs';
-import { postgres } from './dialects/postgres';
+import { DIRECT_MARKER, postgres } from './dialects/postgres';
 import { sqlite } from './dialects/sqlite';
-import type { DatabaseEngine, Dialect } from './types';
+import type { ConnectionKind, DatabaseEngine, Dialect, RawQuery } from './types';
 import { getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from './url';
 
 export { getDatabaseType };
@@ -32,6 +32,8 @@ export interface EngineOptions {
     baseDir?: string;
     /** Knex query-builder logger overrides (the monitoring plugin installs its own hooks). */
     log?: KnexType.Config['log'];
+    /** `pooled` (default: safe behind PgBouncer) or `direct` (the server itself; settings sent at connect). */
+    kind?: ConnectionKind;
 }
 
 export function createDatabaseEngine(url: string, overrides: PoolOverrides = {}, options: EngineOptions = {}): DatabaseEngine {
@@ -55,23 +57,43 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
         target = parsed.connectionString;
     }
 
-    const config = dialect.knexConfig(target, overrides);
+    const kind = options.kind ?? 'pooled';
+    const config = dialect.knexConfig(target, overrides, kind);
     config.log = options.log ?? quietLog;
     const knex = Knex(config);
 
     let destroyed: Promise<void> | null = null;
-    return {
+    const engine: DatabaseEngine & { namedStatements: boolean } = {
         type: parsed.type,
+        kind,
         knex,
         dialect,
         target: parsed.type === 'sqlite' ? `sqlite:${target}` : redactUrl(target),
         pool: dialect.poolSettings(overrides),
+        // Off until prepareSessions has checked that the connections reach the server.
+        namedStatements: false,
+        prepared(query, name) {
+
+            // The one place a statement gets a name (test/server/pooler-safety.ts allows it here only).
+            return engine.namedStatements ? query.options({ name }) : query;
+        },
         destroy() {
 
             destroyed ??= knex.destroy();
             return destroyed;
         }
     };
+    return engine;
+}
+
+export class NotDirectError extends Error {
+
+    constructor(target: string) {
+
+        super(`${target} is not PostgreSQL itself: the session settings sent at connect were dropped, as a connection pooler (PgBouncer with ignore_startup_parameters = options) does. ` +
+            'Migrations, backups, restores and data migration need a direct connection: set DATABASE_DIRECT_URL to the PostgreSQL server');
+        this.name = 'NotDirectError';
+    }
 }
 
 export class DatabaseUnreachableError extends Error {
@@ -90,18 +112,62 @@ export class DatabaseUnreachableError extends Error {
  */
 export async function checkConnection(engine: DatabaseEngine): Promise<void> {
 
-    const client = engine.knex.client as { acquireRawConnection(): Promise<unknown>; destroyRawConnection(connection: unknown): Promise<void> };
-    let connection: unknown;
+    await withRawConnection(engine, async (query) => {
+
+        // A direct engine must reach the server itself, not a pooler that dropped its settings.
+        if (engine.type === 'postgres' && engine.kind === 'direct') {
+            const [row] = await query('SELECT current_setting($1, true) AS marker', [DIRECT_MARKER]);
+            if (row?.marker !== 'on') {
+                throw new NotDirectError(engine.target);
+            }
+        }
+    });
+}
+
+/** What to tell the operator about a failed connection attempt. */
+export function connectionFailureReason(error: unknown): string {
+
+    const reason = redactSecrets((error as Error)?.message ?? String(error));
+    if (/database "[^"]+" does not exist/.test(reason)) {
+        return `${reason} (create it first, for example with createdb)`;
+    }
+
+    if (/unsupported startup parameter/.test(reason)) {
+        return `${reason}: this is a connection pooler (PgBouncer), not PostgreSQL itself. ` +
+            'Migrations, backups, restores and data migration need a direct connection: set DATABASE_DIRECT_URL to the PostgreSQL server';
+    }
+
+    return reason;
+}
+
+interface RawClient {
+    acquireRawConnection(): Promise<{ query(sql: string, bindings?: readonly unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> }>;
+    destroyRawConnection(connection: unknown): Promise<void>;
+}
+
+/**
+ * Runs work on one connection opened outside the pool and closed afterwards,
+ * so a wrong host, password or database name is reported as what it is, at
+ * once, instead of as a pool timeout later, and settings changed through it
+ * reach every pooled connection opened after it.
+ */
+export async function withRawConnection<T>(engine: DatabaseEngine, work: (query: RawQuery) => Promise<T>): Promise<T> {
+
+    const client = engine.knex.client as unknown as RawClient;
+    let connection: Awaited<ReturnType<RawClient['acquireRawConnection']>>;
     try {
         connection = await client.acquireRawConnection();
     }
     catch (error) {
-        const reason = redactSecrets((error as Error).message ?? String(error));
-        const hint = /database "[^"]+" does not exist/.test(reason) ? ' (create it first, for example with createdb)' : '';
-        throw new DatabaseUnreachableError(engine.target, `${reason}${hint}`);
+        throw new DatabaseUnreachableError(engine.target, connectionFailureReason(error));
     }
 
-    await client.destroyRawConnection(connection);
+    try {
+        return await work(async (sql, bindings) => (await connection.query(sql, bindings as unknown[])).rows ?? []);
+    }
+    finally {
+        await client.destroyRawConnection(connection);
+    }
 }
 
 // knex logs some warnings to the console by default; route them nowhere

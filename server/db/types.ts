@@ -16,6 +16,25 @@ export interface PoolSettings {
 }
 
 /**
+ * How a connection reaches the primary. `pooled` may go through a
+ * transaction-mode pooler (PgBouncer), so nothing may outlive a transaction
+ * and nothing but tracked parameters goes in the startup packet; `direct`
+ * reaches the server itself (pg_dump, scratch databases, migrations from the
+ * CLI, data migration) and carries its session settings at connect.
+ */
+export type ConnectionKind = 'pooled' | 'direct';
+
+/** A raw driver connection's query, for work done outside the pool. */
+export type RawQuery = (sql: string, bindings?: readonly unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/** A session setting whose value in force differs from the configured one. */
+export interface SessionSettingMismatch {
+    name: string;
+    expected: string;
+    actual: string;
+}
+
+/**
  * Everything that differs between SQLite and PostgreSQL, in one object per
  * dialect. The rest of the code asks the dialect; it never tests the type.
  */
@@ -23,7 +42,20 @@ export interface Dialect {
     readonly type: DatabaseType;
     /** Pool and session settings actually used for a connection target. */
     poolSettings(overrides: PoolOverrides): PoolSettings;
-    knexConfig(target: string, overrides: PoolOverrides): Knex.Config;
+    knexConfig(target: string, overrides: PoolOverrides, kind?: ConnectionKind): Knex.Config;
+    /**
+     * Makes the configured session settings the defaults of every new pooled
+     * session (PostgreSQL: role defaults in this database, since a pooler
+     * cannot pass them at connect). Returns the names it changed.
+     */
+    applySessionDefaults(query: RawQuery, overrides: PoolOverrides): Promise<string[]>;
+    /** The configured session settings a pooled connection does not have. */
+    checkSessionSettings(knex: Knex, overrides: PoolOverrides): Promise<SessionSettingMismatch[]>;
+    /**
+     * The most connections the server accepts from this role and database
+     * (null where there is no such limit).
+     */
+    connectionLimit(knex: Knex): Promise<ConnectionLimit | null>;
     /** A condition: the JSON array in `column` contains every value. */
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw;
     /** Adds a row lock for a read-modify-write (no-op where the engine serialises writers). */
@@ -40,12 +72,35 @@ export interface Dialect {
     serverVersion(knex: Knex): Promise<string>;
 }
 
+/** What the server allows, for the start-up pool check. */
+export interface ConnectionLimit {
+    /** Connections open to ordinary roles: max_connections less the reserved ones, or a lower role/database limit. */
+    allowed: number;
+    /** Where the figure comes from, for the warning. */
+    source: string;
+}
+
 export interface DatabaseEngine {
     readonly type: DatabaseType;
+    readonly kind: ConnectionKind;
     readonly knex: Knex;
     readonly dialect: Dialect;
     /** Connection target with credentials removed, safe to show and log. */
     readonly target: string;
     readonly pool: PoolSettings;
+    /**
+     * A statement named `name` where that is safe: parsed and planned once
+     * per connection when the pooled connections were found to reach the
+     * server itself (prepareSessions), unnamed otherwise (a named statement
+     * lives on a server connection another client gets through PgBouncer).
+     */
+    prepared<Q extends NameableQuery<Q>>(query: Q, name: string): Q;
+    /** True once prepareSessions found the pooled connections direct (named statements on). */
+    readonly namedStatements: boolean;
     destroy(): Promise<void>;
+}
+
+/** A knex query builder, which passes `options` on to the driver. */
+export interface NameableQuery<Q> {
+    options(options: Readonly<Record<string, unknown>>): Q;
 }

@@ -44,6 +44,23 @@ describe('config', () => {
         expect(config.plugins.console).to.be.false();
     });
 
+    it('reads DATABASE_DIRECT_URL, defaulting to DATABASE_URL, and refuses another dialect or a bad URL', () => {
+
+        const pooled = 'postgres://neo:secret@pgbouncer:6432/lib';
+        const both = loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'postgres://neo:secret@db:5432/lib' }, root);
+        expect(both.database.url).to.equal(pooled);
+        expect(both.directDatabase).to.include({ type: 'postgres', url: 'postgres://neo:secret@db:5432/lib' });
+
+        const one = loadConfig({ DATABASE_URL: pooled }, root);
+        expect(one.directDatabase).to.equal(one.database);
+
+        expect(() => loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'sqlite:./x.db' }, root))
+            .to.throw(ConfigError, 'Invalid DATABASE_DIRECT_URL: it must name the same PostgreSQL database as DATABASE_URL, without a pooler in between');
+        const bad = expect(() => loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'postgres://neo:hunter2@db' }, root))
+            .to.throw(ConfigError, /^Invalid DATABASE_DIRECT_URL: "postgres:\/\/neo:\*\*\*@db": no database name/);
+        expect(bad.message).to.not.contain('hunter2');
+    });
+
     it('rejects invalid values with one line naming the variable', () => {
 
         expect(() => loadConfig({ PORT: 'eighty' }, root)).to.throw(ConfigError, /^Invalid PORT: must be a number/);

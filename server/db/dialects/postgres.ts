@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import Pg from 'pg';
 
 import type { PoolOverrides } from '../../config';
-import type { Dialect, PoolSettings } from '../types';
+import type { ConnectionKind, ConnectionLimit, Dialect, PoolSettings, RawQuery, SessionSettingMismatch } from '../types';
 import { postgresUtcToIso } from '../../time';
 import { errorCode } from './common';
 
@@ -38,7 +38,7 @@ const typeParsers = {
         }
 
         if (oid === TIMESTAMPTZ && format !== 'binary') {
-            // Sessions run in UTC (see knexConfig), so the text converts
+            // Sessions run in UTC (see sessionSettings), so the text converts
             // without a Date; other shapes (BC, infinity) parse as pg does.
             return (value: string) => (value === null ? null : postgresUtcToIso(value) ?? parseTimestamptz(value));
         }
@@ -46,6 +46,26 @@ const typeParsers = {
         return defaultParser(oid, format);
     }
 };
+
+/**
+ * The settings every session runs with, as PostgreSQL stores them
+ * (statement_timeout in ms). Pooled sessions get them as role defaults in
+ * the database (applySessionDefaults): a transaction-mode pooler refuses the
+ * startup `options` (PgBouncer: "unsupported startup parameter") and cannot
+ * keep a session SET, since the next transaction may run on another server
+ * connection.
+ */
+function sessionSettings(settings: PoolSettings): Record<string, string> {
+
+    return {
+        TimeZone: 'UTC',
+        default_transaction_isolation: 'read committed',
+        statement_timeout: String(settings.statementTimeoutMs ?? 0)
+    };
+}
+
+/** A placeholder setting only a direct connection's startup packet carries. */
+export const DIRECT_MARKER = 'neo_alexandria.direct';
 
 // Marks the moment a pooled connection was last checked, for the pre-ping.
 const lastChecked = Symbol('lastChecked');
@@ -67,24 +87,28 @@ export const postgres: Dialect = {
         };
     },
 
-    knexConfig(target: string, overrides: PoolOverrides): Knex.Config {
+    knexConfig(target: string, overrides: PoolOverrides, kind: ConnectionKind = 'pooled'): Knex.Config {
 
         const settings = this.poolSettings(overrides);
-        const sessionOptions = [
-            '-c TimeZone=UTC',
-            '-c default_transaction_isolation=read\\ committed',
-            `-c statement_timeout=${settings.statementTimeoutMs}`
-        ].join(' ');
+        const connection: Record<string, unknown> = {
+            connectionString: target,
+            // A startup parameter PgBouncer passes on and keeps per client.
+            application_name: overrides.applicationName ?? 'neo-alexandria',
+            keepAlive: true,
+            types: typeParsers
+        };
+        if (kind === 'direct') {
+            // Straight to the server: the settings travel in the startup
+            // packet, with a marker that tells a direct session from one a
+            // pooler accepted but dropped the options of (isDirectSession).
+            connection.options = Object.entries({ ...sessionSettings(settings), [DIRECT_MARKER]: 'on' })
+                .map(([name, value]) => `-c ${name}=${value.replace(/ /g, '\\ ')}`)
+                .join(' ');
+        }
 
         return {
             client: 'pg',
-            connection: {
-                connectionString: target,
-                application_name: overrides.applicationName ?? 'neo-alexandria',
-                options: sessionOptions,
-                keepAlive: true,
-                types: typeParsers
-            } as Knex.PgConnectionConfig,
+            connection: connection as Knex.PgConnectionConfig,
             acquireConnectionTimeout: settings.acquireTimeoutMs,
             pool: {
                 min: settings.min,
@@ -129,6 +153,81 @@ export const postgres: Dialect = {
                 }
             } as Knex.PoolConfig
         };
+    },
+
+    async applySessionDefaults(query: RawQuery, overrides: PoolOverrides): Promise<string[]> {
+
+        const wanted = sessionSettings(this.poolSettings(overrides));
+        const changed: string[] = [];
+        await query('BEGIN');
+        try {
+            // Instances starting together would otherwise update the same
+            // pg_db_role_setting row at once ("tuple concurrently updated").
+            await query(`SELECT pg_advisory_xact_lock(hashtext('neo-alexandria:session-defaults'))`);
+            const rows = await query(`
+                SELECT unnest(s.setconfig) AS entry
+                FROM pg_db_role_setting s
+                JOIN pg_roles r ON r.oid = s.setrole
+                JOIN pg_database d ON d.oid = s.setdatabase
+                WHERE r.rolname = current_user AND d.datname = current_database()`);
+            const current = new Map(rows.map((row) => {
+
+                const entry = String(row.entry);
+                const at = entry.indexOf('=');
+                return [entry.slice(0, at).toLowerCase(), entry.slice(at + 1)] as const;
+            }));
+            const [{ name: database }] = await query('SELECT current_database() AS name') as Array<{ name: string }>;
+            for (const [name, value] of Object.entries(wanted)) {
+                if (current.get(name.toLowerCase()) !== value) {
+                    // Utility statements take no parameters; the values are ours (an integer and constants).
+                    await query(`ALTER ROLE CURRENT_USER IN DATABASE ${Pg.escapeIdentifier(database!)} SET ${name} = ${Pg.escapeLiteral(value)}`);
+                    changed.push(name);
+                }
+            }
+
+            await query('COMMIT');
+        }
+        catch (error) {
+            await query('ROLLBACK').catch(() => {});
+            throw error;
+        }
+
+        return changed;
+    },
+
+    async checkSessionSettings(knex: Knex, overrides: PoolOverrides): Promise<SessionSettingMismatch[]> {
+
+        const wanted: Record<string, string> = {
+            ...sessionSettings(this.poolSettings(overrides)),
+            application_name: overrides.applicationName ?? 'neo-alexandria'
+        };
+        const { rows } = await knex.raw('SELECT name, setting FROM pg_settings WHERE name = ANY(?)', [Object.keys(wanted)]);
+        const actual = new Map<string, string>(rows.map((row: { name: string; setting: string }) => [row.name.toLowerCase(), row.setting]));
+        return Object.entries(wanted)
+            .filter(([name, value]) => actual.get(name.toLowerCase()) !== value)
+            .map(([name, expected]) => ({ name, expected, actual: actual.get(name.toLowerCase()) ?? '(unknown)' }));
+    },
+
+    async connectionLimit(knex: Knex): Promise<ConnectionLimit | null> {
+
+        const { rows: [row] } = await knex.raw(`
+            SELECT current_setting('max_connections')::int AS max_connections,
+                   current_setting('superuser_reserved_connections')::int AS reserved,
+                   r.rolsuper AS superuser, r.rolconnlimit AS role_limit, d.datconnlimit AS database_limit
+            FROM pg_roles r, pg_database d
+            WHERE r.rolname = current_user AND d.datname = current_database()`);
+        const limits: ConnectionLimit[] = [row.superuser ?
+            { allowed: row.max_connections, source: `max_connections = ${row.max_connections}` } :
+            { allowed: row.max_connections - row.reserved, source: `max_connections = ${row.max_connections} less ${row.reserved} reserved for superusers` }];
+        if (row.role_limit >= 0) {
+            limits.push({ allowed: row.role_limit, source: `the role's CONNECTION LIMIT ${row.role_limit}` });
+        }
+
+        if (row.database_limit >= 0) {
+            limits.push({ allowed: row.database_limit, source: `the database's CONNECTION LIMIT ${row.database_limit}` });
+        }
+
+        return limits.reduce((lowest, limit) => (limit.allowed < lowest.allowed ? limit : lowest));
     },
 
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {

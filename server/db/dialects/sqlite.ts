@@ -4,7 +4,7 @@ import Fs from 'node:fs';
 import type { Knex } from 'knex';
 
 import type { PoolOverrides } from '../../config';
-import type { Dialect, PoolSettings } from '../types';
+import type { ConnectionLimit, Dialect, PoolSettings, SessionSettingMismatch } from '../types';
 import { errorCode } from './common';
 
 /** The files a SQLite database lives in, in bytes (0 for one that does not exist). */
@@ -90,6 +90,22 @@ export const sqlite: Dialect = {
                 }
             } as Knex.PoolConfig
         };
+    },
+
+    async applySessionDefaults(): Promise<string[]> {
+
+        // Set per connection in afterCreate: there is no pooler in between.
+        return [];
+    },
+
+    async checkSessionSettings(): Promise<SessionSettingMismatch[]> {
+
+        return [];
+    },
+
+    async connectionLimit(): Promise<ConnectionLimit | null> {
+
+        return null;
     },
 
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {

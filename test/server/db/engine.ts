@@ -3,6 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, dialectFor } from '../../../server/db/engine';
+import { prepareSessions } from '../../../server/db/sessions';
 import { RetryExhaustedError, withRetry } from '../../../server/db/retry';
 import type { DatabaseEngine } from '../../../server/db/types';
 import { toBoom } from '../../../server/errors';
@@ -36,10 +37,12 @@ describe('db engine', () => {
         await database.cleanup();
     });
 
-    it('postgres only: applies the session settings on every pooled connection', postgresOnly, async () => {
+    it('postgres only: applies the session settings on every pooled connection, without startup options', postgresOnly, async () => {
 
         const defaults = createDatabaseEngine(database.url, { min: 0, max: 3 });
+        expect((defaults.knex.client.config.connection as any).options).to.not.exist();
         try {
+            await prepareSessions(defaults, {}, null);
             // Three transactions held open together, so three distinct pooled
             // connections must show the settings.
             let arrived = 0;
@@ -81,6 +84,7 @@ describe('db engine', () => {
         const settings = dialectFor('postgres').poolSettings({});
         expect(settings).to.include({ min: 20, max: 60, recycleSeconds: 3600, statementTimeoutMs: 30_000 });
         const config = dialectFor('postgres').knexConfig('postgres://u@h/db', {}) as any;
+        expect(config.connection.options).to.not.exist();
         expect(config.pool.maxConnectionLifetimeMillis).to.equal(3_600_000);
         expect(config.pool.min).to.equal(20);
         expect(config.pool.max).to.equal(60);
@@ -89,8 +93,9 @@ describe('db engine', () => {
     it('postgres only: cancels a statement that runs past the statement timeout (30 s by default)', { ...postgresOnly, timeout: 45_000 }, async () => {
 
         const defaults = createDatabaseEngine(database.url, { min: 0, max: 1 });
-        const started = Date.now();
         try {
+            await prepareSessions(defaults, {}, null);
+            const started = Date.now();
             const error = await expect(defaults.knex.raw('SELECT pg_sleep(31)')).to.reject();
             expect((error as any).code).to.equal('57014');
             expect(Date.now() - started).to.be.between(29_000, 31_000);
@@ -249,6 +254,41 @@ describe('db engine', () => {
         }
 
         await checkConnection(engine);
+    });
+
+    it('postgres only: a direct engine carries its own settings at connect and knows it reached the server', postgresOnly, async () => {
+
+        const direct = createDatabaseEngine(database.url, { min: 0, max: 1, statementTimeoutMs: 0, applicationName: 'neo-alexandria-direct' }, { kind: 'direct' });
+        try {
+            const { rows: [row] } = await direct.knex.raw(`SELECT current_setting('statement_timeout') AS timeout, current_setting('TimeZone') AS zone, current_setting('application_name') AS name`);
+            expect(row).to.equal({ timeout: '0', zone: 'UTC', name: 'neo-alexandria-direct' });
+            await checkConnection(direct);
+        }
+        finally {
+            await direct.destroy();
+        }
+    });
+
+    it('postgres only: warns at start when DB_POOL_MAX alone is more than the server allows', postgresOnly, async () => {
+
+        const { rows: [{ allowed }] } = await engine.knex.raw(`SELECT current_setting('max_connections')::int AS allowed`);
+        const oversized = createDatabaseEngine(database.url, { min: 0, max: allowed + 1 });
+        const fitting = createDatabaseEngine(database.url, { min: 0, max: 5 });
+        try {
+            const report = await prepareSessions(oversized, {}, null);
+            expect(report.warnings.join('\n')).to.contain(`DB_POOL_MAX is ${allowed + 1}, but the server allows only`);
+            expect(report.warnings.join('\n')).to.contain(`max_connections = ${allowed}`);
+            // Behind a pooler the server never sees this pool: no warning.
+            expect((await prepareSessions(oversized, {}, fitting)).warnings).to.equal([]);
+            expect((await prepareSessions(fitting, {}, null)).warnings).to.equal([]);
+            // Straight to the server: the hot lookup may be a named statement.
+            expect(fitting.namedStatements).to.be.true();
+            expect(oversized.namedStatements).to.be.false();
+        }
+        finally {
+            await oversized.destroy();
+            await fitting.destroy();
+        }
     });
 
     it('reports a size and a version for its database', async () => {
