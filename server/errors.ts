@@ -136,3 +136,10 @@ export function isForeignKeyViolation(error: unknown): boolean {
 
     return error instanceof ForeignKeyViolationError;
 }
+
+/** True when a driver error is a unique-constraint violation (PostgreSQL 23505, SQLite "UNIQUE constraint failed"). */
+export function isUniqueViolation(error: unknown): boolean {
+
+    return error instanceof UniqueViolationError || errorCode(error) === '23505' ||
+        (errorCode(error) === 'SQLITE_CONSTRAINT' && errorMessageMatches(error, /UNIQUE constraint failed/));
+}
