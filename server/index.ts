@@ -6,7 +6,8 @@ import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
 import { checkConnection, DatabaseUnreachableError } from './db/engine';
-import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
+import { migrateLatest, migrationStatus, seedConfig } from './db/migrations';
+import { StartupLockTimeoutError, withStartupLock } from './db/startup-lock';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
 
@@ -41,25 +42,30 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
 
     await checkConnection(server.db);
 
-    const { pending } = await migrationStatus(knex);
-    if (pending.length) {
-        if (!config.autoMigrate) {
-            throw new StartupError(
-                `The database schema is not up to date (${pending.length} pending migration(s): ${pending.join(', ')}). ` +
-                'Run `npm run migrate` (or `npx knex migrate:latest`) with the same DATABASE_URL, then start again.');
+    // Several instances may start at once on an empty or outdated database:
+    // one migrates and seeds under the lock, the others wait, then find the
+    // schema current and the library seeded (the checks run under the lock).
+    await withStartupLock(server.db, async () => {
+
+        const { pending } = await migrationStatus(knex);
+        if (pending.length) {
+            if (!config.autoMigrate) {
+                throw new StartupError(
+                    `The database schema is not up to date (${pending.length} pending migration(s): ${pending.join(', ')}). ` +
+                    'Run `npm run migrate` (or `npx knex migrate:latest`) with the same DATABASE_URL, then start again.');
+            }
+
+            report.migrated = await migrateLatest(knex);
         }
 
-        const [, applied] = await knex.migrate.latest(migrationConfig) as [number, string[]];
-        report.migrated = applied;
-    }
-
-    if (config.seedDemo) {
-        const [{ count }] = await knex('resources').count({ count: '*' });
-        if (Number(count) === 0) {
-            await knex.seed.run(seedConfig);
-            report.seeded = true;
+        if (config.seedDemo) {
+            const [{ count }] = await knex('resources').count({ count: '*' });
+            if (Number(count) === 0) {
+                await knex.seed.run(seedConfig);
+                report.seeded = true;
+            }
         }
-    }
+    }, { onWait: () => server.log(['startup'], 'Another instance is migrating or seeding the database: waiting for it') });
 
     return report;
 }
@@ -117,7 +123,7 @@ async function main(): Promise<void> {
         await server.start();
     }
     catch (error) {
-        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError || error instanceof StartupLockTimeoutError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
         console.error(`neo-alexandria: ${message}`);
         await server.stop({ timeout: 0 }).catch(() => {});
         process.exit(1);

@@ -44,7 +44,7 @@ ${output ? html`<div class="output" role="status">${output}</div>` : ''}
 function jobFragment(job: JobSnapshot | null): Html {
 
     if (!job) {
-        return html`<div id="data-migration-status"><p>No data migration has run since the server started.</p></div>`;
+        return html`<div id="data-migration-status"><p>No data migration has run on this database yet.</p></div>`;
     }
 
     const running = job.status === 'running';
@@ -172,22 +172,22 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
             method: 'GET',
             path: DATA,
             options: { auth },
-            handler: (_request, h) => page(h, dataFragment(jobs.current()))
+            handler: async (_request, h) => page(h, dataFragment(await jobs.current()))
         },
         {
             method: 'GET',
             path: `${DATA}/status`,
             options: { auth },
-            handler: (_request, h) => page(h, jobFragment(jobs.current()))
+            handler: async (_request, h) => page(h, jobFragment(await jobs.current()))
         },
         {
             method: 'DELETE',
             path: `${DATA}/job`,
             options: { auth },
-            handler: (_request, h) => {
+            handler: async (_request, h) => {
 
-                jobs.cancel();
-                return page(h, jobFragment(jobs.current()));
+                await jobs.cancel();
+                return page(h, jobFragment(await jobs.current()));
             }
         },
         {
@@ -197,10 +197,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 auth,
                 validate: {
                     payload: formPayload,
-                    failAction: (_request, h, error) => page(h, dataFragment(jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
+                    failAction: async (_request, h, error) => page(h, dataFragment(await jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
                 }
             },
-            handler: (request, h) => {
+            handler: async (request, h) => {
 
                 const form = request.payload as Record<string, string | undefined>;
                 const { value, error } = jobPayload.validate({
@@ -215,11 +215,11 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     dryRun: form.dryRun === 'true'
                 });
                 if (error) {
-                    return page(h, dataFragment(jobs.current(), redactSecrets(error.message), form), 400);
+                    return page(h, dataFragment(await jobs.current(), redactSecrets(error.message), form), 400);
                 }
 
                 try {
-                    startJob(jobs, value);
+                    await startJob(jobs, value);
                 }
                 catch (failure) {
                     const code = Boom.isBoom(failure) ? failure.output.statusCode : 500;
@@ -227,10 +227,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                         throw failure;
                     }
 
-                    return page(h, dataFragment(jobs.current(), redactSecrets((failure as Error).message), form), code);
+                    return page(h, dataFragment(await jobs.current(), redactSecrets((failure as Error).message), form), code);
                 }
 
-                return page(h, dataFragment(jobs.current(), null, form));
+                return page(h, dataFragment(await jobs.current(), null, form));
             }
         }
     ]);

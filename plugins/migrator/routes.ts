@@ -48,10 +48,10 @@ export function mapMigratorError(error: unknown): never {
     throw error;
 }
 
-export function startJob(jobs: MigrationJobs, options: JobOptions) {
+export async function startJob(jobs: MigrationJobs, options: JobOptions) {
 
     try {
-        return jobs.start(options);
+        return await jobs.start(options);
     }
     catch (error) {
         return mapMigratorError(error);
@@ -89,19 +89,36 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
             method: 'POST',
             path: '/migrator/jobs',
             options: { auth, tags: ['api', 'migrator'], description: 'Start a data migration job (one at a time)', validate: { payload: jobPayload } },
-            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions)).code(202)
+            handler: async (request, h) => h.response(await startJob(jobs, request.payload as JobOptions)).code(202)
+        },
+        {
+            method: 'GET',
+            path: '/migrator/jobs',
+            options: { auth, tags: ['api', 'migrator'], description: 'Recent data migration jobs of every instance, newest first' },
+            handler: async () => ({ jobs: await jobs.recent() })
         },
         {
             method: 'GET',
             path: '/migrator/jobs/current',
             options: { auth, tags: ['api', 'migrator'], description: 'The current (or last) data migration job with live progress' },
-            handler: () => jobs.current() ?? Boom.notFound('No data migration has run since the server started')
+            handler: async () => await jobs.current() ?? Boom.notFound('No data migration has run on this database yet')
+        },
+        {
+            method: 'GET',
+            path: '/migrator/jobs/{id}',
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'One data migration job (started on any instance) with its progress and report',
+                validate: { params: Joi.object({ id: Joi.string().guid().required() }) }
+            },
+            handler: async (request) => await jobs.get(String(request.params.id)) ?? Boom.notFound('No such data migration job')
         },
         {
             method: 'DELETE',
             path: '/migrator/jobs/current',
             options: { auth, tags: ['api', 'migrator'], description: 'Cancel the running job after its current batch (resumable)' },
-            handler: (_request, h) => (jobs.cancel() ? h.response({ cancelling: true }).code(202) : Boom.conflict('No data migration is running'))
+            handler: async (_request, h) => (await jobs.cancel() ? h.response({ cancelling: true }).code(202) : Boom.conflict('No data migration is running'))
         }
     ]);
 }
