@@ -76,9 +76,11 @@ const TABLE = 'ops_jobs';
 
 type Row = Record<string, any>;
 
+// JSON columns are read as text on both dialects (jsonb would come back
+// parsed, json as text), so a stored string is never mistaken for JSON text.
 function json(value: unknown): unknown {
 
-    return typeof value === 'string' ? JSON.parse(value) : value ?? null;
+    return value === null || value === undefined ? null : JSON.parse(String(value));
 }
 
 function iso(value: unknown): string {
@@ -112,6 +114,12 @@ const text = (value: unknown) => (value === undefined || value === null ? null :
 
 export function createJobStore(knex: Knex, options: JobStoreOptions): JobStore {
 
+    const columns = [
+        'id', 'kind', 'operation', 'target', 'state', 'owner', 'cancel_requested', 'error',
+        'started_at', 'heartbeat_at', 'lease_expires_at', 'finished_at',
+        ...['params', 'progress', 'result'].map((column) => knex.raw('CAST(?? AS TEXT) AS ??', [column, column]))
+    ];
+
     const now = options.now ?? (() => new Date());
     const at = (offsetMs = 0) => new Date(now().getTime() + offsetMs).toISOString();
 
@@ -131,7 +139,7 @@ export function createJobStore(knex: Knex, options: JobStoreOptions): JobStore {
     const running = async (kind: JobKind, target?: string): Promise<JobRecord | null> => {
 
         await expireStale();
-        const query = knex(TABLE).where({ kind, state: 'running' });
+        const query = knex(TABLE).select(columns).where({ kind, state: 'running' });
         if (target !== undefined) {
             query.andWhere({ target });
         }
@@ -214,14 +222,14 @@ export function createJobStore(knex: Knex, options: JobStoreOptions): JobStore {
         async get(id) {
 
             await expireStale();
-            const row = await knex(TABLE).where({ id }).first();
+            const row = await knex(TABLE).select(columns).where({ id }).first();
             return row ? toRecord(row) : null;
         },
 
         async recent(kind, limit = 20) {
 
             await expireStale();
-            const rows = await knex(TABLE).where({ kind }).orderBy('started_at', 'desc').orderBy('id').limit(limit);
+            const rows = await knex(TABLE).select(columns).where({ kind }).orderBy('started_at', 'desc').orderBy('id').limit(limit);
             return rows.map(toRecord);
         },
 
