@@ -4,6 +4,7 @@ import * as Lab from '@hapi/lab';
 import { createDatabaseEngine } from '../../server/db/engine';
 import type { DatabaseEngine } from '../../server/db/types';
 import { createUpkeep } from '../../server/upkeep';
+import { startStandbyCluster } from '../helpers/cluster';
 import { createTestDatabase, postgresOnly, type TestDatabase } from '../helpers/database';
 
 export const lab = Lab.script();
@@ -96,5 +97,34 @@ describe('upkeep', () => {
         await worker.runOnce();
         const { rows } = await engine.knex.raw(`SELECT count(*)::int AS held FROM pg_locks WHERE locktype = 'advisory' AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`);
         expect(rows[0].held).to.equal(0);
+    });
+});
+
+describe('upkeep on a standby', () => {
+
+    it('postgres only: runs nothing on a read-only standby', { ...postgresOnly, timeout: 120_000 }, async () => {
+
+        const cluster = await startStandbyCluster();
+        const engine = createDatabaseEngine(cluster.url, { min: 0, max: 2 });
+        try {
+            const { rows } = await engine.knex.raw('SELECT pg_is_in_recovery() AS standby');
+            expect(rows[0].standby).to.be.true();
+            const worker = createUpkeep({ knex: engine.knex, dialect: engine.dialect, intervalMs: 60_000 });
+            let ran = false;
+            worker.register({
+                name: 'champions',
+                run: () => {
+
+                    ran = true;
+                    return Promise.resolve('rebuilt');
+                }
+            });
+            expect(await worker.runOnce()).to.equal({ champions: 'standby' });
+            expect(ran).to.be.false();
+        }
+        finally {
+            await engine.destroy();
+            await cluster.stop();
+        }
     });
 });
