@@ -6,7 +6,7 @@ import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
 import { checkConnection, DatabaseUnreachableError } from './db/engine';
-import { migrateLatest, migrationStatus, seedConfig } from './db/migrations';
+import { migrateLatest, migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { StartupLockTimeoutError, withStartupLock } from './db/startup-lock';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
@@ -30,6 +30,26 @@ export interface PrepareReport {
     seeded: boolean;
 }
 
+/** True when the schema is current and there is nothing to seed; read-only (knex's own status check creates its tables when missing). */
+async function nothingToPrepare(knex: Server['knex'], config: Config): Promise<boolean> {
+
+    const table = migrationConfig.tableName!;
+    if (!await knex.schema.hasTable(table) || !await knex.schema.hasTable(`${table}_lock`)) {
+        return false;
+    }
+
+    if ((await migrationStatus(knex)).pending.length) {
+        return false;
+    }
+
+    if (!config.seedDemo) {
+        return true;
+    }
+
+    const [{ count }] = await knex('resources').count({ count: '*' });
+    return Number(count) > 0;
+}
+
 /**
  * Brings the schema up to date (outside production) or refuses to run on an
  * outdated schema (production), then seeds the demo library into an empty
@@ -41,6 +61,12 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
     const report: PrepareReport = { migrated: [], seeded: false };
 
     await checkConnection(server.db);
+
+    // The usual start (schema current, library there) needs no lock, and
+    // none of the extra connection the lock holds.
+    if (await nothingToPrepare(knex, config)) {
+        return report;
+    }
 
     // Several instances may start at once on an empty or outdated database:
     // one migrates and seeds under the lock, the others wait, then find the
