@@ -65,7 +65,7 @@ function jobFragment(job: JobSnapshot | null): Html {
     })));
 
     return html`<div id="data-migration-status" ${running ? html`hx-get="${DATA}/status" hx-trigger="every 2s" hx-swap="outerHTML"` : ''}>
-<p><strong>${job.dryRun ? 'Dry run' : 'Migration'} ${job.status}</strong>: ${job.source} → ${job.target}. ${job.phase}</p>
+<p><strong>${job.dryRun ? 'Dry run' : 'Migration'} ${job.status}</strong>: ${job.source} → ${job.target}. ${job.phase} <span class="muted">(instance ${job.instance})</span></p>
 ${job.error ? html`<p class="error" role="alert">${job.error}</p>` : ''}
 ${(job.report?.schemaIssues ?? []).map((issue) => html`<p class="error">${issue.table}: ${issue.message}</p>`)}
 ${(job.report?.warnings ?? []).map((warning) => html`<p class="warning">${warning}</p>`)}
