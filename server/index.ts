@@ -33,8 +33,8 @@ export interface PrepareReport {
 /** True when the schema is current and there is nothing to seed; read-only (knex's own status check creates its tables when missing). */
 async function nothingToPrepare(knex: Server['knex'], config: Config): Promise<boolean> {
 
-    const table = migrationConfig.tableName!;
-    if (!await knex.schema.hasTable(table) || !await knex.schema.hasTable(`${table}_lock`)) {
+    // knex creates its lock table after its migrations table: one check covers both.
+    if (!await knex.schema.hasTable(`${migrationConfig.tableName!}_lock`)) {
         return false;
     }
 
