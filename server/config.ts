@@ -84,6 +84,18 @@ export interface ConsoleSettings {
 
 export type LogFormat = 'auto' | 'pretty' | 'json';
 
+export interface JobSettings {
+    /** A running job whose owner has not renewed it for this long is marked failed (its instance died). */
+    leaseMs: number;
+    /** At most one progress write per job per this many milliseconds. */
+    progressIntervalMs: number;
+}
+
+export interface UpkeepSettings {
+    /** How often each instance offers to run the periodic work (one of them does it). */
+    intervalMs: number;
+}
+
 export interface Config {
     env: NodeEnv;
     host: string;
@@ -109,6 +121,8 @@ export interface Config {
     monitoring: MonitoringSettings;
     backupDir: string;
     backup: BackupSettings;
+    jobs: JobSettings;
+    upkeep: UpkeepSettings;
     shutdownTimeoutMs: number;
     rootDir: string;
 }
@@ -184,6 +198,9 @@ const schema = Joi.object({
     BACKUP_KEEP_WEEKLY: int(0).default(4),
     BACKUP_KEEP_MONTHLY: int(0).default(6),
     BACKUP_MAX_AGE_DAYS: int(0).default(0),
+    JOB_LEASE_MS: int(1000).default(30_000),
+    JOB_PROGRESS_INTERVAL_MS: int(100).default(1000),
+    UPKEEP_INTERVAL_S: int(1).default(60),
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000)
 }).unknown(true);
 
@@ -292,6 +309,11 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
                 maxAgeDays: value.BACKUP_MAX_AGE_DAYS
             }
         },
+        jobs: {
+            leaseMs: value.JOB_LEASE_MS,
+            progressIntervalMs: value.JOB_PROGRESS_INTERVAL_MS
+        },
+        upkeep: { intervalMs: value.UPKEEP_INTERVAL_S * 1000 },
         shutdownTimeoutMs: value.SHUTDOWN_TIMEOUT_MS,
         rootDir
     };

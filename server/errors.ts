@@ -201,7 +201,7 @@ export function isForeignKeyViolation(error: unknown): boolean {
     return error instanceof ForeignKeyViolationError;
 }
 
-/** True when a write hit a unique key, through Objection or a raw knex statement. */
+/** True when a driver error is a unique-constraint violation (PostgreSQL 23505, SQLite "UNIQUE constraint failed"). */
 export function isUniqueViolation(error: unknown): boolean {
 
     return error instanceof UniqueViolationError || errorCode(error) === '23505' ||

@@ -7,7 +7,9 @@ import type { Config } from './config';
 import type { RetryOptions } from './db/retry';
 import type { DatabaseEngine } from './db/types';
 import type { Models } from './models';
+import type { JobRunner } from './jobs/runner';
 import type { FullTextSearch } from './search/types';
+import type { Upkeep } from './upkeep';
 
 declare module '@hapi/hapi' {
     interface Server {
@@ -21,6 +23,10 @@ declare module '@hapi/hapi' {
         withRetry<T>(work: (attempt: number) => Promise<T>, options?: RetryOptions): Promise<T>;
         /** The full-text search of the active dialect (fts-sqlite / fts-postgres). */
         search: FullTextSearch;
+        /** Periodic work, one instance at a time (upkeep). */
+        upkeep: Upkeep;
+        /** Background jobs in the database (jobs). */
+        jobs: JobRunner;
         /** Validated configuration (core). */
         config: Config;
         adminTokenConfigured(): boolean;

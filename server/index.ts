@@ -6,8 +6,9 @@ import type { Server } from '@hapi/hapi';
 
 import { ConfigError, loadConfig, type Config } from './config';
 import { checkConnection, createDatabaseEngine, DatabaseUnreachableError, NotDirectError } from './db/engine';
+import { migrateLatest, migrationConfig, migrationStatus, seedConfig } from './db/migrations';
 import { prepareSessions } from './db/sessions';
-import { migrationConfig, migrationStatus, seedConfig } from './db/migrations';
+import { StartupLockTimeoutError, withStartupLock } from './db/startup-lock';
 import { DatabaseUrlError, redactSecrets } from './db/url';
 import { manifest } from './manifest';
 
@@ -28,6 +29,26 @@ export class StartupError extends Error {
 export interface PrepareReport {
     migrated: string[];
     seeded: boolean;
+}
+
+/** True when the schema is current and there is nothing to seed; read-only (knex's own status check creates its tables when missing). */
+async function nothingToPrepare(knex: Server['knex'], config: Config): Promise<boolean> {
+
+    // knex creates its lock table after its migrations table: one check covers both.
+    if (!await knex.schema.hasTable(`${migrationConfig.tableName!}_lock`)) {
+        return false;
+    }
+
+    if ((await migrationStatus(knex)).pending.length) {
+        return false;
+    }
+
+    if (!config.seedDemo) {
+        return true;
+    }
+
+    const [{ count }] = await knex('resources').count({ count: '*' });
+    return Number(count) > 0;
 }
 
 /**
@@ -72,25 +93,36 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
 
     await prepareSessionsAtStart(server, config);
 
-    const { pending } = await migrationStatus(knex);
-    if (pending.length) {
-        if (!config.autoMigrate) {
-            throw new StartupError(
-                `The database schema is not up to date (${pending.length} pending migration(s): ${pending.join(', ')}). ` +
-                'Run `npm run migrate` (or `npx knex migrate:latest`) with the same DATABASE_URL, then start again.');
-        }
-
-        const [, applied] = await knex.migrate.latest(migrationConfig) as [number, string[]];
-        report.migrated = applied;
+    // The usual start (schema current, library there) needs no lock, and
+    // none of the extra connection the lock holds.
+    if (await nothingToPrepare(knex, config)) {
+        return report;
     }
 
-    if (config.seedDemo) {
-        const [{ count }] = await knex('resources').count({ count: '*' });
-        if (Number(count) === 0) {
-            await knex.seed.run(seedConfig);
-            report.seeded = true;
+    // Several instances may start at once on an empty or outdated database:
+    // one migrates and seeds under the lock, the others wait, then find the
+    // schema current and the library seeded (the checks run under the lock).
+    await withStartupLock(server.db, async () => {
+
+        const { pending } = await migrationStatus(knex);
+        if (pending.length) {
+            if (!config.autoMigrate) {
+                throw new StartupError(
+                    `The database schema is not up to date (${pending.length} pending migration(s): ${pending.join(', ')}). ` +
+                    'Run `npm run migrate` (or `npx knex migrate:latest`) with the same DATABASE_URL, then start again.');
+            }
+
+            report.migrated = await migrateLatest(knex);
         }
-    }
+
+        if (config.seedDemo) {
+            const [{ count }] = await knex('resources').count({ count: '*' });
+            if (Number(count) === 0) {
+                await knex.seed.run(seedConfig);
+                report.seeded = true;
+            }
+        }
+    }, { onWait: () => server.log(['startup'], 'Another instance is migrating or seeding the database: waiting for it') });
 
     return report;
 }
@@ -148,7 +180,7 @@ async function main(): Promise<void> {
         await server.start();
     }
     catch (error) {
-        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError || error instanceof NotDirectError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
+        const message = error instanceof StartupError || error instanceof DatabaseUnreachableError || error instanceof NotDirectError || error instanceof StartupLockTimeoutError ? error.message : `cannot start: ${redactSecrets((error as Error).message)}`;
         console.error(`neo-alexandria: ${message}`);
         await server.stop({ timeout: 0 }).catch(() => {});
         process.exit(1);

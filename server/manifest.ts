@@ -15,8 +15,10 @@ import * as Console from '../plugins/console';
 import * as DbEngine from '../plugins/db-engine';
 import * as FtsPostgres from '../plugins/fts-postgres';
 import * as FtsSqlite from '../plugins/fts-sqlite';
+import * as Jobs from '../plugins/jobs';
 import * as Monitoring from '../plugins/monitoring';
 import * as Migrator from '../plugins/migrator';
+import * as Upkeep from '../plugins/upkeep';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
@@ -44,6 +46,8 @@ export function manifest(config: Config): Manifest {
         { plugin: Inert },
         { plugin: Vision },
         { plugin: DbEngine.plugin, options: { config } },
+        { plugin: Upkeep.plugin, options: { config } },
+        { plugin: Jobs.plugin, options: { config } },
         { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin }
     ];
 

@@ -4,16 +4,16 @@
 // names are generated here and a name from outside is accepted only if it is
 // one of the files list() returns.
 
+import { randomBytes } from 'node:crypto';
 import Fs from 'node:fs';
 import Path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../../server/config';
 import type { ParsedDatabaseUrl } from '../../server/db/url';
 import { makeDirectory } from '../../server/fs';
 import { BackupError } from './errors';
 import { fsyncFile, readManifest, sha256File, writeJsonAtomic, type BackupManifest, type BackupVerification } from './manifest';
-import { backupName, manifestName, parseBackupName, partialName, safeDatabaseLabel, type BackupFormat } from './names';
+import { backupName, manifestName, nameLabel, parseBackupName, partialName, safeDatabaseLabel, type BackupFormat } from './names';
 import { createPostgresDriver } from './postgres';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './retention';
 import { createSqliteDriver } from './sqlite';
@@ -66,7 +66,8 @@ export interface BackupEngine {
     /** The listed backup of that name; anything else is refused with a BackupError. */
     find(name: unknown): Promise<BackupEntry>;
     checkRestore(name: unknown, tables?: readonly string[]): Promise<BackupEntry>;
-    create(options?: { format?: BackupFormat } & OperationOptions): Promise<BackupManifest>;
+    /** `unique`: the 8 hex digits that make the name unique (a job passes its id's first digits; random otherwise). */
+    create(options?: { format?: BackupFormat; unique?: string } & OperationOptions): Promise<BackupManifest>;
     verify(name: string, options?: OperationOptions): Promise<VerifyReport>;
     restore(name: string, options?: { tables?: readonly string[]; into?: string } & OperationOptions): Promise<RestoreReport>;
     prune(options?: { dryRun?: boolean }): Promise<PruneReport>;
@@ -131,7 +132,9 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
         const entries: BackupEntry[] = [];
         for (const file of files) {
             const parsed = parseBackupName(file);
-            if (!parsed || parsed.database !== label) {
+            // Names carry the label, or nothing when it would repeat the
+            // prefix (older backups of such a database repeat it).
+            if (!parsed || (parsed.database !== nameLabel(label) && parsed.database !== label)) {
                 continue;
             }
 
@@ -235,19 +238,13 @@ export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
                     throw new BackupError('failed', `cannot write to the backup directory ${dir} (BACKUP_DIR): ${(error as Error).message}`);
                 }
 
-                let started = now();
-                let name = backupName(label, started, format);
-                // Names have one-second resolution: wait for the next second.
-                // Timers run on the monotonic clock and may fire a moment
-                // before the wall clock turns, hence the margin and the loop.
-                for (let waits = 0; Fs.existsSync(Path.join(dir, name)); ++waits) {
-                    if (waits === 3) {
-                        throw new BackupError('conflict', `a backup named ${name} already exists`);
-                    }
-
-                    await sleep(1000 - started.getUTCMilliseconds() + 20);
-                    started = now();
-                    name = backupName(label, started, format);
+                // The unique part keeps two instances writing to one backup
+                // directory in the same second apart; each job only ever
+                // writes and removes files of its own name.
+                const started = now();
+                const name = backupName(label, started, format, create.unique ?? randomBytes(4).toString('hex'));
+                if (Fs.existsSync(Path.join(dir, name)) || Fs.existsSync(Path.join(dir, partialName(name)))) {
+                    throw new BackupError('conflict', `a backup named ${name} already exists`);
                 }
 
                 const final = Path.join(dir, name);

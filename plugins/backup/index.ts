@@ -7,7 +7,8 @@ import type { Plugin } from '@hapi/hapi';
 import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { backupEngineFromConfig, createBackupEngine, type BackupEngine } from './engine';
-import { JobTracker } from './jobs';
+import { databaseKey } from '../../server/db/url';
+import { BackupJobs } from './jobs';
 import { backupPanel, panelRoutes } from './panel';
 import { backupRoutes } from './routes';
 
@@ -20,23 +21,18 @@ export interface BackupPluginOptions {
 
 export const plugin: Plugin<BackupPluginOptions> = {
     name: 'backup',
-    dependencies: ['admin-auth'],
+    dependencies: ['admin-auth', 'jobs'],
     register(server, { config }) {
 
         const engine = backupEngineFromConfig(config);
 
-        const jobs = new JobTracker((job) => {
-
-            server.log(['backup', job.state === 'failed' ? 'error' : 'info'], { job: job.id, operation: job.operation, target: job.target, state: job.state, error: job.error });
-        });
+        const jobs = new BackupJobs(server.jobs, databaseKey(config.database.url, config.rootDir));
 
         server.route([...backupRoutes(engine, jobs), ...panelRoutes(engine, jobs)]);
         server.expose('engine', engine);
         server.expose('jobs', jobs);
         server.expose(CONSOLE_PANELS, [backupPanel]);
-
         // A stop aborts a running pg_dump/pg_restore and waits until its
-        // partial files are gone, before the pool closes.
-        server.ext('onPreStop', () => jobs.stop());
+        // partial files are gone (the jobs plugin's onPreStop), before the pool closes.
     }
 };

@@ -1,11 +1,10 @@
-// Long backup operations run as jobs: the route answers 202 at once, the
-// console and API clients poll the job for progress and the result. One job
-// at a time (the engine refuses a second operation anyway); a server stop
-// aborts the running job's child process and waits for it to clean up.
+// Long backup operations run as jobs in the database (server/jobs/): the
+// route answers 202 at once, clients poll the job on any instance. One backup
+// operation per database at a time across every instance: the database
+// refuses a second one, and the loser is told which job runs.
 
-import { randomUUID } from 'node:crypto';
-
-import { redactSecrets } from '../../server/db/url';
+import type { JobContext, JobRunner } from '../../server/jobs/runner';
+import { JobConflictError, type JobRecord } from '../../server/jobs/store';
 import { BackupError } from './errors';
 import type { BackupProgress, OperationOptions } from './types';
 
@@ -16,7 +15,9 @@ export interface BackupJob {
     operation: JobOperation;
     /** The backup the job works on (create: the format). */
     target: string;
-    state: 'running' | 'succeeded' | 'failed';
+    state: 'running' | 'succeeded' | 'failed' | 'cancelled';
+    /** The instance that runs (or ran) the job. */
+    instance: string;
     startedAt: string;
     finishedAt: string | null;
     progress: BackupProgress | null;
@@ -26,84 +27,72 @@ export interface BackupJob {
 
 const KEEP = 20;
 
-export class JobTracker {
+function toBackupJob(record: JobRecord): BackupJob {
 
-    private jobs: BackupJob[] = [];
-    private current: { job: BackupJob; controller: AbortController; done: Promise<void> } | null = null;
+    return {
+        id: record.id,
+        operation: record.operation as JobOperation,
+        target: String(record.params?.subject ?? ''),
+        state: record.state,
+        instance: record.owner,
+        startedAt: record.startedAt,
+        finishedAt: record.finishedAt,
+        progress: record.progress as BackupProgress | null,
+        result: record.result,
+        error: record.error
+    };
+}
 
-    constructor(private readonly onFinish: (job: BackupJob) => void = () => {}) {}
+export class BackupJobs {
 
-    running(): BackupJob | null {
+    /** `database`: the key of the backed-up database (databaseKey()), shared by every instance. */
+    constructor(private readonly runner: JobRunner, private readonly database: string) {}
 
-        return this.current?.job ?? null;
+    async running(): Promise<BackupJob | null> {
+
+        const record = await this.runner.store.running('backup', this.database);
+        return record ? toBackupJob(record) : null;
     }
 
-    get(id: string): BackupJob | null {
+    async get(id: string): Promise<BackupJob | null> {
 
-        return this.jobs.find((job) => job.id === id) ?? null;
+        const record = await this.runner.store.get(id);
+        return record?.kind === 'backup' ? toBackupJob(record) : null;
     }
 
-    recent(): BackupJob[] {
+    async recent(): Promise<BackupJob[]> {
 
-        return [...this.jobs];
+        return (await this.runner.store.recent('backup', KEEP)).map(toBackupJob);
     }
 
-    start(operation: JobOperation, target: string, work: (options: OperationOptions) => Promise<unknown>): BackupJob {
+    /** Starts a job; BackupError('conflict') naming the running one when the database is busy. */
+    async start(operation: JobOperation, subject: string, work: (options: OperationOptions & { job: JobRecord }) => Promise<unknown>): Promise<BackupJob> {
 
-        if (this.current) {
-            throw new BackupError('conflict', `a ${this.current.job.operation} job is running (${this.current.job.target}); wait for it to finish`);
+        try {
+            const record = await this.runner.start<BackupProgress, unknown>('backup', operation, this.database, { subject }, {
+                run: (context: JobContext<BackupProgress>) => work({ signal: context.signal, onProgress: context.onProgress, job: context.job })
+            });
+            return toBackupJob(record);
         }
-
-        const job: BackupJob = {
-            id: randomUUID(),
-            operation,
-            target,
-            state: 'running',
-            startedAt: new Date().toISOString(),
-            finishedAt: null,
-            progress: null,
-            result: null,
-            error: null
-        };
-
-        const controller = new AbortController();
-        const options: OperationOptions = {
-            signal: controller.signal,
-            onProgress: (progress) => {
-
-                job.progress = progress;
+        catch (error) {
+            if (error instanceof JobConflictError) {
+                const running = toBackupJob(error.running);
+                throw new BackupError('conflict', `a backup ${running.operation} job is running (${running.target}; job ${running.id} on instance ${running.instance}, started ${running.startedAt}); wait for it to finish`);
             }
-        };
 
-        const done = (async () => {
-
-            try {
-                job.result = await work(options);
-                job.state = 'succeeded';
-            }
-            catch (error) {
-                job.state = 'failed';
-                job.error = redactSecrets(error instanceof Error ? error.message : String(error));
-            }
-            finally {
-                job.finishedAt = new Date().toISOString();
-                this.current = null;
-                this.onFinish(job);
-            }
-        })();
-
-        this.current = { job, controller, done };
-        this.jobs = [job, ...this.jobs].slice(0, KEEP);
-        return job;
-    }
-
-    /** Aborts the running job (its child process is killed) and waits until it has cleaned up. */
-    async stop(): Promise<void> {
-
-        const current = this.current;
-        if (current) {
-            current.controller.abort();
-            await current.done;
+            throw error;
         }
     }
+
+    /** Waits until a job this instance runs has recorded its end (tests). */
+    settled(id: string): Promise<void> {
+
+        return this.runner.settled(id);
+    }
+}
+
+/** The 8 hex digits of a job's id that make its backup's name unique. */
+export function uniquePart(job: JobRecord): string {
+
+    return job.id.replace(/-/g, '').slice(0, 8);
 }

@@ -1,7 +1,7 @@
 // The sidecar manifest written next to every backup, and the file helpers
 // that keep a backup either complete or absent.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Fs from 'node:fs';
 import Path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -53,7 +53,8 @@ export async function fsyncFile(path: string): Promise<void> {
 /** Writes JSON to a temporary file and renames it into place. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 
-    const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`);
+    // Random, not the pid: instances on several hosts may share the directory.
+    const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
         await Fs.promises.writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
         await fsyncFile(temp);

@@ -12,8 +12,8 @@ import { alert, badge } from '../../server/console/fragments';
 import { html, type Html } from '../../server/html';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
-import type { BackupJob, JobTracker } from './jobs';
-import { BACKUP_NAME, TABLE_NAME } from './routes';
+import { uniquePart, type BackupJob, type BackupJobs } from './jobs';
+import { BACKUP_NAME, refuseWhileRunning, TABLE_NAME } from './routes';
 
 export const PANEL_PATH = '/console/panels/backups';
 
@@ -50,14 +50,14 @@ function jobBox(job: BackupJob | null, last: BackupJob | null): Html | null {
         const fraction = progress?.total ? html` <progress max="${progress.total}" value="${progress.done ?? 0}">${progress.done ?? 0}/${progress.total}</progress>` : null;
         // Re-renders the panel (the shell's visibility-aware timer) until the job is over.
         return html`<div class="alert alert-info job" hx-get="${PANEL_PATH}" hx-trigger="console:refresh" data-refresh-seconds="2" hx-target="#panel-body" role="status">
-  <span class="spinner"></span> <strong>${job.operation}</strong> ${job.target}: ${progress?.phase ?? 'starting'}${fraction}
+  <span class="spinner"></span> <strong>${job.operation}</strong> ${job.target}: ${progress?.phase ?? 'starting'}${fraction} <span class="muted">(instance ${job.instance})</span>
 </div>`;
     }
 
     if (last) {
         return last.state === 'succeeded' ?
             alert('success', html`<strong>${last.operation}</strong> ${last.target}: ${summarise(last)}`) :
-            alert('error', html`<strong>${last.operation}</strong> ${last.target} failed: ${last.error}`);
+            alert('error', html`<strong>${last.operation}</strong> ${last.target} ${last.state}: ${last.error}`);
     }
 
     return null;
@@ -77,12 +77,12 @@ function summarise(job: BackupJob): string {
     return `restored (${result?.mode}): ${Object.entries(result?.tables ?? {}).map(([table, count]) => `${table} ${count}`).join(', ')}`;
 }
 
-export async function renderPanel(engine: BackupEngine, jobs: JobTracker, flash: Flash = null): Promise<Html> {
+export async function renderPanel(engine: BackupEngine, jobs: BackupJobs, flash: Flash = null): Promise<Html> {
 
     const entries = await engine.list();
     const now = new Date();
-    const running = jobs.running();
-    const last = jobs.recent()[0] ?? null;
+    const running = await jobs.running();
+    const last = (await jobs.recent())[0] ?? null;
     const disabled = running ? html` disabled` : null;
 
     const rows = entries.map((entry) => html`<tr>
@@ -141,7 +141,7 @@ ${rows}
 </div>`;
 }
 
-export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute[] {
+export function panelRoutes(engine: BackupEngine, jobs: BackupJobs): ServerRoute[] {
 
     const fragment = (flash: Flash) => renderPanel(engine, jobs, flash).then(String);
     const attempt = async (work: () => Promise<string> | string): Promise<string> => {
@@ -177,10 +177,10 @@ export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute
             method: 'POST',
             path: `${PANEL_PATH}/create`,
             options: options(form(Joi.object({ format: Joi.string().valid(...engine.formats).required() }))),
-            handler: (request) => attempt(() => {
+            handler: (request) => attempt(async () => {
 
                 const { format } = request.payload as { format: any };
-                jobs.start('create', format, (run) => engine.create({ format, ...run }));
+                await jobs.start('create', format, ({ job, ...run }) => engine.create({ format, unique: uniquePart(job), ...run }));
                 return `Backup (${format}) started`;
             })
         },
@@ -191,7 +191,7 @@ export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute
             handler: (request) => attempt(async () => {
 
                 const entry = await engine.find((request.payload as { name: string }).name);
-                jobs.start('verify', entry.name, (run) => engine.verify(entry.name, run));
+                await jobs.start('verify', entry.name, ({ job: _job, ...run }) => engine.verify(entry.name, run));
                 return `Verifying ${entry.name}`;
             })
         },
@@ -218,7 +218,7 @@ export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute
 
                 const tables = list.length ? list : undefined;
                 const entry = await engine.checkRestore(name, tables);
-                jobs.start('restore', entry.name, (run) => engine.restore(entry.name, { tables, ...run }));
+                await jobs.start('restore', entry.name, ({ job: _job, ...run }) => engine.restore(entry.name, { tables, ...run }));
                 return tables ? `Restoring ${tables.join(', ')} from ${entry.name}` : `Restoring the whole database from ${entry.name}`;
             })
         },
@@ -228,7 +228,12 @@ export function panelRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute
             options: options(form(Joi.object({ dryRun: Joi.boolean().default(false) }))),
             handler: (request) => attempt(async () => {
 
-                const report = await engine.prune({ dryRun: (request.payload as { dryRun: boolean }).dryRun });
+                const { dryRun } = request.payload as { dryRun: boolean };
+                if (!dryRun) {
+                    await refuseWhileRunning(jobs);
+                }
+
+                const report = await engine.prune({ dryRun });
                 const verb = report.dryRun ? 'Would delete' : 'Deleted';
                 return report.remove.length ? `${verb} ${report.remove.length}: ${report.remove.join(', ')}; keeping ${report.keep.length}` : `Nothing to prune; keeping ${report.keep.length}`;
             })

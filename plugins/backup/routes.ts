@@ -9,7 +9,7 @@ import { ADMIN_STRATEGY } from '../../server/auth';
 import { documented } from '../../server/openapi';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
-import type { JobTracker } from './jobs';
+import { uniquePart, type BackupJobs } from './jobs';
 import { backupJobListSchema, backupJobSchema, backupJobStartedSchema, backupListSchema, pruneReportSchema } from './response-schemas';
 
 export const BACKUP_NAME = Joi.string().max(255).required().description('a name from GET /backups');
@@ -51,7 +51,16 @@ export function describeEntry(entry: BackupEntry) {
     };
 }
 
-export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRoute[] {
+/** Prune deletes files: never while a job on any instance may be reading or writing one. */
+export async function refuseWhileRunning(jobs: BackupJobs): Promise<void> {
+
+    const running = await jobs.running();
+    if (running) {
+        throw new BackupError('conflict', `a backup ${running.operation} job is running (${running.target}; job ${running.id} on instance ${running.instance}); prune when it has finished`);
+    }
+}
+
+export function backupRoutes(engine: BackupEngine, jobs: BackupJobs): ServerRoute[] {
 
     const options = (description: string, extra: object = {}) => ({ auth: ADMIN_STRATEGY, tags: ['api', 'backup'], description, ...extra });
 
@@ -68,7 +77,7 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
                 formats: engine.formats,
                 defaultFormat: engine.defaultFormat,
                 backups: (await engine.list()).map(describeEntry),
-                job: jobs.running()
+                job: await jobs.running()
             })
         },
         {
@@ -78,11 +87,11 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
                 validate: { payload: Joi.object({ format: Joi.string().valid(...engine.formats) }).allow(null).label('BackupCreate') },
                 plugins: documented({ responses: { 202: { description: 'The job started (poll GET /backup-jobs/{id})', schema: backupJobStartedSchema } }, errors: [409, 422] })
             }),
-            handler: (request, h) => {
+            handler: async (request, h) => {
 
                 const format = (request.payload as { format?: any } | null)?.format ?? engine.defaultFormat;
                 try {
-                    return h.response({ job: jobs.start('create', format, (run) => engine.create({ format, ...run })) }).code(202);
+                    return h.response({ job: await jobs.start('create', format, ({ job, ...run }) => engine.create({ format, unique: uniquePart(job), ...run })) }).code(202);
                 }
                 catch (error) {
                     throw toBoom(error);
@@ -92,10 +101,10 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
         {
             method: 'GET',
             path: '/backup-jobs',
-            options: options('Recent backup jobs, newest first', {
+            options: options('Recent backup jobs of every instance, newest first', {
                 plugins: documented({ responses: { 200: { description: 'The jobs', schema: backupJobListSchema } } })
             }),
-            handler: () => ({ jobs: jobs.recent() })
+            handler: async () => ({ jobs: await jobs.recent() })
         },
         {
             method: 'GET',
@@ -104,11 +113,11 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
                 validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
                 plugins: documented({ responses: { 200: { description: 'The job', schema: backupJobSchema } }, errors: [404] })
             }),
-            handler: (request) => {
+            handler: async (request) => {
 
-                const job = jobs.get(String(request.params.id));
+                const job = await jobs.get(String(request.params.id));
                 if (!job) {
-                    throw Boom.notFound('No such job (only the 20 most recent jobs are kept)');
+                    throw Boom.notFound('No such backup job');
                 }
 
                 return job;
@@ -125,7 +134,7 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
 
                 try {
                     const entry = await engine.find(request.params.name);
-                    return h.response({ job: jobs.start('verify', entry.name, (run) => engine.verify(entry.name, run)) }).code(202);
+                    return h.response({ job: await jobs.start('verify', entry.name, ({ job: _job, ...run }) => engine.verify(entry.name, run)) }).code(202);
                 }
                 catch (error) {
                     throw toBoom(error);
@@ -154,7 +163,7 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
 
                 try {
                     const entry = await engine.checkRestore(request.params.name, tables);
-                    return h.response({ job: jobs.start('restore', entry.name, (run) => engine.restore(entry.name, { tables, ...run })) }).code(202);
+                    return h.response({ job: await jobs.start('restore', entry.name, ({ job: _job, ...run }) => engine.restore(entry.name, { tables, ...run })) }).code(202);
                 }
                 catch (error) {
                     throw toBoom(error);
@@ -171,7 +180,12 @@ export function backupRoutes(engine: BackupEngine, jobs: JobTracker): ServerRout
             handler: async (request) => {
 
                 try {
-                    return await engine.prune({ dryRun: Boolean((request.payload as { dryRun?: boolean } | null)?.dryRun) });
+                    const dryRun = Boolean((request.payload as { dryRun?: boolean } | null)?.dryRun);
+                    if (!dryRun) {
+                        await refuseWhileRunning(jobs);
+                    }
+
+                    return await engine.prune({ dryRun });
                 }
                 catch (error) {
                     throw toBoom(error);

@@ -15,17 +15,15 @@ export interface MigratorPluginOptions {
 
 export const plugin: Plugin<MigratorPluginOptions> = {
     name: 'migrator',
-    dependencies: ['db-engine', 'admin-auth'],
+    dependencies: ['db-engine', 'admin-auth', 'jobs'],
     register(server, { config }) {
 
-        const jobs = new MigrationJobs(config.rootDir, (tags, data) => server.log(tags, data));
+        const jobs = new MigrationJobs(server.jobs, config.rootDir);
         registerRoutes(server, jobs);
         registerPanels(server, jobs);
         server.expose(CONSOLE_PANELS, panels);
+        // A server stop cancels a running job after its current batch (the
+        // jobs plugin); its checkpoints let a later run resume.
         server.expose('jobs', jobs);
-
-        // A running job is cancelled after its current batch and its
-        // connections closed; its checkpoints let a later run resume.
-        server.ext('onPostStop', () => jobs.stop());
     }
 };

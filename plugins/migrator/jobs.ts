@@ -1,9 +1,11 @@
-// Data migrations as background jobs for the server: one at a time, with
-// live progress and the final report, cancelled cleanly when the server stops.
+// Data migrations as background jobs in the database (server/jobs/): one
+// running migration per target database across every instance, live
+// progress any instance can show, the final report, and cancellation from
+// any instance (the owner stops after its current batch; resumable).
 
-import { randomUUID } from 'node:crypto';
-
-import { redactSecrets, redactUrl } from '../../server/db/url';
+import type { JobContext, JobRunner } from '../../server/jobs/runner';
+import { JobConflictError, type JobRecord } from '../../server/jobs/store';
+import { databaseKey, redactUrl } from '../../server/db/url';
 import { checkMigrateOptions, migrateData } from './migrator';
 import type { MigrateOptions, MigrationReport, ProgressEvent } from './types';
 
@@ -22,6 +24,8 @@ export interface JobSnapshot {
     source: string;
     target: string;
     dryRun: boolean;
+    /** The instance that runs (or ran) the job. */
+    instance: string;
     startedAt: string;
     finishedAt: string | null;
     phase: string;
@@ -32,119 +36,133 @@ export interface JobSnapshot {
 
 export type JobOptions = Omit<MigrateOptions, 'onProgress' | 'signal' | 'baseDir'>;
 
-export class JobConflictError extends Error {}
+/** What a data-migration job keeps in its row as progress. */
+export interface MigrationProgress {
+    phase: string;
+    tables: JobTableProgress[];
+}
 
-interface Job {
-    snapshot: JobSnapshot;
-    controller: AbortController;
-    done: Promise<void>;
+interface MigrationParams {
+    source: string;
+    target: string;
+    dryRun: boolean;
+}
+
+export { JobConflictError };
+
+function toSnapshot(record: JobRecord): JobSnapshot {
+
+    const params = record.params as unknown as MigrationParams;
+    const progress = record.progress as MigrationProgress | null;
+    return {
+        id: record.id,
+        status: record.state,
+        source: params.source,
+        target: params.target,
+        dryRun: params.dryRun,
+        instance: record.owner,
+        startedAt: record.startedAt,
+        finishedAt: record.finishedAt,
+        phase: record.state === 'running' ? progress?.phase ?? 'starting' : record.state,
+        tables: progress?.tables ?? [],
+        report: record.result as MigrationReport | null,
+        error: record.error
+    };
 }
 
 export class MigrationJobs {
 
-    private job: Job | null = null;
+    constructor(private readonly runner: JobRunner, private readonly baseDir: string) {}
 
-    constructor(private readonly baseDir: string, private readonly log: (tags: string[], data: object) => void = () => {}) {}
-
-    /** Starts a job; throws MigrationUsageError for bad options and JobConflictError while one runs. */
-    start(options: JobOptions): JobSnapshot {
-
-        if (this.job?.snapshot.status === 'running') {
-            throw new JobConflictError(`a data migration is already running (job ${this.job.snapshot.id}); wait for it or cancel it`);
-        }
+    /** Starts a job; MigrationUsageError for bad options, JobConflictError while one runs on the target. */
+    async start(options: JobOptions): Promise<JobSnapshot> {
 
         const full: MigrateOptions = { ...options, baseDir: this.baseDir };
         checkMigrateOptions(full);
 
-        const snapshot: JobSnapshot = {
-            id: randomUUID(),
-            status: 'running',
-            source: redactUrl(options.source),
-            target: redactUrl(options.target),
-            dryRun: Boolean(options.dryRun),
-            startedAt: new Date().toISOString(),
-            finishedAt: null,
-            phase: 'starting',
-            tables: [],
-            report: null,
-            error: null
-        };
-        const controller = new AbortController();
-        const onProgress = (event: ProgressEvent) => this.track(snapshot, event);
-        this.log(['migrator', 'job'], { id: snapshot.id, event: 'start', source: snapshot.source, target: snapshot.target, dryRun: snapshot.dryRun });
+        const params: MigrationParams = { source: redactUrl(options.source), target: redactUrl(options.target), dryRun: Boolean(options.dryRun) };
+        const progress: MigrationProgress = { phase: 'starting', tables: [] };
+        const record = await this.runner.start<MigrationProgress, MigrationReport>('data-migration', params.dryRun ? 'dry-run' : 'migrate', databaseKey(options.target, this.baseDir), params, {
+            run: (context: JobContext<MigrationProgress>) => migrateData({
+                ...full,
+                signal: context.signal,
+                onProgress: (event) => {
 
-        const done = migrateData({ ...full, onProgress, signal: controller.signal }).then((report) => {
+                    track(progress, event);
+                    context.onProgress(progress);
+                }
+            }),
+            outcome: (report, reason) => {
 
-            snapshot.report = report;
-            snapshot.error = report.fatal;
-            snapshot.status = report.ok ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
-            if (report.dryRun) {
-                snapshot.tables = report.tables.map((table) => ({ table: table.table, rows: table.sourceRows, done: 0, status: 'waiting' }));
-            }
-        }, (error: unknown) => {
-
-            snapshot.error = redactSecrets((error as Error).message);
-            snapshot.status = 'failed';
-        }).finally(() => {
-
-            snapshot.finishedAt = new Date().toISOString();
-            snapshot.phase = snapshot.status;
-            this.log(['migrator', 'job'], { id: snapshot.id, event: 'end', status: snapshot.status, error: snapshot.error });
-        });
-
-        this.job = { snapshot, controller, done };
-        return snapshot;
-    }
-
-    current(): JobSnapshot | null {
-
-        return this.job?.snapshot ?? null;
-    }
-
-    /** Asks a running job to stop after its current batch (it can be resumed). */
-    cancel(): boolean {
-
-        if (this.job?.snapshot.status !== 'running') {
-            return false;
-        }
-
-        this.job.controller.abort();
-        return true;
-    }
-
-    /** Cancels a running job and waits until it has closed its connections. */
-    async stop(): Promise<void> {
-
-        this.cancel();
-        await this.job?.done;
-    }
-
-    private track(snapshot: JobSnapshot, event: ProgressEvent): void {
-
-        const table = (name: string) => snapshot.tables.find((entry) => entry.table === name);
-        switch (event.type) {
-            case 'phase':
-                snapshot.phase = event.message;
-                break;
-            case 'plan':
-                snapshot.tables = event.tables.map((entry) => ({ table: entry.table, rows: entry.rows, done: entry.done, status: 'waiting' }));
-                snapshot.phase = 'copying';
-                break;
-            case 'table-start':
-                Object.assign(table(event.table) ?? {}, { status: 'copying', done: event.done });
-                break;
-            case 'batch':
-                Object.assign(table(event.table) ?? {}, { done: event.done });
-                break;
-            case 'table-error':
-                Object.assign(table(event.table) ?? {}, { status: 'failed' });
-                break;
-            case 'table-done':
-                if (event.report.status === 'ok') {
-                    Object.assign(table(event.table) ?? {}, { status: 'done', done: Math.max(table(event.table)?.done ?? 0, event.report.sourceRows) });
+                if (report.dryRun) {
+                    progress.tables = report.tables.map((table) => ({ table: table.table, rows: table.sourceRows, done: 0, status: 'waiting' }));
                 }
 
-                break;
-        }
+                // Stopped (cancelled here or elsewhere, or the server stopping): resumable.
+                return { state: report.ok ? 'succeeded' : reason ? 'cancelled' : 'failed', error: report.fatal };
+            },
+            finalProgress: () => progress
+        });
+        return toSnapshot(record);
+    }
+
+    /** The running data migration, or else the latest one (any instance). */
+    async current(): Promise<JobSnapshot | null> {
+
+        const record = await this.runner.store.running('data-migration') ?? (await this.runner.store.recent('data-migration', 1))[0];
+        return record ? toSnapshot(record) : null;
+    }
+
+    async get(id: string): Promise<JobSnapshot | null> {
+
+        const record = await this.runner.store.get(id);
+        return record?.kind === 'data-migration' ? toSnapshot(record) : null;
+    }
+
+    async recent(): Promise<JobSnapshot[]> {
+
+        return (await this.runner.store.recent('data-migration', 20)).map(toSnapshot);
+    }
+
+    /** Asks the running job (on whichever instance) to stop after its current batch; false when none runs. */
+    async cancel(): Promise<boolean> {
+
+        const running = await this.runner.store.running('data-migration');
+        return running ? await this.runner.cancel(running.id) : false;
+    }
+
+    /** Waits until a job this instance runs has recorded its end (tests). */
+    settled(id: string): Promise<void> {
+
+        return this.runner.settled(id);
+    }
+}
+
+function track(progress: MigrationProgress, event: ProgressEvent): void {
+
+    const table = (name: string) => progress.tables.find((entry) => entry.table === name);
+    switch (event.type) {
+        case 'phase':
+            progress.phase = event.message;
+            break;
+        case 'plan':
+            progress.tables = event.tables.map((entry) => ({ table: entry.table, rows: entry.rows, done: entry.done, status: 'waiting' }));
+            progress.phase = 'copying';
+            break;
+        case 'table-start':
+            Object.assign(table(event.table) ?? {}, { status: 'copying', done: event.done });
+            break;
+        case 'batch':
+            Object.assign(table(event.table) ?? {}, { done: event.done });
+            break;
+        case 'table-error':
+            Object.assign(table(event.table) ?? {}, { status: 'failed' });
+            break;
+        case 'table-done':
+            if (event.report.status === 'ok') {
+                Object.assign(table(event.table) ?? {}, { status: 'done', done: Math.max(table(event.table)?.done ?? 0, event.report.sourceRows) });
+            }
+
+            break;
     }
 }

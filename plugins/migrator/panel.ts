@@ -246,22 +246,22 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
             method: 'GET',
             path: DATA,
             options: { auth },
-            handler: (_request, h) => page(h, dataFragment(jobs.current()))
+            handler: async (_request, h) => page(h, dataFragment(await jobs.current()))
         },
         {
             method: 'GET',
             path: `${DATA}/status`,
             options: { auth },
-            handler: (_request, h) => page(h, jobUpdate(jobs.current()))
+            handler: async (_request, h) => page(h, jobUpdate(await jobs.current()))
         },
         {
             method: 'DELETE',
             path: `${DATA}/job`,
             options: { auth },
-            handler: (_request, h) => {
+            handler: async (_request, h) => {
 
-                jobs.cancel();
-                return page(h, jobUpdate(jobs.current()));
+                await jobs.cancel();
+                return page(h, jobUpdate(await jobs.current()));
             }
         },
         {
@@ -271,10 +271,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 auth,
                 validate: {
                     payload: formPayload,
-                    failAction: (_request, h, error) => page(h, jobUpdate(jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
+                    failAction: async (_request, h, error) => page(h, jobUpdate(await jobs.current(), error?.message ?? 'Invalid form'), 400).takeover()
                 }
             },
-            handler: (request, h) => {
+            handler: async (request, h) => {
 
                 const form = request.payload as Record<string, string | undefined>;
                 const { value, error } = jobPayload.validate({
@@ -289,11 +289,11 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     dryRun: form.dryRun === 'true'
                 });
                 if (error) {
-                    return page(h, jobUpdate(jobs.current(), redactSecrets(error.message)), 400);
+                    return page(h, jobUpdate(await jobs.current(), redactSecrets(error.message)), 400);
                 }
 
                 try {
-                    startJob(jobs, value, request.server.config);
+                    await startJob(jobs, value, request.server.config);
                 }
                 catch (failure) {
                     const code = Boom.isBoom(failure) ? failure.output.statusCode : 500;
@@ -301,10 +301,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                         throw failure;
                     }
 
-                    return page(h, jobUpdate(jobs.current(), redactSecrets((failure as Error).message)), code);
+                    return page(h, jobUpdate(await jobs.current(), redactSecrets((failure as Error).message)), code);
                 }
 
-                return page(h, jobUpdate(jobs.current()));
+                return page(h, jobUpdate(await jobs.current()));
             }
         }
     ]);

@@ -30,6 +30,7 @@ export const migrationJobSchema = responseObject('DataMigrationJob', {
     source: Joi.string().description('Credentials removed'),
     target: Joi.string().description('Credentials removed'),
     dryRun: Joi.boolean(),
+    instance: Joi.string().description('The instance that runs (or ran) the job'),
     startedAt: timestamp,
     finishedAt: timestamp.allow(null),
     phase: Joi.string(),
@@ -41,6 +42,10 @@ export const migrationJobSchema = responseObject('DataMigrationJob', {
     })),
     report: migrationReportSchema.allow(null),
     error: Joi.string().allow(null)
+});
+
+export const migrationJobListSchema = responseObject('DataMigrationJobList', {
+    jobs: Joi.array().items(migrationJobSchema).description('Newest first, from every instance')
 });
 
 export const cancellingSchema = responseObject('DataMigrationCancelling', { cancelling: Joi.boolean().valid(true) });

@@ -11,7 +11,7 @@ import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
 import { documented } from '../../server/openapi';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE, MigrationUsageError } from './migrator';
-import { cancellingSchema, migrationJobSchema, schemaChangeSchema, schemaStatusSchema } from './response-schemas';
+import { cancellingSchema, migrationJobListSchema, migrationJobSchema, schemaChangeSchema, schemaStatusSchema } from './response-schemas';
 import { MigrationBusyError, migrateLatest, rollbackLastBatch, schemaStatus } from './schema-control';
 
 const databaseUrl = Joi.string().trim().max(2048).custom((value: string) => {
@@ -53,10 +53,10 @@ export function mapMigratorError(error: unknown): never {
 }
 
 /** Starts a job; a URL naming the configured database gets its direct connection (db-engine decides). */
-export function startJob(jobs: MigrationJobs, options: JobOptions, config: Config) {
+export async function startJob(jobs: MigrationJobs, options: JobOptions, config: Config) {
 
     try {
-        return jobs.start({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) });
+        return await jobs.start({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) });
     }
     catch (error) {
         return mapMigratorError(error);
@@ -107,11 +107,22 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
             options: {
                 auth,
                 tags: ['api', 'migrator'],
-                description: 'Start a data migration job (one at a time)',
+                description: 'Start a data migration job (one running job per target database, across instances)',
                 validate: { payload: jobPayload },
-                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /migrator/jobs/current)', schema: migrationJobSchema } }, errors: [409] })
+                plugins: documented({ responses: { 202: { description: 'The job started (poll GET /migrator/jobs/{id})', schema: migrationJobSchema } }, errors: [409] })
             },
-            handler: (request, h) => h.response(startJob(jobs, request.payload as JobOptions, request.server.config)).code(202)
+            handler: async (request, h) => h.response(await startJob(jobs, request.payload as JobOptions, request.server.config)).code(202)
+        },
+        {
+            method: 'GET',
+            path: '/migrator/jobs',
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'Recent data migration jobs of every instance, newest first',
+                plugins: documented({ responses: { 200: { description: 'The jobs', schema: migrationJobListSchema } } })
+            },
+            handler: async () => ({ jobs: await jobs.recent() })
         },
         {
             method: 'GET',
@@ -122,7 +133,19 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 description: 'The current (or last) data migration job with live progress',
                 plugins: documented({ responses: { 200: { description: 'The job', schema: migrationJobSchema } }, errors: [404] })
             },
-            handler: () => jobs.current() ?? Boom.notFound('No data migration has run since the server started')
+            handler: async () => await jobs.current() ?? Boom.notFound('No data migration has run on this database yet')
+        },
+        {
+            method: 'GET',
+            path: '/migrator/jobs/{id}',
+            options: {
+                auth,
+                tags: ['api', 'migrator'],
+                description: 'One data migration job (started on any instance) with its progress and report',
+                validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
+                plugins: documented({ responses: { 200: { description: 'The job', schema: migrationJobSchema } }, errors: [404] })
+            },
+            handler: async (request) => await jobs.get(String(request.params.id)) ?? Boom.notFound('No such data migration job')
         },
         {
             method: 'DELETE',
@@ -133,7 +156,7 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 description: 'Cancel the running job after its current batch (resumable)',
                 plugins: documented({ responses: { 202: { description: 'The job stops after its current batch', schema: cancellingSchema } }, errors: [409] })
             },
-            handler: (_request, h) => (jobs.cancel() ? h.response({ cancelling: true }).code(202) : Boom.conflict('No data migration is running'))
+            handler: async (_request, h) => (await jobs.cancel() ? h.response({ cancelling: true }).code(202) : Boom.conflict('No data migration is running'))
         }
     ]);
 }

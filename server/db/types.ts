@@ -70,6 +70,15 @@ export interface Dialect {
     databaseSize(knex: Knex): Promise<number>;
     /** Server/library version string. */
     serverVersion(knex: Knex): Promise<string>;
+    /**
+     * Tries to take a lock named `key` for the rest of the transaction `trx`
+     * (never for a session: safe through a transaction-mode pooler); false
+     * when another transaction holds it. Always true where one process owns
+     * the database.
+     */
+    tryTransactionLock(trx: Knex.Transaction, key: string): Promise<boolean>;
+    /** True on a read-only standby (periodic writes must not run there). */
+    isStandby(knex: Knex): Promise<boolean>;
 }
 
 /** What the server allows, for the start-up pool check. */

@@ -121,3 +121,21 @@ export function redactSecrets(text: string): string {
         .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
         .replace(/(password\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1***');
 }
+
+/**
+ * Which database a URL points at, without credentials or options, so two
+ * URLs for the same database (another user, another parameter) give the same
+ * key: postgres://host:port/name or sqlite:<absolute path>. The key of jobs
+ * that must not run twice on one database.
+ */
+export function databaseKey(url: string, baseDir = process.cwd()): string {
+
+    const parsed = parseDatabaseUrl(url, baseDir);
+    if (parsed.type === 'sqlite') {
+        return `sqlite:${parsed.filename}`;
+    }
+
+    const location = new URL(parsed.connectionString);
+    const host = (location.hostname || location.searchParams.get('host') || 'localhost').toLowerCase();
+    return `postgres://${host}:${location.port || '5432'}${decodeURIComponent(location.pathname)}`;
+}

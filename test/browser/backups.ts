@@ -49,7 +49,7 @@ export function backupsPanelSuite(lab: Script): void {
             await page.getByRole('button', { name: 'Create backup' }).click();
             await waitForPanel(page, 'backups', /create .*: created neo-alexandria_/);
             const name = (await panelBody(page).locator('td code').first().textContent())!;
-            expect(name).to.match(/^neo-alexandria_.+_\d{8}T\d{6}Z\.(dump|sqlite3)$/);
+            expect(name).to.match(/^neo-alexandria_([A-Za-z0-9_-]+_)?\d{8}T\d{6}Z_[0-9a-f]{8}\.(dump|sqlite3)$/);
             await panelBody(page).getByText('not verified').waitFor();
 
             await page.getByRole('button', { name: 'Verify' }).click();

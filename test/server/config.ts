@@ -3,7 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { ConfigError, loadConfig, testDatabaseUrl, testPostgresUrl, testsRunInCi, DEFAULT_TEST_PG_URL } from '../../server/config';
-import { DatabaseUrlError, getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
+import { databaseKey, DatabaseUrlError, getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -122,6 +122,23 @@ describe('database URLs', () => {
         expect(parseDatabaseUrl('file:///tmp/x%20y.db')).to.equal({ type: 'sqlite', filename: '/tmp/x y.db' });
         expect(parseDatabaseUrl('sqlite:rel/x.db', '/base')).to.equal({ type: 'sqlite', filename: '/base/rel/x.db' });
         expect(parseDatabaseUrl('sqlite::memory:')).to.equal({ type: 'sqlite', filename: ':memory:' });
+    });
+
+    it('gives one key per database, whatever the credentials and options of the URL', () => {
+
+        expect(databaseKey('postgres://alice:secret@DB.example:5432/library?sslmode=require')).to.equal('postgres://db.example:5432/library');
+        expect(databaseKey('postgresql://bob@db.example/library')).to.equal('postgres://db.example:5432/library');
+        expect(databaseKey('postgres://db.example:6432/library')).to.not.equal(databaseKey('postgres://db.example/library'));
+        expect(databaseKey('sqlite:./data/x.db', '/srv/app')).to.equal(databaseKey('sqlite:///srv/app/data/x.db'));
+    });
+
+    it('reads the job and upkeep settings', () => {
+
+        const config = loadConfig({ JOB_LEASE_MS: '2000', JOB_PROGRESS_INTERVAL_MS: '250', UPKEEP_INTERVAL_S: '5' });
+        expect(config.jobs).to.equal({ leaseMs: 2000, progressIntervalMs: 250 });
+        expect(config.upkeep).to.equal({ intervalMs: 5000 });
+        expect(loadConfig({}).jobs).to.equal({ leaseMs: 30_000, progressIntervalMs: 1000 });
+        expect(() => loadConfig({ JOB_LEASE_MS: '10' })).to.throw(ConfigError, /JOB_LEASE_MS/);
     });
 
     it('redacts passwords in URLs and free text', () => {

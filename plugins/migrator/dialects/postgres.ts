@@ -28,7 +28,8 @@ const KINDS: Record<string, ColumnKind> = {
 
 function isMigratorTable(name: string): boolean {
 
-    return name.startsWith('knex_') || name.startsWith('migrator_');
+    // ops_*: this server's own bookkeeping (jobs), never part of a library.
+    return name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_');
 }
 
 async function readCatalog(knex: Knex): Promise<Catalog> {

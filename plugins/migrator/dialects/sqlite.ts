@@ -50,7 +50,7 @@ async function readCatalog(knex: Knex): Promise<Catalog> {
     const virtual = tables.filter((row) => /^CREATE VIRTUAL TABLE/i.test(row.sql ?? '')).map((row) => row.name);
     const catalog: Catalog = new Map();
     for (const { name } of tables) {
-        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') ||
+        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_') ||
             virtual.some((table) => name === table || name.startsWith(`${table}_`)) || isDerivedSearchTable('sqlite', name)) {
             continue;
         }

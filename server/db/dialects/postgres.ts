@@ -67,6 +67,9 @@ function sessionSettings(settings: PoolSettings): Record<string, string> {
 /** A placeholder setting only a direct connection's startup packet carries. */
 export const DIRECT_MARKER = 'neo_alexandria.direct';
 
+// First key of this application's advisory locks ("NA").
+const ADVISORY_NAMESPACE = 0x4e41;
+
 // Marks the moment a pooled connection was last checked, for the pre-ping.
 const lastChecked = Symbol('lastChecked');
 
@@ -266,5 +269,19 @@ export const postgres: Dialect = {
 
         const { rows } = await knex.raw('SHOW server_version');
         return `PostgreSQL ${rows[0].server_version}`;
+    },
+
+    async tryTransactionLock(trx: Knex.Transaction, key: string): Promise<boolean> {
+
+        // The two-key form keeps these locks apart from single-key ones
+        // (search_champions_refresh() takes hashtext of its own name).
+        const { rows } = await trx.raw('SELECT pg_try_advisory_xact_lock(?, hashtext(?)) AS locked', [ADVISORY_NAMESPACE, key]);
+        return rows[0].locked === true;
+    },
+
+    async isStandby(knex: Knex): Promise<boolean> {
+
+        const { rows } = await knex.raw('SELECT pg_is_in_recovery() AS standby');
+        return rows[0].standby === true;
     }
 };

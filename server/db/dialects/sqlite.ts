@@ -153,5 +153,16 @@ export const sqlite: Dialect = {
 
         const [row] = await knex.raw('SELECT sqlite_version() AS version');
         return `SQLite ${row.version}`;
+    },
+
+    tryTransactionLock(): Promise<boolean> {
+
+        // One instance per file, and its single connection runs one transaction at a time.
+        return Promise.resolve(true);
+    },
+
+    isStandby(): Promise<boolean> {
+
+        return Promise.resolve(false);
     }
 };

@@ -6,7 +6,7 @@ import Knex, { type Knex as KnexType } from 'knex';
 import Sqlite3 from 'sqlite3';
 
 import { BackupError } from '../../../plugins/backup/errors';
-import { manifestName } from '../../../plugins/backup/names';
+import { manifestName, nameLabel } from '../../../plugins/backup/names';
 import { createDatabaseEngine } from '../../../server/db/engine';
 import { seedConfig } from '../../../server/db/migrations';
 import type { DatabaseEngine } from '../../../server/db/types';
@@ -56,7 +56,7 @@ describe('backup engine', () => {
         const phases: string[] = [];
         const manifest = await engine.create({ onProgress: (progress) => phases.push(progress.phase) });
 
-        expect(manifest.name).to.match(/^neo-alexandria_[A-Za-z0-9_-]+_\d{8}T\d{6}Z\.(dump|sqlite3)$/);
+        expect(manifest.name).to.match(/^neo-alexandria_([A-Za-z0-9_-]+_)?\d{8}T\d{6}Z_[0-9a-f]{8}\.(dump|sqlite3)$/);
         expect(manifest.format).to.equal(engine.defaultFormat);
         expect(manifest.sha256).to.match(/^[0-9a-f]{64}$/);
         const stat = Fs.statSync(Path.join(dir, manifest.name));
@@ -234,21 +234,23 @@ describe('backup engine', () => {
         expect(engine.busy()).to.be.null();
     });
 
-    it('waits for a free one-second name, even when the timer fires just before the second turns', { timeout: 60_000 }, async () => {
+    it('gives two backups taken in the same second different names, and lists older names too', { timeout: 60_000 }, async () => {
 
         const dir = newDir();
-        // The first two readings fall in the second an existing backup is named
-        // after (the second one as a timer that fired early would see it); the
-        // third is in the next second.
-        const readings = ['2026-11-24T12:00:00.500Z', '2026-11-24T12:00:00.999Z', '2026-11-24T12:00:01.030Z'].map((iso) => new Date(iso));
-        let calls = 0;
-        const engine = backupEngine(database.url, dir, { now: () => readings[Math.min(calls++, readings.length - 1)]! });
-        const label = engine.database.replace(/[^A-Za-z0-9_-]/g, '-');
+        const at = new Date('2026-11-24T12:00:00.500Z');
+        const engine = backupEngine(database.url, dir, { now: () => at });
+        const label = nameLabel(engine.database);
         const ext = engine.defaultFormat === 'sqlite' ? 'sqlite3' : 'dump';
-        Fs.writeFileSync(Path.join(dir, `neo-alexandria_${label}_20261124T120000Z.${ext}`), 'an earlier backup');
+        const older = `neo-alexandria_${engine.database.replace(/[^A-Za-z0-9_-]/g, '-')}_20261123T120000Z.${ext}`;
+        Fs.writeFileSync(Path.join(dir, older), 'an earlier backup');
 
-        const manifest = await engine.create();
-        expect(manifest.name).to.equal(`neo-alexandria_${label}_20261124T120001Z.${ext}`);
+        const first = await engine.create({ unique: '00000001' });
+        const second = await engine.create();
+        expect(first.name).to.equal(`neo-alexandria_${label ? `${label}_` : ''}20261124T120000Z_00000001.${ext}`);
+        expect(second.name).to.match(/_20261124T120000Z_[0-9a-f]{8}\.(dump|sqlite3)$/);
+        expect(second.name).to.not.equal(first.name);
+        expect((await engine.list()).map((entry) => entry.name)).to.equal([second.name, first.name, older].sort((a, b) => (a === older ? 1 : b === older ? -1 : b.localeCompare(a))));
+        expect((await rejection(engine.create({ unique: '00000001' }))).kind).to.equal('conflict');
     });
 
     it('prunes by the retention policy and never deletes the newest backup', async () => {

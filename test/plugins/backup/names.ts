@@ -1,7 +1,7 @@
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
-import { backupName, parseBackupName, safeDatabaseLabel } from '../../../plugins/backup/names';
+import { backupName, nameLabel, parseBackupName, safeDatabaseLabel } from '../../../plugins/backup/names';
 import { planRetention } from '../../../plugins/backup/retention';
 
 export const lab = Lab.script();
@@ -12,9 +12,25 @@ describe('backup names', () => {
     it('generates UTC names that parse back to the same instant and format', () => {
 
         const at = new Date('2026-02-03T04:05:06.789Z');
-        const name = backupName('neo_alexandria', at, 'plain-gzip');
-        expect(name).to.equal('neo-alexandria_neo_alexandria_20260203T040506Z.sql.gz');
-        expect(parseBackupName(name)).to.equal({ name, database: 'neo_alexandria', createdAt: new Date('2026-02-03T04:05:06Z'), format: 'plain-gzip' });
+        const name = backupName('library', at, 'plain-gzip', '0a1b2c3d');
+        expect(name).to.equal('neo-alexandria_library_20260203T040506Z_0a1b2c3d.sql.gz');
+        expect(parseBackupName(name)).to.equal({ name, database: 'library', createdAt: new Date('2026-02-03T04:05:06Z'), format: 'plain-gzip' });
+    });
+
+    it('does not repeat the prefix for a database named like it, and still reads older names', () => {
+
+        const at = new Date('2026-02-03T04:05:06Z');
+        for (const database of ['neo-alexandria', 'neo_alexandria', 'Neo_Alexandria']) {
+            expect(nameLabel(database)).to.equal('');
+            const name = backupName(database, at, 'sqlite', 'deadbeef');
+            expect(name).to.equal('neo-alexandria_20260203T040506Z_deadbeef.sqlite3');
+            expect(parseBackupName(name)).to.include({ database: '' });
+        }
+
+        // Names written before (and by the cron script): repeated prefix, no unique part.
+        expect(parseBackupName('neo-alexandria_neo-alexandria_20260203T040506Z.sqlite3')).to.include({ database: 'neo-alexandria', format: 'sqlite' });
+        expect(parseBackupName('neo-alexandria_prod_20260203T040506Z.dump')).to.include({ database: 'prod', format: 'custom' });
+        expect(() => backupName('db', at, 'custom', '../x')).to.throw(TypeError);
     });
 
     it('never lets a database name put a path into a backup name', () => {
@@ -32,7 +48,9 @@ describe('backup names', () => {
             'neo-alexandria_db_20261340T000000Z.dump',
             'neo-alexandria_db_20260230T000000Z.dump',
             'neo-alexandria_d.b_20260101T000000Z.dump',
-            'neo-alexandria_db_20260101T000000Z.tar'
+            'neo-alexandria_db_20260101T000000Z.tar',
+            'neo-alexandria_db_20260101T000000Z_ABCDEF12.dump',
+            'neo-alexandria_db_20260101T000000Z_abc.dump'
         ]) {
             expect(parseBackupName(name), name).to.be.null();
         }

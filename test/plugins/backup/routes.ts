@@ -3,6 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import type { BackupJob } from '../../../plugins/backup/jobs';
+import { createDatabaseEngine } from '../../../server/db/engine';
 import { filesIn, tempBackupDir, PG_TOOL_PATH } from '../../helpers/backup';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 
@@ -168,7 +169,7 @@ describe('backup routes and console panel', () => {
         const started = await inject('POST', '/console/panels/backups/verify', { name });
         expect(started.payload).to.contain(`Verifying ${name}`);
         expect(started.payload).to.contain('hx-trigger="console:refresh" data-refresh-seconds="2"');
-        const job = (t.server.plugins as any).backup.jobs.running() as BackupJob;
+        const job = await (t.server.plugins as any).backup.jobs.running() as BackupJob;
         await finished(job);
         const done = await inject('GET', '/console/panels/backups');
         expect(done.payload).to.contain('checksum and row counts match');
@@ -184,9 +185,19 @@ describe('backup routes and console panel', () => {
         const other = await createTestServer({ BACKUP_DIR: dir });
         const res = await other.server.inject({ method: 'POST', url: '/backups', payload: {}, headers: adminHeaders });
         expect(res.statusCode).to.equal(202);
-        await other.stop();
+        const { id } = (res.result as { job: BackupJob }).job;
+        await other.server.stop();
         expect(filesIn(dir).filter((file) => file.startsWith('.'))).to.equal([]);
-        const job = (other.server.plugins as any).backup.jobs.recent()[0] as BackupJob;
-        expect(job.state).to.not.equal('running');
+        // The stop recorded the job's end in the database before the pool closed.
+        const engine = createDatabaseEngine(other.database.url, { min: 0, max: 1 });
+        try {
+            const row = await engine.knex('ops_jobs').where({ id }).first();
+            expect(row.state).to.not.equal('running');
+            expect(row.finished_at).to.exist();
+        }
+        finally {
+            await engine.destroy();
+            await other.database.cleanup();
+        }
     });
 });

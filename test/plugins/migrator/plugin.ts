@@ -2,6 +2,7 @@ import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
+import { createDatabaseEngine } from '../../../server/db/engine';
 import { createTestServer, adminHeaders, type TestServer } from '../../helpers/server';
 import { insertAwkwardLibrary, migrated, scratchPostgres, scratchSqlite, withEngine, type ScratchSqlite } from './fixtures';
 import { needsPostgres } from '../../helpers/requirements';
@@ -197,16 +198,24 @@ describe('plugin: migrator', () => {
             expect(res.statusCode).to.equal(202);
             // Stop as soon as the first batch has been copied.
             const jobs = (server.server.plugins as any).migrator.jobs;
-            while (!jobs.current().tables.some((table: any) => table.done > 0) && jobs.current().status === 'running') {
+            for (let job = await jobs.current(); !job.tables.some((table: any) => table.done > 0) && job.status === 'running'; job = await jobs.current()) {
                 await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+
+            await server.server.stop();
+            // The stop recorded the end in the database before the pool closed.
+            const engine = createDatabaseEngine(server.database.url, { min: 0, max: 1 });
+            try {
+                const row = await engine.knex('ops_jobs').where({ kind: 'data-migration' }).orderBy('started_at', 'desc').first();
+                expect(row.state).to.equal('cancelled');
+                expect(row.error).to.contain('--resume');
+            }
+            finally {
+                await engine.destroy();
             }
         }
         finally {
-            await server.stop();
+            await server.database.cleanup();
         }
-
-        const job = (server.server.plugins as any).migrator.jobs.current();
-        expect(job.status).to.equal('cancelled');
-        expect(job.error).to.contain('--resume');
     });
 });

@@ -1,0 +1,32 @@
+// upkeep: the periodic work of the server, run by one instance at a time
+// (server/upkeep.ts). Plugins add their tasks with server.upkeep.register()
+// while they register; the rounds start once the server has started.
+
+import type { Plugin } from '@hapi/hapi';
+
+import type { Config } from '../../server/config';
+import { createUpkeep } from '../../server/upkeep';
+
+export interface UpkeepPluginOptions {
+    config: Config;
+}
+
+export const plugin: Plugin<UpkeepPluginOptions> = {
+    name: 'upkeep',
+    dependencies: ['db-engine'],
+    register(server, { config }) {
+
+        const upkeep = createUpkeep({
+            knex: server.knex,
+            dialect: server.db.dialect,
+            intervalMs: config.upkeep.intervalMs,
+            log: (tags, data) => server.log(tags, data)
+        });
+
+        // Console session clean-up (the auth work) registers here as
+        // upkeep.register({ name: 'console-sessions', run: (trx) => … }).
+        server.decorate('server', 'upkeep', upkeep);
+        server.ext('onPostStart', () => upkeep.start());
+        server.ext('onPreStop', () => upkeep.stop());
+    }
+};
