@@ -29,7 +29,8 @@ export const backupJobSchema = responseObject('BackupJob', {
     id: uuidString,
     operation: Joi.string().valid('create', 'verify', 'restore'),
     target: Joi.string().description('The backup the job works on (create: the format)'),
-    state: Joi.string().valid('running', 'succeeded', 'failed'),
+    state: Joi.string().valid('running', 'succeeded', 'failed', 'cancelled'),
+    instance: Joi.string().description('The instance that runs (or ran) the job'),
     startedAt: timestamp,
     finishedAt: timestamp.allow(null),
     progress: responseObject('BackupProgress', {
@@ -54,7 +55,7 @@ export const backupListSchema = responseObject('BackupList', {
 export const backupJobStartedSchema = responseObject('BackupJobStarted', { job: backupJobSchema });
 
 export const backupJobListSchema = responseObject('BackupJobList', {
-    jobs: Joi.array().items(backupJobSchema).description('Newest first')
+    jobs: Joi.array().items(backupJobSchema).description('Newest first, from every instance')
 });
 
 export const pruneReportSchema = responseObject('BackupPruneReport', {

@@ -192,9 +192,14 @@ describe('contract: real responses match /openapi.json', () => {
         await call('POST', '/migrator/jobs', 400, { source: t.database.url, target: 'mysql://x/y' });
         const target = scratchSqlite('contract');
         try {
-            await call('POST', '/migrator/jobs', 202, { source: t.database.url, target: target.url, dryRun: true });
+            const dry = await call('POST', '/migrator/jobs', 202, { source: t.database.url, target: target.url, dryRun: true });
             const job = await finished('/migrator/jobs/current', (body) => body.status !== 'running');
             expect(job.status, job.error).to.equal('succeeded');
+            expect((await call('GET', `/migrator/jobs/${dry.id}`, 200)).status).to.equal('succeeded');
+            await call('GET', `/migrator/jobs/${MISSING}`, 404);
+            await call('GET', '/migrator/jobs/not-a-job', 400);
+            expect((await call('GET', '/migrator/jobs', 200)).jobs.map((entry: any) => entry.id)).to.include(dry.id);
+            await call('GET', '/migrator/jobs', 401, undefined, { headers: {} });
 
             // Enough one-row batches that the job is still running when cancelled.
             await t.server.knex.batchInsert('users', Array.from({ length: 400 }, (_, i) => ({ id: `20000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: `reader${i}@example.org` })), 100);

@@ -136,12 +136,12 @@ describe('several instances on one database', () => {
             expect(first.status).to.equal(202);
             const done = await until('the first backup', async () => {
 
-                const job = (await call(b, 'GET', `/backups/jobs/${first.json.job.id}`)).json;
+                const job = (await call(b, 'GET', `/backup-jobs/${first.json.job.id}`)).json;
                 return job.state === 'running' ? null : job;
             }, 60_000);
             expect(done.state, done.error).to.equal('succeeded');
             expect(done.instance).to.equal(first.json.job.instance);
-            expect((await call(b, 'GET', '/backups/jobs')).json.jobs.map((job: any) => job.id)).to.include(first.json.job.id);
+            expect((await call(b, 'GET', '/backup-jobs')).json.jobs.map((job: any) => job.id)).to.include(first.json.job.id);
             expect((await call(b, 'GET', '/backups')).json.backups.map((entry: any) => entry.name)).to.include(done.result.name);
 
             // The next backup on A waits on a table lock held here, so it is
@@ -150,7 +150,7 @@ describe('several instances on one database', () => {
             const started = await call(a, 'POST', '/backups', {});
             expect(started.status).to.equal(202);
             const id = started.json.job.id;
-            const seen = await call(b, 'GET', `/backups/jobs/${id}`);
+            const seen = await call(b, 'GET', `/backup-jobs/${id}`);
             expect(seen.status).to.equal(200);
             expect(seen.json).to.include({ state: 'running', instance: started.json.job.instance });
 
@@ -163,7 +163,7 @@ describe('several instances on one database', () => {
             const killedAt = Date.now();
             const failed = await until('the dead instance\'s job to fail', async () => {
 
-                const job = (await call(b, 'GET', `/backups/jobs/${id}`)).json;
+                const job = (await call(b, 'GET', `/backup-jobs/${id}`)).json;
                 return job.state === 'running' ? null : job;
             }, 30_000);
             expect(failed.state).to.equal('failed');
@@ -178,7 +178,7 @@ describe('several instances on one database', () => {
             expect(again.status).to.equal(202);
             const finished = await until('the backup on B', async () => {
 
-                const job = (await call(b, 'GET', `/backups/jobs/${again.json.job.id}`)).json;
+                const job = (await call(b, 'GET', `/backup-jobs/${again.json.job.id}`)).json;
                 return job.state === 'running' ? null : job;
             }, 60_000);
             expect(finished.state, finished.error).to.equal('succeeded');

@@ -340,7 +340,7 @@ describe('PgBouncer (transaction pooling)', () => {
         const finished = async (job: BackupJob): Promise<BackupJob> => {
 
             for (;;) {
-                const current = (await inject('GET', `/backups/jobs/${job.id}`)).result as BackupJob;
+                const current = (await inject('GET', `/backup-jobs/${job.id}`)).result as BackupJob;
                 if (current.state !== 'running') {
                     return current;
                 }
