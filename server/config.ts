@@ -48,6 +48,10 @@ export interface BackupSettings {
     /** Parallel pg_restore jobs for scratch restores (verify, partial restore). */
     restoreJobs: number;
     retention: BackupRetention;
+    /** Warn when the newest backup is older than this many hours (0: never). */
+    maxAgeHours: number;
+    /** Warn when the newest verified backup is older than this many hours (0: never). */
+    verifiedMaxAgeHours: number;
 }
 
 export interface MonitoringSettings {
@@ -198,6 +202,8 @@ const schema = Joi.object({
     BACKUP_KEEP_WEEKLY: int(0).default(4),
     BACKUP_KEEP_MONTHLY: int(0).default(6),
     BACKUP_MAX_AGE_DAYS: int(0).default(0),
+    BACKUP_MAX_AGE_HOURS: int(0).max(24 * 366).default(26),
+    BACKUP_VERIFIED_MAX_AGE_HOURS: int(0).max(24 * 366).default(24 * 8),
     JOB_LEASE_MS: int(1000).default(30_000),
     JOB_PROGRESS_INTERVAL_MS: int(100).default(1000),
     UPKEEP_INTERVAL_S: int(1).default(60),
@@ -307,7 +313,9 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
                 weekly: value.BACKUP_KEEP_WEEKLY,
                 monthly: value.BACKUP_KEEP_MONTHLY,
                 maxAgeDays: value.BACKUP_MAX_AGE_DAYS
-            }
+            },
+            maxAgeHours: value.BACKUP_MAX_AGE_HOURS,
+            verifiedMaxAgeHours: value.BACKUP_VERIFIED_MAX_AGE_HOURS
         },
         jobs: {
             leaseMs: value.JOB_LEASE_MS,

@@ -12,6 +12,7 @@ import { alert, badge } from '../../server/console/fragments';
 import { html, type Html } from '../../server/html';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
+import { backupFreshness, type BackupFreshness, type FreshnessThresholds } from './freshness';
 import { uniquePart, type BackupJob, type BackupJobs } from './jobs';
 import { BACKUP_NAME, refuseWhileRunning, TABLE_NAME } from './routes';
 
@@ -77,9 +78,18 @@ function summarise(job: BackupJob): string {
     return `restored (${result?.mode}): ${Object.entries(result?.tables ?? {}).map(([table, count]) => `${table} ${count}`).join(', ')}`;
 }
 
-export async function renderPanel(engine: BackupEngine, jobs: BackupJobs, flash: Flash = null): Promise<Html> {
+/** The warning badges of the Backups panel when the newest (verified) backup is too old. */
+export function freshnessBadges(freshness: BackupFreshness): Html {
+
+    const age = (backup: BackupFreshness['newest']) => (backup ? `${formatDuration(backup.age_s)} old` : 'none');
+    return html`<p class="freshness">Newest backup: ${age(freshness.newest)} ${freshness.stale ? badge(`over ${freshness.max_age_hours} h: take a backup`, 'warn') : freshness.max_age_hours ? badge('fresh', 'ok') : ''}
+· newest verified: ${age(freshness.newest_verified)} ${freshness.verified_stale ? badge(`over ${freshness.verified_max_age_hours} h: verify a recent backup`, 'warn') : freshness.verified_max_age_hours ? badge('fresh', 'ok') : ''}</p>`;
+}
+
+export async function renderPanel(engine: BackupEngine, jobs: BackupJobs, flash: Flash = null, thresholds: FreshnessThresholds = { maxAgeHours: 0, verifiedMaxAgeHours: 0 }): Promise<Html> {
 
     const entries = await engine.list();
+    const freshness = backupFreshness(entries, thresholds);
     const now = new Date();
     const running = await jobs.running();
     const last = (await jobs.recent())[0] ?? null;
@@ -115,6 +125,7 @@ export async function renderPanel(engine: BackupEngine, jobs: BackupJobs, flash:
     return html`<div class="backups">
 ${flash ? alert(flash.kind, flash.text) : null}
 ${jobBox(running, last)}
+${freshnessBadges(freshness)}
 <p class="muted">${engine.dialect} database <code>${engine.database}</code>; backups in <code>${engine.backupDir}</code></p>
 <div class="actions">
   <form hx-post="${PANEL_PATH}/create" hx-target="#panel-body">
@@ -141,9 +152,9 @@ ${rows}
 </div>`;
 }
 
-export function panelRoutes(engine: BackupEngine, jobs: BackupJobs): ServerRoute[] {
+export function panelRoutes(engine: BackupEngine, jobs: BackupJobs, thresholds: FreshnessThresholds): ServerRoute[] {
 
-    const fragment = (flash: Flash) => renderPanel(engine, jobs, flash).then(String);
+    const fragment = (flash: Flash) => renderPanel(engine, jobs, flash, thresholds).then(String);
     const attempt = async (work: () => Promise<string> | string): Promise<string> => {
 
         try {

@@ -63,3 +63,18 @@ export const pruneReportSchema = responseObject('BackupPruneReport', {
     keep: Joi.array().items(responseObject('BackupKept', { name: Joi.string(), reasons: Joi.array().items(Joi.string()) })),
     remove: Joi.array().items(Joi.string()).description('Deleted (dryRun: would be deleted)')
 });
+
+const newestBackupSchema = responseObject('NewestBackup', {
+    name: Joi.string(),
+    created_at: timestamp,
+    age_s: Joi.number().integer().min(0)
+}).allow(null);
+
+export const backupFreshnessSchema = responseObject('BackupFreshness', {
+    newest: newestBackupSchema.description('The newest backup, or null when there is none'),
+    newest_verified: newestBackupSchema.description('The newest backup whose verification passed, or null'),
+    max_age_hours: Joi.number().integer().min(0).description('BACKUP_MAX_AGE_HOURS (0: no warning)'),
+    verified_max_age_hours: Joi.number().integer().min(0).description('BACKUP_VERIFIED_MAX_AGE_HOURS (0: no warning)'),
+    stale: Joi.boolean().description('No backup, or the newest is older than max_age_hours'),
+    verified_stale: Joi.boolean().description('No verified backup, or the newest verified one is older than verified_max_age_hours')
+});

@@ -9,8 +9,9 @@ import { ADMIN_STRATEGY } from '../../server/auth';
 import { documented } from '../../server/openapi';
 import type { BackupEngine, BackupEntry } from './engine';
 import { BackupError } from './errors';
+import { readFreshness, type FreshnessThresholds } from './freshness';
 import { uniquePart, type BackupJobs } from './jobs';
-import { backupJobListSchema, backupJobSchema, backupJobStartedSchema, backupListSchema, pruneReportSchema } from './response-schemas';
+import { backupFreshnessSchema, backupJobListSchema, backupJobSchema, backupJobStartedSchema, backupListSchema, pruneReportSchema } from './response-schemas';
 
 export const BACKUP_NAME = Joi.string().max(255).required().description('a name from GET /backups');
 export const TABLE_NAME = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
@@ -60,7 +61,7 @@ export async function refuseWhileRunning(jobs: BackupJobs): Promise<void> {
     }
 }
 
-export function backupRoutes(engine: BackupEngine, jobs: BackupJobs): ServerRoute[] {
+export function backupRoutes(engine: BackupEngine, jobs: BackupJobs, thresholds: FreshnessThresholds): ServerRoute[] {
 
     const options = (description: string, extra: object = {}) => ({ auth: ADMIN_STRATEGY, tags: ['api', 'backup'], description, ...extra });
 
@@ -79,6 +80,14 @@ export function backupRoutes(engine: BackupEngine, jobs: BackupJobs): ServerRout
                 backups: (await engine.list()).map(describeEntry),
                 job: await jobs.running()
             })
+        },
+        {
+            method: 'GET',
+            path: '/backups/freshness',
+            options: options('Age of the newest backup and of the newest verified one, against BACKUP_MAX_AGE_HOURS and BACKUP_VERIFIED_MAX_AGE_HOURS', {
+                plugins: documented({ responses: { 200: { description: 'How fresh the backups are', schema: backupFreshnessSchema } } })
+            }),
+            handler: () => readFreshness(engine, thresholds)
         },
         {
             method: 'POST',

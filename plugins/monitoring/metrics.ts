@@ -12,9 +12,23 @@ import type { QueryReport } from './query-monitor';
 
 type Metric = Gauge<string> | Counter<string>;
 
+/** What the backup plugin exposes as `freshness()` (read structurally: plugins do not import each other). */
+export interface BackupAges {
+    newest: { age_s: number } | null;
+    newest_verified: { age_s: number } | null;
+    max_age_hours: number;
+    verified_max_age_hours: number;
+}
+
+/** Figures that come from outside the pool and query monitors, when their plugin is on. */
+export interface MetricExtras {
+    connections: ConnectionReport;
+    backups: BackupAges | null;
+}
+
 interface Bound {
     metric: Metric;
-    read(report: DatabaseReport, queries: QueryReport, connections: ConnectionReport): Array<[Record<string, string>, number | null]>;
+    read(report: DatabaseReport, queries: QueryReport, extras: MetricExtras): Array<[Record<string, string>, number | null]>;
 }
 
 const BACKGROUND = '(background)';
@@ -101,14 +115,25 @@ export class MonitoringMetrics {
 
         // Which route holds the pool's connections: what no database-side tool can tell.
         this.gauge('na_db_pool_route_connections', 'Pool connections checked out right now, by the route holding them', ['route'],
-            (_report, _queries, connections) => connections.held_now.map((entry) => [{ route: entry.route }, entry.connections]));
+            (_report, _queries, { connections }) => connections.held_now.map((entry) => [{ route: entry.route }, entry.connections]));
         this.gauge('na_db_pool_route_longest_hold_seconds', 'Longest current hold of a pool connection, by route', ['route'],
-            (_report, _queries, connections) => connections.held_now.map((entry) => [{ route: entry.route }, entry.longest_hold_ms / 1000]));
+            (_report, _queries, { connections }) => connections.held_now.map((entry) => [{ route: entry.route }, entry.longest_hold_ms / 1000]));
         const perRoute = (name: string, help: string, field: 'acquires' | 'acquire_wait_total_ms' | 'hold_total_ms' | 'idle_in_transaction_total_ms', scale: number) => this.counter(name, help, ['route'],
-            (_report, _queries, connections) => connections.routes.map((row) => [{ route: row.route }, row[field] * scale]));
+            (_report, _queries, { connections }) => connections.routes.map((row) => [{ route: row.route }, row[field] * scale]));
         perRoute('na_db_pool_route_checkouts_total', 'Pool connections checked out, by route', 'acquires', 1);
         perRoute('na_db_pool_route_acquire_wait_seconds_total', 'Time spent waiting for a pool connection, by route', 'acquire_wait_total_ms', 0.001);
         perRoute('na_db_pool_route_hold_seconds_total', 'Time pool connections were held, by route', 'hold_total_ms', 0.001);
+        // Backup freshness (left out when the backup plugin is off; no backup yet: the age is absent).
+        // No backup yet is an infinite age, so an alert on age > threshold fires.
+        const age = (backup: { age_s: number } | null | undefined, backups: BackupAges | null) => (backups ? backup?.age_s ?? Infinity : null);
+        this.gauge('na_backup_newest_age_seconds', 'Age of the newest backup (+Inf: none)', [],
+            (_report, _queries, { backups }) => [[{}, age(backups?.newest, backups)]]);
+        this.gauge('na_backup_newest_verified_age_seconds', 'Age of the newest backup whose verification passed (+Inf: none)', [],
+            (_report, _queries, { backups }) => [[{}, age(backups?.newest_verified, backups)]]);
+        this.gauge('na_backup_max_age_seconds', 'BACKUP_MAX_AGE_HOURS in seconds (0: no threshold)', [],
+            (_report, _queries, { backups }) => [[{}, backups ? backups.max_age_hours * 3600 : null]]);
+        this.gauge('na_backup_verified_max_age_seconds', 'BACKUP_VERIFIED_MAX_AGE_HOURS in seconds (0: no threshold)', [],
+            (_report, _queries, { backups }) => [[{}, backups ? backups.verified_max_age_hours * 3600 : null]]);
         perRoute('na_db_route_idle_in_transaction_seconds_total', 'Time a route kept its connection idle between statements (idle in transaction)', 'idle_in_transaction_total_ms', 0.001);
 
         for (const spec of probe.metrics) {
@@ -144,15 +169,15 @@ export class MonitoringMetrics {
     }
 
     /** The Prometheus text for one snapshot of the figures. */
-    async render(report: DatabaseReport, queries: QueryReport, connections: ConnectionReport = { held_now: [], routes: [] }): Promise<string> {
+    async render(report: DatabaseReport, queries: QueryReport, extras: MetricExtras = { connections: { held_now: [], routes: [] }, backups: null }): Promise<string> {
 
         for (const { metric, read } of this.bound) {
             // Unknown values (no samples yet, stats query failed) are not set:
             // a labelled series is then left out, an unlabelled one reads 0
             // (prom-client's default), and na_db_stats_up says why.
             metric.reset();
-            for (const [labels, value] of read(report, queries, connections)) {
-                if (value !== null && Number.isFinite(value)) {
+            for (const [labels, value] of read(report, queries, extras)) {
+                if (value !== null && !Number.isNaN(value)) {
                     setValue(metric, labels, value);
                 }
             }

@@ -9,7 +9,7 @@ import { ADMIN_STRATEGY } from '../../server/auth';
 import { documented } from '../../server/openapi';
 import type { ConnectionHolds } from './connection-holds';
 import type { DatabaseStatus } from './database-status';
-import type { MonitoringMetrics } from './metrics';
+import type { BackupAges, MonitoringMetrics } from './metrics';
 import type { QueryMonitor } from './query-monitor';
 import { connectionReportSchema, databaseReportSchema, metricsSchema, queryReportSchema } from './response-schemas';
 
@@ -89,9 +89,13 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 notes: 'For Prometheus scrapers: the pool, query, request and database figures of /monitoring/database and /monitoring/queries as Prometheus text exposition (version 0.0.4), one metric family per figure with HELP and TYPE lines.',
                 auth: metricsPublic ? false : ADMIN_STRATEGY,
                 plugins: documented({ responses: { 200: { description: 'Prometheus text exposition', schema: metricsSchema } }, contentType: 'text/plain; version=0.0.4' }),
-                async handler(_request: Request, h: ResponseToolkit) {
+                async handler(request: Request, h: ResponseToolkit) {
 
-                    const text = await metrics.render(await status.report(), queries.report(), holds.report());
+                    const backups = (request.server.plugins as { backup?: { freshness?: () => Promise<BackupAges> } }).backup?.freshness;
+                    const text = await metrics.render(await status.report(), queries.report(), {
+                        connections: holds.report(),
+                        backups: backups ? await backups().catch(() => null) : null
+                    });
                     return noStore(h, text).type(metrics.contentType);
                 }
             }

@@ -152,6 +152,8 @@ describe('contract: real responses match /openapi.json', () => {
         await call('GET', '/ops/overview', 200);
 
         await call('GET', '/backups', 200);
+        await call('GET', '/backups/freshness', 200);
+        await call('GET', '/backups/freshness', 401, undefined, { headers: {} });
         await call('POST', '/backups', 400, { format: 'zip' });
         const started = await call('POST', '/backups', 202, {});
         const created = await finished(`/backup-jobs/${started.job.id}`, (job) => job.state !== 'running');
