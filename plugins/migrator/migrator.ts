@@ -14,7 +14,7 @@ import {
     clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, forgetChecksums, hasCheckpointTables, loadCheckpoints,
     loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
 } from './checkpoints';
-import { CHECKSUM_ALGORITHM, rowHash, TableChecksum } from './checksum';
+import { CHECKSUM_ALGORITHM, differingColumns, TableChecksum } from './checksum';
 import { cursorOf, readPage, tableChecksum } from './reading';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
@@ -827,8 +827,11 @@ async function differingKeys(ctx: Context, table: string, columns: readonly Colu
                 if (!other) {
                     found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} ${absent}`);
                 }
-                else if (absent === 'missing in target' && rowHash(columns, row) !== rowHash(columns, other)) {
-                    found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} differs`);
+                else if (absent === 'missing in target') {
+                    const differing = differingColumns(columns, row, other);
+                    if (differing.length) {
+                        found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} differs in ${differing.join(', ')}`);
+                    }
                 }
 
                 if (found.length >= DIFFERING_KEYS_SHOWN) {

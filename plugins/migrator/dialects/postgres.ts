@@ -269,7 +269,8 @@ export const postgresMigrator: MigratorDialect = {
     // At most four connections work at once (two loads, or two index builds
     // beside the search rebuild and validation), so nothing waits for one;
     // the default acquire timeout keeps an unreachable server a quick error.
-    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
+    // JSON is read as the text PostgreSQL wrote (values.ts parses it losslessly).
+    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator', jsonAsText: true },
     // Separate connections work on separate cores: two tables of a level
     // (annotations and citations) load side by side, two indexes build at once.
     copyConcurrency: 2,

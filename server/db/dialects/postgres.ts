@@ -26,12 +26,13 @@ const RETRYABLE = new Set([
 const INT8 = 20;
 const NUMERIC = 1700;
 const TIMESTAMPTZ = 1184;
+const JSON_OIDS = new Set([114, 3802]);
 
 const defaultParser = Pg.types.getTypeParser as (oid: number, format?: string) => (value: string) => unknown;
 const parseTimestamptz = defaultParser(TIMESTAMPTZ);
 
 const typeParsers = {
-    getTypeParser(oid: number, format?: string) {
+    getTypeParser(oid: number, format?: string): (value: string) => unknown {
 
         if (oid === INT8 || oid === NUMERIC) {
             return (value: string) => (value === null ? null : Number(value));
@@ -44,6 +45,15 @@ const typeParsers = {
         }
 
         return defaultParser(oid, format);
+    }
+};
+
+// The data migrator's connections: JSON stays the text PostgreSQL wrote, so a
+// number beyond a double's precision reaches the other side digit for digit.
+const jsonTextParsers = {
+    getTypeParser(oid: number, format?: string) {
+
+        return JSON_OIDS.has(oid) && format !== 'binary' ? (value: string) => value : typeParsers.getTypeParser(oid, format);
     }
 };
 
@@ -83,7 +93,7 @@ export const postgres: Dialect = {
                 application_name: overrides.applicationName ?? 'neo-alexandria',
                 options: sessionOptions,
                 keepAlive: true,
-                types: typeParsers
+                types: overrides.jsonAsText ? jsonTextParsers : typeParsers
             } as Knex.PgConnectionConfig,
             acquireConnectionTimeout: settings.acquireTimeoutMs,
             pool: {
