@@ -3,6 +3,7 @@
 // module: the CLI (scripts/migrate-data.ts) and the plugin both wrap it.
 
 import Fs from 'node:fs';
+import Path from 'node:path';
 import type { Knex } from 'knex';
 
 import { checkConnection, createDatabaseEngine, DatabaseUnreachableError } from '../../server/db/engine';
@@ -20,12 +21,14 @@ import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
 import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
 import { sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
-import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableReport } from './types';
+import { INVALID_VALUES_REPORTED, keyText, rowsToReject, scanSource, writeRejectFile } from './preflight';
+import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, Side, TableReport } from './types';
 
 export type * from './types';
 export { validateSchemas, tableOrder };
 
 export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_REJECT_FILE = 'migration-rejects.jsonl';
 export const MAX_BATCH_SIZE = 50_000;
 const DIFFERING_KEYS_SHOWN = 10;
 
@@ -44,16 +47,14 @@ export class MigrationUsageError extends Error {
 /** The run stopped before or while writing, for a reason stated in the message. */
 export class MigrationAbortedError extends Error {}
 
-interface Side {
-    engine: DatabaseEngine;
-    dialect: MigratorDialect;
-    catalog: Catalog;
-}
-
 interface Context {
     options: Required<Pick<MigrateOptions, 'batchSize' | 'validate' | 'verifyRows'>> & MigrateOptions;
     source: Side;
     target: Side;
+    /** The SQLite target file as opened (sqliteFileIdentity), null for PostgreSQL. */
+    targetFile: string | null;
+    /** Per table, the keys (keyText) of the source rows the pre-flight set aside. */
+    rejected: Map<string, Set<string>>;
     emit(event: ProgressEvent): void;
 }
 
@@ -63,6 +64,14 @@ export function checkMigrateOptions(options: MigrateOptions): void {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
         throw new MigrationUsageError(`batch size must be an integer from 1 to ${MAX_BATCH_SIZE}`);
+    }
+
+    if (options.onInvalid !== undefined && options.onInvalid !== 'fail' && options.onInvalid !== 'reject') {
+        throw new MigrationUsageError(`--on-invalid must be fail or reject, not "${String(options.onInvalid)}"`);
+    }
+
+    if (options.rejectFile !== undefined && options.onInvalid !== 'reject') {
+        throw new MigrationUsageError('a reject file is only written with --on-invalid reject');
     }
 
     if (options.resume && options.truncate) {
@@ -98,6 +107,24 @@ export function checkMigrateOptions(options: MigrateOptions): void {
     if (source.type === 'sqlite' && !Fs.existsSync(source.filename)) {
         throw new MigrationUsageError(`the source SQLite file ${source.filename} does not exist`);
     }
+
+    for (const [role, side] of [['source', source], ['target', target]] as const) {
+        if (side.type === 'sqlite' && Fs.statSync(side.filename, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new MigrationUsageError(`the ${role} ${side.filename} is a directory, not a SQLite file`);
+        }
+    }
+}
+
+/** The file a SQLite target was opened as (device and inode), or null for PostgreSQL. */
+function sqliteFileIdentity(url: string, baseDir: string | undefined): string | null {
+
+    const parsed = parseDatabaseUrl(url, baseDir);
+    if (parsed.type !== 'sqlite') {
+        return null;
+    }
+
+    const stat = Fs.statSync(parsed.filename, { throwIfNoEntry: false });
+    return stat ? `${stat.dev}:${stat.ino}` : 'missing';
 }
 
 function emptyReport(options: MigrateOptions): MigrationReport {
@@ -119,6 +146,9 @@ function emptyReport(options: MigrateOptions): MigrationReport {
         appliedMigrations: [],
         pendingMigrations: [],
         schemaIssues: [],
+        invalidValues: [],
+        rejectedRows: 0,
+        rejectFile: null,
         warnings: [],
         tables: [],
         phases: {},
@@ -196,7 +226,9 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
 
         targetEngine = openSide(options.target, options);
         await connect(targetEngine, 'target');
-        await run(options, report, sourceEngine, targetEngine, emit);
+        const targetFile = sqliteFileIdentity(options.target, options.baseDir);
+        await run(options, report, sourceEngine, targetEngine, targetFile, emit);
+        checkTargetFile(options, targetFile);
     }
     catch (error) {
         report.fatal = redactSecrets(error instanceof MigrationAbortedError ? error.message : `${(error as Error).message}`);
@@ -237,7 +269,7 @@ function tableReport(table: string, sourceRows: number, status: TableReport['sta
 
     return {
         table, sourceRows, targetRows: null, copiedRows: 0, checksumMatch: null, sourceChecksum: null, targetChecksum: null,
-        durationMs: 0, rowsPerSecond: 0, status, errors: []
+        durationMs: 0, rowsPerSecond: 0, status, errors: [], rejectedRows: 0
     };
 }
 
@@ -262,7 +294,15 @@ async function countRows(knex: Knex, table: string): Promise<number> {
     return Number(count);
 }
 
-async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, emit: Context['emit']): Promise<void> {
+/** Writes into a SQLite file removed while open land in no file anyone can open: the run fails instead. */
+function checkTargetFile(options: MigrateOptions, opened: string | null): void {
+
+    if (opened !== sqliteFileIdentity(options.target, options.baseDir)) {
+        throw new MigrationAbortedError(`the target SQLite file ${redactUrl(options.target)} was removed or replaced during the run: the rows written are not in it. Run again into the file now at that path`);
+    }
+}
+
+async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, targetFile: string | null, emit: Context['emit']): Promise<void> {
 
     let mark = Date.now();
     const phaseDone = (name: string) => {
@@ -321,7 +361,18 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     const levels = tableLevels(selected, source.catalog, target.catalog);
     const order = levels.flat();
-    const ctx: Context = { options, source, target, emit };
+    const ctx: Context = { options, source, target, targetFile, rejected: new Map(), emit };
+
+    // 2b. Pre-flight: values the target cannot hold, before any row moves.
+    if (!report.pendingMigrations.length) {
+        emit({ type: 'phase', phase: 'preflight', message: 'scanning the source for values the target cannot hold' });
+        ctx.rejected = await preflight(ctx, order, report);
+    }
+    else {
+        report.warnings.push('the source is scanned for values the target cannot hold once the migrations have been applied');
+    }
+
+    phaseDone('preflight');
 
     // 3. Refuse a target that already holds data unless told what to do with it.
     const counts = new Map<string, number>();
@@ -369,6 +420,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         for (const table of order) {
             const done = checkpoints.get(table)?.rows ?? 0;
             const entry = tableReport(table, counts.get(table)!, 'dry-run');
+            entry.rejectedRows = ctx.rejected.get(table)?.size ?? 0;
             entry.targetRows = report.pendingMigrations.length ? 0 : await countRows(target.engine.knex, table);
             entry.copiedRows = 0;
             if (options.resume && done) {
@@ -406,6 +458,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     const reports = new Map<string, TableReport>();
     for (const table of order) {
         const entry = tableReport(table, counts.get(table)!, 'ok');
+        entry.rejectedRows = ctx.rejected.get(table)?.size ?? 0;
         reports.set(table, entry);
         report.tables.push(entry);
     }
@@ -495,6 +548,40 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     if (report.ok) {
         await dropCheckpointTables(target.engine.knex);
     }
+}
+
+/**
+ * Scans the source; with invalid values, stops before anything is written
+ * (onInvalid 'fail') or writes their rows, and the rows that reference them,
+ * to the reject file and returns their keys, which the copy and validation skip.
+ */
+async function preflight(ctx: Context, order: readonly string[], report: MigrationReport): Promise<Map<string, Set<string>>> {
+
+    const { options, source, target } = ctx;
+    const invalid = await scanSource(source, target, order);
+    report.invalidValues = invalid.slice(0, INVALID_VALUES_REPORTED).map(({ row: _row, ...value }) => value);
+    if (!invalid.length) {
+        return new Map();
+    }
+
+    const first = invalid[0]!;
+    if (options.onInvalid !== 'reject') {
+        throw new MigrationAbortedError(`the source holds ${invalid.length} value(s) the target cannot hold; nothing was written. First: ${first.table} ${JSON.stringify(first.key)} column ${first.column}: ${first.reason} (${first.hint}). Fix them, or run with --on-invalid reject to copy the rest and write those rows to a reject file`);
+    }
+
+    const rejected = await rowsToReject(source, order, invalid);
+    if (options.dryRun) {
+        report.rejectedRows = [...rejected.values()].reduce((sum, rows) => sum + rows.size, 0);
+        report.warnings.push(`${report.rejectedRows} row(s) would be set aside in the reject file`);
+    }
+    else {
+        const file = Path.resolve(options.baseDir ?? '.', options.rejectFile ?? DEFAULT_REJECT_FILE);
+        report.rejectedRows = writeRejectFile(file, rejected);
+        report.rejectFile = file;
+        report.warnings.push(`${report.rejectedRows} row(s) set aside with their reasons in ${file}; they are not in the target`);
+    }
+
+    return new Map([...rejected].map(([table, rows]) => [table, new Set(rows.keys())]));
 }
 
 /** Records and drops what the bulk load is faster without; returns everything set aside, also by a killed run. */
@@ -633,6 +720,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     const sourceTable = source.catalog.get(table)!;
     const columns = sharedColumns(sourceTable, target.catalog.get(table)!);
     const state: Checkpoint = checkpoint ?? { table, lastKey: null, rows: 0, batches: 0, checksum: null, completed: false };
+    const skipped = ctx.rejected.get(table)?.size ? ctx.rejected.get(table)! : null;
     const checksum = new TableChecksum(state.checksum);
     // A running checksum only counts when it covers every copied row: rows
     // copied by an earlier run without validation make the source be hashed
@@ -683,14 +771,18 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
                     throw new MigrationAbortedError('cancelled; run again with --resume to continue');
                 }
 
-                const rows = await pending;
-                if (!rows.length) {
+                const page = await pending;
+                if (!page.length) {
                     break;
                 }
 
-                const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
-                pending = rows.length === options.batchSize ? readPage(source.engine.knex, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
+                const cursor = cursorOf(sourceTable, page[page.length - 1]!, true);
+                pending = page.length === options.batchSize ? readPage(source.engine.knex, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
                 pending.catch(() => {});
+                const rows = skipped ? page.filter((row) => !skipped.has(keyText(sourceTable, row))) : page;
+                if (!rows.length) {
+                    continue;
+                }
 
                 const batch = planned.batches + 1;
                 const after = planned.lastKey;
@@ -743,6 +835,7 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
             throw error;
         }
 
+        await ensureReachable(ctx);
         const batch = (error as { batch?: number }).batch ?? null;
         const message = redactSecrets((error as Error).message);
         entry.status = 'failed';
@@ -757,14 +850,35 @@ async function copyTable(ctx: Context, table: string, entry: TableReport, checkp
     emit({ type: 'table-done', table, report: entry });
 }
 
+/**
+ * After a table failed: when the source or the target cannot be reached any
+ * more (dropped, server restarting, file gone), the run stops with that
+ * reason instead of failing every remaining table after a pool timeout.
+ */
+async function ensureReachable(ctx: Context): Promise<void> {
+
+    checkTargetFile(ctx.options, ctx.targetFile);
+    for (const [role, side] of [['source', ctx.source], ['target', ctx.target]] as const) {
+        try {
+            await checkConnection(side.engine);
+        }
+        catch (error) {
+            const reason = error instanceof DatabaseUnreachableError ? error.reason : redactSecrets((error as Error).message);
+            throw new MigrationAbortedError(`lost the ${role} database ${side.engine.target} during the run: ${reason}. Nothing after the last committed batch was written; run again with --resume once it is back`);
+        }
+    }
+}
+
 async function validateTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
 
     try {
         await compareTable(ctx, table, entry);
     }
     catch (error) {
-        // One table's trouble (a value that cannot be read back, a lost
-        // connection) is that table's error; the others are still validated.
+        // One table's trouble (a value that cannot be read back) is that
+        // table's error; the others are still validated. A database that is
+        // gone stops the run.
+        await ensureReachable(ctx);
         entry.status = 'failed';
         entry.errors.push({ table, batch: null, message: `validation: ${redactSecrets((error as Error).message)}` });
     }
@@ -780,19 +894,22 @@ async function compareTable(ctx: Context, table: string, entry: TableReport): Pr
 
     // A table whose copy failed cannot match: its counts are reported, and
     // hashing its source (which may hold the value that failed it) is skipped.
+    const skipped = ctx.rejected.get(table);
     if (options.validate && entry.status !== 'failed') {
         if (entry.sourceChecksum === null) {
             // A table copied without validation by an earlier run: hash the source now.
-            entry.sourceChecksum = await tableChecksum(source.engine.knex, source.catalog.get(table)!, columns.target, options.batchSize);
+            const info = source.catalog.get(table)!;
+            entry.sourceChecksum = await tableChecksum(source.engine.knex, info, columns.target, options.batchSize, skipped?.size ? (row) => !skipped.has(keyText(info, row)) : undefined);
         }
 
         entry.targetChecksum = await tableChecksum(target.engine.knex, targetTable, columns.target, options.batchSize);
         entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
     }
 
-    if (entry.status === 'ok' && (entry.sourceRows !== entry.targetRows || entry.checksumMatch === false)) {
+    const expected = entry.sourceRows - entry.rejectedRows;
+    if (entry.status === 'ok' && (expected !== entry.targetRows || entry.checksumMatch === false)) {
         entry.status = 'mismatch';
-        const what = entry.sourceRows !== entry.targetRows ? `row counts differ (source ${entry.sourceRows}, target ${entry.targetRows})` : 'content checksums differ';
+        const what = expected !== entry.targetRows ? `row counts differ (source ${entry.sourceRows}${entry.rejectedRows ? ` less ${entry.rejectedRows} set aside` : ''}, target ${entry.targetRows})` : 'content checksums differ';
         entry.errors.push({ table, batch: null, message: what });
     }
 
@@ -824,6 +941,10 @@ async function differingKeys(ctx: Context, table: string, columns: readonly Colu
             for (const row of rows) {
                 const id = JSON.stringify(key.map((column) => String(row[column]).toLowerCase()));
                 const other = byKey.get(id);
+                if (absent === 'missing in target' && ctx.rejected.get(table)?.has(keyText(info, row))) {
+                    continue;
+                }
+
                 if (!other) {
                     found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} ${absent}`);
                 }

@@ -31,6 +31,8 @@ export const jobPayload = Joi.object({
     resume: Joi.boolean().default(false),
     truncate: Joi.boolean().default(false),
     batchSize: Joi.number().integer().min(1).max(MAX_BATCH_SIZE).default(1000),
+    // The reject file goes to the server's data directory (never a path from the request).
+    onInvalid: Joi.string().valid('fail', 'reject').default('fail'),
     tables: Joi.array().items(Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1).unique()
 }).messages({ 'any.custom': '{{#error.message}}' });
 
@@ -48,10 +50,16 @@ export function mapMigratorError(error: unknown): never {
     throw error;
 }
 
+/** Where a job's set-aside rows go, relative to the server's root directory. */
+export function rejectFileFor(options: JobOptions): JobOptions {
+
+    return options.onInvalid === 'reject' ? { ...options, rejectFile: `data/migration-rejects-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl` } : options;
+}
+
 export function startJob(jobs: MigrationJobs, options: JobOptions) {
 
     try {
-        return jobs.start(options);
+        return jobs.start(rejectFileFor(options));
     }
     catch (error) {
         return mapMigratorError(error);

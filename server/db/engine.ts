@@ -95,11 +95,15 @@ export async function checkConnection(engine: DatabaseEngine): Promise<void> {
     let connection: unknown;
     try {
         connection = await client.acquireRawConnection();
+        await engine.dialect.probeConnection(connection);
     }
     catch (error) {
+        if (connection) {
+            await client.destroyRawConnection(connection).catch(() => {});
+        }
+
         const reason = redactSecrets((error as Error).message ?? String(error));
-        const hint = /database "[^"]+" does not exist/.test(reason) ? ' (create it first, for example with createdb)' : '';
-        throw new DatabaseUnreachableError(engine.target, `${reason}${hint}`);
+        throw new DatabaseUnreachableError(engine.target, `${reason}${engine.dialect.connectionHint(engine.target, reason)}`);
     }
 
     await client.destroyRawConnection(connection);

@@ -38,6 +38,14 @@ export interface Dialect {
     databaseSize(knex: Knex): Promise<number>;
     /** Server/library version string. */
     serverVersion(knex: Knex): Promise<string>;
+    /**
+     * A first statement on a raw connection (outside the pool): opening a
+     * SQLite file reads nothing, so a file that is not a database, or a
+     * damaged one, fails here and not in the first request.
+     */
+    probeConnection(connection: unknown): Promise<void>;
+    /** What the operator can do about a connection error, appended to its reason ('' when nothing useful). */
+    connectionHint(target: string, reason: string): string;
 }
 
 export interface DatabaseEngine {

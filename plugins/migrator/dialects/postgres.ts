@@ -265,6 +265,23 @@ async function restore(knex: Knex, object: DeferredObject): Promise<void> {
     });
 }
 
+// SQLite holds any text and number PostgreSQL does; what it cannot hold in
+// the application's form: instants outside years 1–9999 (and infinity), and
+// 64-bit integers beyond a double's exact range (the driver reads doubles).
+function suspectValues(knex: Knex, source: ColumnInfo): Knex.Raw | null {
+
+    const column = knex.raw('??', [source.name]).toQuery();
+    if (source.kind === 'timestamp') {
+        return knex.raw(`${column} IS NOT NULL AND (NOT isfinite(${column}) OR ${column} < '0001-01-01T00:00:00Z' OR ${column} >= '10000-01-01T00:00:00Z')`);
+    }
+
+    if (source.declared === 'bigint') {
+        return knex.raw(`abs(${column}) > ${Number.MAX_SAFE_INTEGER}`);
+    }
+
+    return null;
+}
+
 export const postgresMigrator: MigratorDialect = {
     // At most four connections work at once (two loads, or two index builds
     // beside the search rebuild and validation), so nothing waits for one;
@@ -285,5 +302,6 @@ export const postgresMigrator: MigratorDialect = {
     encodeBatch,
     openWriter,
     truncate,
-    afterLoad
+    afterLoad,
+    suspectValues
 };

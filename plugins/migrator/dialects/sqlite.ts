@@ -261,6 +261,50 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
     }
 }
 
+const UUID_GLOB = '[0-9a-fA-F]'.repeat(8) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(12);
+const ISO_GLOB = '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9].[0-9][0-9][0-9]Z';
+
+/** Integer limits of PostgreSQL's integer types; a bigint must stay within a double's exact integers to be read exactly. */
+const INTEGER_RANGE: Record<string, [number, number]> = {
+    smallint: [-32768, 32767],
+    integer: [-2147483648, 2147483647],
+    bigint: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]
+};
+
+// SQLite's flexible typing lets any column hold any value; these select what
+// PostgreSQL's column may refuse (NUL in text, lengths, ranges, shapes).
+function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null {
+
+    const column = knex.raw('??', [source.name]).toQuery();
+    const conditions: string[] = [];
+    switch (target.kind) {
+        case 'text':
+        case 'json':
+        case 'uuid':
+            conditions.push(`instr(${column}, char(0)) > 0`);
+            break;
+    }
+
+    if (target.kind === 'text' && target.maxLength !== null) {
+        conditions.push(`length(${column}) > ${target.maxLength}`);
+    }
+
+    switch (target.kind) {
+        case 'json': conditions.push(`json_valid(${column}) = 0`, `instr(${column}, '\\u0000') > 0`); break;
+        case 'uuid': conditions.push(`${column} NOT GLOB '${UUID_GLOB}'`); break;
+        case 'boolean': conditions.push(`${column} NOT IN (0, 1)`); break;
+        case 'float': conditions.push(`typeof(${column}) NOT IN ('real', 'integer')`); break;
+        case 'timestamp': conditions.push(`typeof(${column}) <> 'text'`, `${column} NOT GLOB '${ISO_GLOB}'`, `substr(${column}, 1, 4) = '0000'`); break;
+        case 'integer': {
+            const [min, max] = INTEGER_RANGE[target.declared] ?? INTEGER_RANGE.bigint!;
+            conditions.push(`typeof(${column}) <> 'integer'`, `${column} < ${min}`, `${column} > ${max}`);
+            break;
+        }
+    }
+
+    return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
+}
+
 export const sqliteMigrator: MigratorDialect = {
     // Keyset scans and batched inserts read each page once: a small page
     // cache keeps the process's memory flat whatever the database size.
@@ -281,5 +325,6 @@ export const sqliteMigrator: MigratorDialect = {
     encodeBatch,
     openWriter: (knex: Knex) => new SqliteBatchWriter(knex),
     truncate,
-    afterLoad
+    afterLoad,
+    suspectValues
 };

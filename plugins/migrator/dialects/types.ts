@@ -55,6 +55,13 @@ export interface MigratorDialect {
     restore(knex: Knex, object: DeferredObject): Promise<void>;
     /** Sequences and planner statistics after a load. */
     afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
+    /**
+     * As a source: an SQL condition on `source` selecting the rows whose
+     * value may not fit `target` (a column of the other dialect), or null
+     * when every value fits. A superset is fine: the pre-flight checks each
+     * selected value exactly. Runs inside the database, one scan per table.
+     */
+    suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null;
 }
 
 /** Writes encoded batches, each with its checkpoint in one transaction, one at a time. */

@@ -141,6 +141,16 @@ export const postgres: Dialect = {
         };
     },
 
+    async probeConnection() {
+
+        // Connecting already ran the start-up exchange with the server.
+    },
+
+    connectionHint(_target: string, reason: string): string {
+
+        return /database "[^"]+" does not exist/.test(reason) ? ' (create it first, for example with createdb)' : '';
+    },
+
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {
 
         // @> on jsonb uses the jsonb_path_ops GIN index.
