@@ -14,7 +14,7 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_REJECT_FILE, migrateData, MigrationUsageErr
 
 const USAGE = `usage: npm run migrate-data -- --source URL --target URL [--validate] [--verify-rows] [--dry-run]
        [--resume | --truncate] [--batch-size N] [--tables a,b] [--report FILE] [--no-migrate]
-       [--on-invalid fail|reject] [--reject-file FILE]
+       [--on-invalid fail|reject] [--reject-file FILE] [--maintenance]
   --source URL      database to copy from (sqlite:path or postgres://…)
   --target URL      database to copy into (a missing SQLite file is created; pending migrations are applied)
   --validate        compare content checksums as well as row counts
@@ -30,6 +30,8 @@ const USAGE = `usage: npm run migrate-data -- --source URL --target URL [--valid
                     source values the target cannot hold (NUL in text, dates out of range, over-long
                     text...): fail stops before writing anything (default); reject copies the rest and
                     writes those rows, whole, with their reasons to the reject file (exit code 3)
+  --maintenance     make the source library read-only for the run (maintenance mode, seen by every server
+                    within a second) and fail if it changes anyway; left on after a successful run
   --reject-file FILE
                     where --on-invalid reject writes the rows (default ${DEFAULT_REJECT_FILE})`;
 
@@ -59,6 +61,7 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
                 'no-migrate': { type: 'boolean' },
                 'on-invalid': { type: 'string' },
                 'reject-file': { type: 'string' },
+                maintenance: { type: 'boolean' },
                 help: { type: 'boolean', short: 'h' }
             }
         });
@@ -116,6 +119,7 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
         batchSize,
         tables,
         migrate: !values['no-migrate'],
+        maintenance: values.maintenance,
         onInvalid: values['on-invalid'] as MigrateOptions['onInvalid'],
         rejectFile: values['on-invalid'] === 'reject' ? values['reject-file'] ?? DEFAULT_REJECT_FILE : undefined,
         report: values.report

@@ -19,7 +19,8 @@ import { CHECKSUM_ALGORITHM, differingColumns, TableChecksum } from './checksum'
 import { cursorOf, readPage, tableChecksum } from './reading';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
-import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
+import type { ChangeWatch, DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
+import { MAINTENANCE_CACHE_MS, setMaintenance } from '../../server/maintenance';
 import { sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
 import { INVALID_VALUES_REPORTED, keyText, rowsToReject, scanSource, writeRejectFile } from './preflight';
 import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, Side, TableReport } from './types';
@@ -29,6 +30,7 @@ export { validateSchemas, tableOrder };
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_REJECT_FILE = 'migration-rejects.jsonl';
+export const MIGRATION_MAINTENANCE_MESSAGE = 'The library is being moved to another database: reads work, writes are refused until the move is over.';
 export const MAX_BATCH_SIZE = 50_000;
 const DIFFERING_KEYS_SHOWN = 10;
 
@@ -146,6 +148,8 @@ function emptyReport(options: MigrateOptions): MigrationReport {
         appliedMigrations: [],
         pendingMigrations: [],
         schemaIssues: [],
+        maintenance: false,
+        sourceChanged: null,
         invalidValues: [],
         rejectedRows: 0,
         rejectFile: null,
@@ -235,6 +239,19 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
         report.ok = false;
     }
     finally {
+        if (report.maintenance && !report.ok) {
+            // A failed run gives the library its writes back; a successful one
+            // leaves it read-only until the switch to the target.
+            await setMaintenance(sourceEngine.knex, { enabled: false, changedBy: 'data migration (failed)' }).then(() => {
+
+                report.maintenance = false;
+                report.warnings.push('maintenance mode was turned off again in the source because the run failed');
+            }, (error: Error) => {
+
+                report.warnings.push(`maintenance mode is still on in the source (turning it off failed: ${redactSecrets(error.message)}); turn it off with POST /ops/maintenance`);
+            });
+        }
+
         await sourceEngine.destroy();
         await targetEngine?.destroy();
         report.finishedAt = new Date().toISOString();
@@ -374,6 +391,42 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     phaseDone('preflight');
 
+    // 2c. Maintenance mode on the source (the running library turns
+    // read-only), then a watch for writes to the source from here on.
+    if (options.maintenance && !options.dryRun) {
+        await enterMaintenance(source, report, emit);
+    }
+
+    const watch = options.dryRun ? null : await source.dialect.watchChanges(source.engine.knex, order);
+    try {
+        await copyAndFinish(ctx, report, levels, order, watch, phaseDone);
+    }
+    finally {
+        await watch?.close();
+    }
+}
+
+/** Sets the source read-only and waits until every server instance has seen it. */
+async function enterMaintenance(source: Side, report: MigrationReport, emit: Context['emit']): Promise<void> {
+
+    emit({ type: 'phase', phase: 'maintenance', message: 'making the source library read-only (maintenance mode)' });
+    try {
+        await setMaintenance(source.engine.knex, { enabled: true, message: MIGRATION_MAINTENANCE_MESSAGE, changedBy: 'data migration' });
+    }
+    catch (error) {
+        throw new MigrationAbortedError(`cannot turn maintenance mode on in the source: ${redactSecrets((error as Error).message)}`);
+    }
+
+    report.maintenance = true;
+    // Instances read the switch at most MAINTENANCE_CACHE_MS apart; the
+    // margin lets writes already past the check commit before the watch starts.
+    await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_CACHE_MS + 500));
+}
+
+async function copyAndFinish(ctx: Context, report: MigrationReport, levels: string[][], order: string[], watch: ChangeWatch | null, phaseDone: (name: string) => void): Promise<void> {
+
+    const { options, source, target, emit } = ctx;
+    let mark = Date.now();
     // 3. Refuse a target that already holds data unless told what to do with it.
     const counts = new Map<string, number>();
     for (const table of order) {
@@ -504,6 +557,18 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     }
 
     phaseDone('copy');
+
+    // Rows written to the source after their batch was copied are not in the target.
+    const changed = await watch!.changes();
+    mark = Date.now();
+    if (changed.length) {
+        report.sourceChanged = changed;
+        if (report.maintenance) {
+            throw new MigrationAbortedError(`the source changed during the copy although maintenance mode was on (${changed.join(', ')}): something writes to it without going through the server. Stop it, then run again with --truncate`);
+        }
+
+        report.warnings.push(`the source was written during the copy (${changed.join(', ')}): the target may be stale. Run again with --truncate and --maintenance, which makes the library read-only while it moves`);
+    }
 
     // 6. Restore what was set aside, rebuild derived search data, reset
     // sequences; 7. validate: counts always, content checksums when asked.

@@ -92,6 +92,8 @@ function dataFragment(job: JobSnapshot | null, error: string | null = null, valu
   <label><input type="checkbox" name="verifyRows" value="true" ${checked('verifyRows')}> name differing rows</label>
   <label><input type="checkbox" name="resume" value="true" ${checked('resume')}> resume</label>
   <label><input type="checkbox" name="truncate" value="true" ${checked('truncate')}> truncate target first</label>
+  <label><input type="checkbox" name="maintenance" value="true" ${checked('maintenance')}> read-only library during the move (maintenance mode)</label>
+  <label><input type="checkbox" name="onInvalid" value="reject" ${values.onInvalid === 'reject' ? 'checked' : ''}> set aside rows the target cannot hold (reject file)</label>
   <button name="dryRun" value="true" ${job?.status === 'running' ? 'disabled' : ''}>Dry run</button>
   <button name="dryRun" value="false" ${job?.status === 'running' ? 'disabled' : ''}>Start migration</button>
 </form>
@@ -110,6 +112,8 @@ const formPayload = Joi.object({
     verifyRows: Joi.string().valid('true'),
     resume: Joi.string().valid('true'),
     truncate: Joi.string().valid('true'),
+    maintenance: Joi.string().valid('true'),
+    onInvalid: Joi.string().valid('reject'),
     dryRun: Joi.string().valid('true', 'false')
 });
 
@@ -212,6 +216,8 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     verifyRows: form.verifyRows === 'true',
                     resume: form.resume === 'true',
                     truncate: form.truncate === 'true',
+                    maintenance: form.maintenance === 'true',
+                    onInvalid: form.onInvalid === 'reject' ? 'reject' : 'fail',
                     dryRun: form.dryRun === 'true'
                 });
                 if (error) {

@@ -62,6 +62,10 @@ export function formatReport(report: MigrationReport): string {
         lines.push(`failed: ${report.fatal}`);
     }
 
+    if (report.maintenance) {
+        lines.push('maintenance: the source library is read-only (maintenance mode): switch the servers to the target, or turn it off with POST /ops/maintenance');
+    }
+
     const setAside = report.rejectedRows && !report.dryRun ? `, ${report.rejectedRows} set aside in ${report.rejectFile}` : '';
     lines.push(`${report.ok ? 'OK' : 'FAILED'}: ${report.totalRows} row(s)${setAside} in ${(report.durationMs / 1000).toFixed(1)} s (${report.rowsPerSecond} rows/s)`);
     return lines.join('\n');

@@ -33,6 +33,7 @@ export const jobPayload = Joi.object({
     batchSize: Joi.number().integer().min(1).max(MAX_BATCH_SIZE).default(1000),
     // The reject file goes to the server's data directory (never a path from the request).
     onInvalid: Joi.string().valid('fail', 'reject').default('fail'),
+    maintenance: Joi.boolean().default(false),
     tables: Joi.array().items(Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1).unique()
 }).messages({ 'any.custom': '{{#error.message}}' });
 

@@ -74,6 +74,11 @@ export interface MigrateOptions {
     migrate?: boolean;
     /** Relative SQLite paths resolve against this directory. */
     baseDir?: string;
+    /**
+     * Make the source library read-only (maintenance mode, in the source
+     * database) for the run, and fail when the source changes anyway.
+     */
+    maintenance?: boolean;
     /** Source values the target cannot hold: stop before writing (fail, the default) or set their rows aside (reject). */
     onInvalid?: OnInvalid;
     /** With onInvalid 'reject': the JSON-lines file each set-aside row is written to, whole, with its reasons. */
@@ -138,6 +143,10 @@ export interface MigrationReport {
     appliedMigrations: string[];
     pendingMigrations: string[];
     schemaIssues: SchemaIssue[];
+    /** The run turned maintenance mode on in the source, and it is still on. */
+    maintenance: boolean;
+    /** What was written to the source during the copy (tables, or the file), null when nothing was. */
+    sourceChanged: string[] | null;
     /** Source values the target cannot hold (the first 1,000), found before any row moved. */
     invalidValues: InvalidValue[];
     /** Rows set aside with onInvalid 'reject' (rows with invalid values and the rows that reference them). */

@@ -4,11 +4,12 @@
 import type { Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
 
+import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 import { saveCheckpoint } from '../checkpoints';
 import { copyField } from '../values';
-import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 const KINDS: Record<string, ColumnKind> = {
     'jsonb': 'json',
@@ -26,9 +27,10 @@ const KINDS: Record<string, ColumnKind> = {
     'numeric': 'float'
 };
 
+// Bookkeeping of knex and the migrator, and the per-database maintenance switch.
 function isMigratorTable(name: string): boolean {
 
-    return name.startsWith('knex_') || name.startsWith('migrator_');
+    return name.startsWith('knex_') || name.startsWith('migrator_') || name === MAINTENANCE_TABLE;
 }
 
 async function readCatalog(knex: Knex): Promise<Catalog> {
@@ -282,6 +284,36 @@ function suspectValues(knex: Knex, source: ColumnInfo): Knex.Raw | null {
     return null;
 }
 
+/**
+ * Every row inserted or updated after the watch started carries a newer
+ * transaction id (xmin) than the snapshot's first unassigned one; a delete
+ * changes the row count. One scan of each table, at the end only.
+ */
+async function watchChanges(knex: Knex, tables: readonly string[]): Promise<ChangeWatch> {
+
+    const { rows: [{ xid }] } = await knex.raw('SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text AS xid');
+    const counts = new Map<string, number>();
+    for (const table of tables) {
+        counts.set(table, Number((await knex(table).count({ n: '*' }))[0]!.n));
+    }
+
+    return {
+        async changes() {
+
+            const changed: string[] = [];
+            for (const table of tables) {
+                const { rows: [row] } = await knex.raw(`SELECT count(*) AS n, count(*) FILTER (WHERE age(xmin) <= age(?::xid)) AS written FROM ${quoteIdentifier(table)}`, [xid]);
+                if (Number(row.written) > 0 || Number(row.n) !== counts.get(table)) {
+                    changed.push(table);
+                }
+            }
+
+            return changed;
+        },
+        async close() {}
+    };
+}
+
 export const postgresMigrator: MigratorDialect = {
     // At most four connections work at once (two loads, or two index builds
     // beside the search rebuild and validation), so nothing waits for one;
@@ -303,5 +335,6 @@ export const postgresMigrator: MigratorDialect = {
     openWriter,
     truncate,
     afterLoad,
-    suspectValues
+    suspectValues,
+    watchChanges
 };

@@ -4,11 +4,12 @@
 
 import type { Knex } from 'knex';
 
+import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
 import { checkpointUpsert, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -50,7 +51,7 @@ async function readCatalog(knex: Knex): Promise<Catalog> {
     const virtual = tables.filter((row) => /^CREATE VIRTUAL TABLE/i.test(row.sql ?? '')).map((row) => row.name);
     const catalog: Catalog = new Map();
     for (const { name } of tables) {
-        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') ||
+        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') || name === MAINTENANCE_TABLE ||
             virtual.some((table) => name === table || name.startsWith(`${table}_`)) || isDerivedSearchTable('sqlite', name)) {
             continue;
         }
@@ -305,6 +306,23 @@ function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex
     return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
 }
 
+/**
+ * PRAGMA data_version on a connection of its own changes whenever another
+ * connection commits to the file (WAL included): exact, and costs nothing.
+ * SQLite cannot say which table changed.
+ */
+async function watchChanges(knex: Knex): Promise<ChangeWatch> {
+
+    const client = knex.client as { acquireRawConnection(): Promise<any>; destroyRawConnection(connection: unknown): Promise<void> };
+    const connection = await client.acquireRawConnection();
+    const version = () => new Promise<number>((resolve, reject) => connection.get('PRAGMA data_version', (error: Error | null, row: { data_version: number }) => (error ? reject(error) : resolve(row.data_version))));
+    const start = await version();
+    return {
+        changes: async () => (await version() === start ? [] : ['the database file (SQLite does not say which table)']),
+        close: () => client.destroyRawConnection(connection)
+    };
+}
+
 export const sqliteMigrator: MigratorDialect = {
     // Keyset scans and batched inserts read each page once: a small page
     // cache keeps the process's memory flat whatever the database size.
@@ -326,5 +344,6 @@ export const sqliteMigrator: MigratorDialect = {
     openWriter: (knex: Knex) => new SqliteBatchWriter(knex),
     truncate,
     afterLoad,
-    suspectValues
+    suspectValues,
+    watchChanges
 };

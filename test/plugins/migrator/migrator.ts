@@ -262,12 +262,14 @@ describe('migrator', () => {
             await insertAwkwardLibrary(engine.knex);
             const ids = (await engine.knex('annotations').select('id').orderBy('id')).map((row: { id: string }) => row.id);
             const at = Math.min(14, ids.length - 1);
-            // SQLite keeps any text in a JSON column; jsonb cannot take it.
-            await engine.knex('annotations').where('id', ids[at]).update({ tags: '[not json' });
+            // A value the target's CHECK constraint refuses (the pre-flight
+            // knows types and lengths, not constraints).
+            await engine.knex('annotations').where('id', ids[at]).update({ note: 'refused by the target' });
             return { offset: at, key: ids[at - (at % 10)] };
         });
 
         const target = await pg('bad-json');
+        await withEngine(target.url, (engine) => engine.knex.raw("ALTER TABLE annotations ADD CONSTRAINT annotations_refuse CHECK (note IS DISTINCT FROM 'refused by the target')"));
         const report = await migrateData({ source: damaged.url, target: target.url, verifyRows: true, batchSize: 10 });
         expect(report.ok).to.be.false();
         const annotations = report.tables.find((table) => table.table === 'annotations')!;
@@ -278,7 +280,7 @@ describe('migrator', () => {
         expect(annotations.errors[0]!.batch).to.equal(batch);
         expect(annotations.errors[0]!.message).to.contain(`batch ${batch} (`);
         expect(annotations.errors[0]!.message).to.contain(`first key ["${key}"]`);
-        expect(annotations.errors[0]!.message).to.contain('column tags: not valid JSON: [not json');
+        expect(annotations.errors[0]!.message).to.contain('violates check constraint "annotations_refuse"');
         // The rows from the failed batch on are named as missing.
         expect(annotations.differingKeys![0]).to.equal(`{"id":"${key}"} missing in target`);
         for (const table of report.tables.filter((entry) => entry.table !== 'annotations')) {
@@ -321,16 +323,16 @@ describe('migrator', () => {
     it('isolates a failing table, resumes after the fix and names the rows that differ', { timeout: 180_000 }, async () => {
 
         const target = await pg('narrow');
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
 
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
-        expectOnlyFailure(failed, 'graph_edges', 1, 'too long');
+        expectOnlyFailure(failed, 'graph_edges', 1, 'violates check constraint');
 
         // Someone edits a copied row, then the column is fixed and the run resumed.
         await withEngine(target.url, async (engine) => {
 
             await engine.knex('users').where('email', 'plain@example.org').update({ display_name: 'edited' });
-            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+            await engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short');
         });
 
         const resumed = await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 });
@@ -365,7 +367,7 @@ describe('migrator', () => {
     it('hashes the source again on resume when the checkpoints hold checksums of another kind', { timeout: 180_000 }, async () => {
 
         const target = await pg('algorithm');
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
         expect(failed.tables.find((table) => table.table === 'graph_edges')!.status).to.equal('failed');
 
@@ -375,7 +377,7 @@ describe('migrator', () => {
 
             await engine.knex('migrator_state').where({ key: 'checksum' }).delete();
             await engine.knex('migrator_checkpoints').whereNotNull('checksum').update({ checksum: 'f'.repeat(32) });
-            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+            await engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short');
         });
 
         const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 10 });
@@ -472,12 +474,12 @@ describe('migrator', () => {
         // graph_edges fails, so the run stops with its checkpoints; the
         // target is changed; the resumed run validates against the source.
         const target = await pg('corrupt');
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
-        expectOnlyFailure(failed, 'graph_edges', 1, 'too long');
+        expectOnlyFailure(failed, 'graph_edges', 1, 'violates check constraint');
 
         const changed = await corrupt(target.url);
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short'));
         expectCaught(await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 }), changed);
     });
 
