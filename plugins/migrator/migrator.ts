@@ -381,13 +381,11 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     const ctx: Context = { options, source, target, targetFile, rejected: new Map(), emit };
 
     // 2b. Pre-flight: values the target cannot hold, before any row moves.
-    if (!report.pendingMigrations.length) {
-        emit({ type: 'phase', phase: 'preflight', message: 'scanning the source for values the target cannot hold' });
-        ctx.rejected = await preflight(ctx, order, report);
-    }
-    else {
-        report.warnings.push('the source is scanned for values the target cannot hold once the migrations have been applied');
-    }
+    // A dry run into a target without the schema yet checks against the
+    // columns the migrations will create: the source's, which come from the
+    // same migrations.
+    emit({ type: 'phase', phase: 'preflight', message: 'scanning the source for values the target cannot hold' });
+    ctx.rejected = await preflight(report.pendingMigrations.length ? { ...ctx, target: { ...target, catalog: source.catalog } } : ctx, order, report);
 
     phaseDone('preflight');
 
