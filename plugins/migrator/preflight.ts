@@ -10,8 +10,12 @@ import type { DatabaseType } from '../../server/db/url';
 import { makeDirectorySync } from '../../server/fs';
 import { toIsoTimestamp } from '../../server/time';
 import { sharedColumns } from './schema-check';
+import { MigrationAbortedError, type Context } from './context';
 import { canonicalJson, copyField, sqliteValue, ValueError } from './values';
-import type { ColumnInfo, InvalidValue, Side, TableInfo } from './types';
+import type { ColumnInfo, InvalidValue, MigrationReport, Side, TableInfo } from './types';
+
+/** Where --on-invalid reject writes the set-aside rows unless told otherwise. */
+export const DEFAULT_REJECT_FILE = 'migration-rejects.jsonl';
 
 /** Invalid values kept in the report; the reject file holds every row. */
 export const INVALID_VALUES_REPORTED = 1000;
@@ -240,4 +244,38 @@ export function writeRejectFile(file: string, rejected: Map<string, Map<string, 
     }
 
     return count;
+}
+
+/**
+ * Scans the source; with invalid values, stops before anything is written
+ * (onInvalid 'fail') or writes their rows, and the rows that reference them,
+ * to the reject file and returns their keys, which the copy and validation skip.
+ */
+export async function runPreflight(ctx: Context, order: readonly string[], report: MigrationReport): Promise<Map<string, Set<string>>> {
+
+    const { options, source, target } = ctx;
+    const invalid = await scanSource(source, target, order);
+    report.invalidValues = invalid.slice(0, INVALID_VALUES_REPORTED).map(({ row: _row, ...value }) => value);
+    if (!invalid.length) {
+        return new Map();
+    }
+
+    const first = invalid[0]!;
+    if (options.onInvalid !== 'reject') {
+        throw new MigrationAbortedError(`the source holds ${invalid.length} value(s) the target cannot hold; nothing was written. First: ${first.table} ${JSON.stringify(first.key)} column ${first.column}: ${first.reason} (${first.hint}). Fix them, or run with --on-invalid reject to copy the rest and write those rows to a reject file`);
+    }
+
+    const rejected = await rowsToReject(source, order, invalid);
+    if (options.dryRun) {
+        report.rejectedRows = [...rejected.values()].reduce((sum, rows) => sum + rows.size, 0);
+        report.warnings.push(`${report.rejectedRows} row(s) would be set aside in the reject file`);
+    }
+    else {
+        const file = Path.resolve(options.baseDir ?? '.', options.rejectFile ?? DEFAULT_REJECT_FILE);
+        report.rejectedRows = writeRejectFile(file, rejected);
+        report.rejectFile = file;
+        report.warnings.push(`${report.rejectedRows} row(s) set aside with their reasons in ${file}; they are not in the target`);
+    }
+
+    return new Map([...rejected].map(([table, rows]) => [table, new Set(rows.keys())]));
 }

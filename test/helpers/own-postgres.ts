@@ -16,6 +16,10 @@ export interface OwnPostgres {
     /** postgres://postgres@127.0.0.1:PORT/postgres */
     url: string;
     restart(): Promise<void>;
+    /** Stops the server, keeping its data; start() brings it back. */
+    halt(): Promise<void>;
+    start(): Promise<void>;
+    /** Stops the server and removes its data. */
     stop(): Promise<void>;
 }
 
@@ -58,6 +62,14 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
         restart: async () => {
 
             await ctl('restart');
+        },
+        halt: async () => {
+
+            await ctl('stop');
+        },
+        start: async () => {
+
+            await ctl('start');
         },
         stop: async () => {
 
