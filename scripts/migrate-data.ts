@@ -1,6 +1,7 @@
 // npm run migrate-data -- --source URL --target URL [options]
 // Copies the library between SQLite and PostgreSQL (either direction).
-// Exit codes: 0 done and valid, 1 failed (report says why), 2 usage error.
+// Exit codes: 0 done and valid, 1 failed (report says why), 2 usage error,
+// 3 done and valid with rows set aside in the reject file (--on-invalid reject).
 
 import Fs from 'node:fs';
 import Path from 'node:path';
@@ -11,10 +12,11 @@ import { directUrlFor } from '../server/db/direct';
 import { redactSecrets } from '../server/db/url';
 import { formatReport } from '../plugins/migrator/report';
 import { createProgressReporter } from '../plugins/migrator/progress';
-import { DEFAULT_BATCH_SIZE, migrateData, MigrationUsageError, type MigrateOptions } from '../plugins/migrator/migrator';
+import { DEFAULT_BATCH_SIZE, DEFAULT_REJECT_FILE, migrateData, MigrationUsageError, type MigrateOptions } from '../plugins/migrator/migrator';
 
 const USAGE = `usage: npm run migrate-data -- --source URL --target URL [--validate] [--verify-rows] [--dry-run]
        [--resume | --truncate] [--batch-size N] [--tables a,b] [--report FILE] [--no-migrate]
+       [--on-invalid fail|reject] [--reject-file FILE] [--maintenance]
   --source URL      database to copy from (sqlite:path or postgres://…)
   --target URL      database to copy into (a missing SQLite file is created; pending migrations are applied)
   --validate        compare content checksums as well as row counts
@@ -25,7 +27,15 @@ const USAGE = `usage: npm run migrate-data -- --source URL --target URL [--valid
   --batch-size N    rows per batch (default ${DEFAULT_BATCH_SIZE})
   --tables a,b      only these tables
   --report FILE     write the report as JSON
-  --no-migrate      refuse instead of applying pending migrations to the target`;
+  --no-migrate      refuse instead of applying pending migrations to the target
+  --on-invalid fail|reject
+                    source values the target cannot hold (NUL in text, dates out of range, over-long
+                    text...): fail stops before writing anything (default); reject copies the rest and
+                    writes those rows, whole, with their reasons to the reject file (exit code 3)
+  --maintenance     make the source library read-only for the run (maintenance mode, seen by every server
+                    within a second) and fail if it changes anyway; left on after a successful run
+  --reject-file FILE
+                    where --on-invalid reject writes the rows (default ${DEFAULT_REJECT_FILE})`;
 
 class UsageError extends Error {}
 
@@ -51,6 +61,9 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
                 tables: { type: 'string' },
                 report: { type: 'string' },
                 'no-migrate': { type: 'boolean' },
+                'on-invalid': { type: 'string' },
+                'reject-file': { type: 'string' },
+                maintenance: { type: 'boolean' },
                 help: { type: 'boolean', short: 'h' }
             }
         });
@@ -81,8 +94,20 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
         throw new UsageError('--tables needs at least one table name');
     }
 
+    if (values['on-invalid'] !== undefined && values['on-invalid'] !== 'fail' && values['on-invalid'] !== 'reject') {
+        throw new UsageError(`--on-invalid must be fail or reject, not "${values['on-invalid']}"`);
+    }
+
+    if (values['reject-file'] !== undefined && values['on-invalid'] !== 'reject') {
+        throw new UsageError('--reject-file goes with --on-invalid reject');
+    }
+
     if (values.report !== undefined) {
-        checkReportFile(values.report);
+        checkReportFile(values.report, '--report');
+    }
+
+    if (values['on-invalid'] === 'reject') {
+        checkReportFile(values['reject-file'] ?? DEFAULT_REJECT_FILE, '--reject-file');
     }
 
     return {
@@ -96,18 +121,21 @@ export function parseCommandLine(argv: string[]): MigrateOptions & { report?: st
         batchSize,
         tables,
         migrate: !values['no-migrate'],
+        maintenance: values.maintenance,
+        onInvalid: values['on-invalid'] as MigrateOptions['onInvalid'],
+        rejectFile: values['on-invalid'] === 'reject' ? values['reject-file'] ?? DEFAULT_REJECT_FILE : undefined,
         report: values.report
     };
 }
 
-/** The report is written after the run: a path it cannot be written to is refused before the run. */
-function checkReportFile(file: string): void {
+/** The report and reject files are written during or after the run: a path they cannot be written to is refused before it. */
+function checkReportFile(file: string, flag: string): void {
 
     const path = Path.resolve(file);
     let writable = path;
     if (Fs.existsSync(path)) {
         if (Fs.statSync(path).isDirectory()) {
-            throw new UsageError(`--report ${file} is a directory; give a file name`);
+            throw new UsageError(`${flag} ${file} is a directory; give a file name`);
         }
     }
     else {
@@ -118,7 +146,7 @@ function checkReportFile(file: string): void {
         Fs.accessSync(writable, Fs.constants.W_OK);
     }
     catch (error) {
-        throw new UsageError(`--report ${file} cannot be written: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${writable} does not exist` : `${writable} is not writable`}`);
+        throw new UsageError(`${flag} ${file} cannot be written: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${writable} does not exist` : `${writable} is not writable`}`);
     }
 }
 
@@ -167,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
         Fs.writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
     }
 
-    return report.ok ? 0 : 1;
+    return report.ok ? report.rejectedRows ? 3 : 0 : 1;
 }
 
 if (require.main === module) {

@@ -21,6 +21,8 @@ export interface PoolOverrides {
     sqliteBusyTimeoutMs?: number;
     /** SQLite page cache per connection, in MiB (default 64). */
     sqliteCacheMb?: number;
+    /** PostgreSQL json/jsonb values come back as their text, unparsed (every digit of a number kept). */
+    jsonAsText?: boolean;
 }
 
 export interface PluginSwitches {

@@ -16,6 +16,7 @@ import * as DbEngine from '../plugins/db-engine';
 import * as FtsPostgres from '../plugins/fts-postgres';
 import * as FtsSqlite from '../plugins/fts-sqlite';
 import * as Jobs from '../plugins/jobs';
+import * as Maintenance from '../plugins/maintenance';
 import * as Monitoring from '../plugins/monitoring';
 import * as Migrator from '../plugins/migrator';
 import * as Upkeep from '../plugins/upkeep';
@@ -48,7 +49,9 @@ export function manifest(config: Config): Manifest {
         { plugin: DbEngine.plugin, options: { config } },
         { plugin: Upkeep.plugin, options: { config } },
         { plugin: Jobs.plugin, options: { config } },
-        { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin }
+        { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin },
+        // Always: a library switched read-only stays read-only whatever else runs.
+        { plugin: Maintenance.plugin }
     ];
 
     if (config.plugins.monitoring) {

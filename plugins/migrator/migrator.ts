@@ -3,59 +3,39 @@
 // module: the CLI (scripts/migrate-data.ts) and the plugin both wrap it.
 
 import Fs from 'node:fs';
-import type { Knex } from 'knex';
 
 import { checkConnection, createDatabaseEngine, DatabaseUnreachableError } from '../../server/db/engine';
-import { migrationConfig, migrationStatus } from '../../server/db/migrations';
 import type { DatabaseEngine } from '../../server/db/types';
+import { migrationConfig } from '../../server/db/migrations';
 import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
-import { derivedSearchStorage, rebuildSearchStorage } from '../../server/search/storage';
+import { MAINTENANCE_CACHE_MS, setMaintenance } from '../../server/maintenance';
 import {
     clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, forgetChecksums, hasCheckpointTables, loadCheckpoints,
-    loadDeferred, readState, saveCheckpoint, writeState, type Checkpoint
+    readState, writeState, type Checkpoint
 } from './checkpoints';
-import { CHECKSUM_ALGORITHM, rowHash, TableChecksum } from './checksum';
-import { cursorOf, readPage, tableChecksum } from './reading';
+import { CHECKSUM_ALGORITHM } from './checksum';
+import {
+    checkTargetFile, countRows, inParallel, MigrationAbortedError, MigrationUsageError, rate, sqliteFileIdentity, tableReport, type Context
+} from './context';
+import { copyTable } from './copy';
 import { postgresMigrator } from './dialects/postgres';
 import { sqliteMigrator } from './dialects/sqlite';
-import type { DeferredObject, EncodedBatch, MigratorDialect } from './dialects/types';
-import { sharedColumns, tableLevels, tableOrder, validateSchemas } from './schema-check';
-import type { Catalog, ColumnInfo, MigrateOptions, MigrationReport, ProgressEvent, TableReport } from './types';
+import type { ChangeWatch, MigratorDialect } from './dialects/types';
+import { selectTables, targetMigrationStatus } from './plan';
+import { DEFAULT_REJECT_FILE, runPreflight } from './preflight';
+import { deferObjects, planSearchRebuild, restoreObjects, SEARCH_SOURCE_TABLES, startSearchRebuild } from './rebuild';
+import { tableLevels, tableOrder, validateSchemas } from './schema-check';
+import type { MigrateOptions, MigrationReport, ProgressEvent, Side, TableReport } from './types';
+import { validateTable } from './validate';
 
 export type * from './types';
-export { validateSchemas, tableOrder };
+export { validateSchemas, tableOrder, MigrationAbortedError, MigrationUsageError, DEFAULT_REJECT_FILE };
 
 export const DEFAULT_BATCH_SIZE = 1000;
+export const MIGRATION_MAINTENANCE_MESSAGE = 'The library is being moved to another database: reads work, writes are refused until the move is over.';
 export const MAX_BATCH_SIZE = 50_000;
-const DIFFERING_KEYS_SHOWN = 10;
 
 const dialects: Record<DatabaseType, MigratorDialect> = { sqlite: sqliteMigrator, postgres: postgresMigrator };
-
-/** Invalid options: nothing was opened or written (the CLI exits 2). */
-export class MigrationUsageError extends Error {
-
-    constructor(message: string) {
-
-        super(message);
-        this.name = 'MigrationUsageError';
-    }
-}
-
-/** The run stopped before or while writing, for a reason stated in the message. */
-export class MigrationAbortedError extends Error {}
-
-interface Side {
-    engine: DatabaseEngine;
-    dialect: MigratorDialect;
-    catalog: Catalog;
-}
-
-interface Context {
-    options: Required<Pick<MigrateOptions, 'batchSize' | 'validate' | 'verifyRows'>> & MigrateOptions;
-    source: Side;
-    target: Side;
-    emit(event: ProgressEvent): void;
-}
 
 /** Checks options without opening anything; throws MigrationUsageError. */
 export function checkMigrateOptions(options: MigrateOptions): void {
@@ -63,6 +43,14 @@ export function checkMigrateOptions(options: MigrateOptions): void {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
         throw new MigrationUsageError(`batch size must be an integer from 1 to ${MAX_BATCH_SIZE}`);
+    }
+
+    if (options.onInvalid !== undefined && options.onInvalid !== 'fail' && options.onInvalid !== 'reject') {
+        throw new MigrationUsageError(`--on-invalid must be fail or reject, not "${String(options.onInvalid)}"`);
+    }
+
+    if (options.rejectFile !== undefined && options.onInvalid !== 'reject') {
+        throw new MigrationUsageError('a reject file is only written with --on-invalid reject');
     }
 
     if (options.resume && options.truncate) {
@@ -98,6 +86,12 @@ export function checkMigrateOptions(options: MigrateOptions): void {
     if (source.type === 'sqlite' && !Fs.existsSync(source.filename)) {
         throw new MigrationUsageError(`the source SQLite file ${source.filename} does not exist`);
     }
+
+    for (const [role, side] of [['source', source], ['target', target]] as const) {
+        if (side.type === 'sqlite' && Fs.statSync(side.filename, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new MigrationUsageError(`the ${role} ${side.filename} is a directory, not a SQLite file`);
+        }
+    }
 }
 
 function emptyReport(options: MigrateOptions): MigrationReport {
@@ -119,6 +113,11 @@ function emptyReport(options: MigrateOptions): MigrationReport {
         appliedMigrations: [],
         pendingMigrations: [],
         schemaIssues: [],
+        maintenance: false,
+        sourceChanged: null,
+        invalidValues: [],
+        rejectedRows: 0,
+        rejectFile: null,
         warnings: [],
         tables: [],
         phases: {},
@@ -196,13 +195,28 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
 
         targetEngine = openSide(options.target, options);
         await connect(targetEngine, 'target');
-        await run(options, report, sourceEngine, targetEngine, emit);
+        const targetFile = sqliteFileIdentity(options.target, options.baseDir);
+        await run(options, report, sourceEngine, targetEngine, targetFile, emit);
+        checkTargetFile(options, targetFile);
     }
     catch (error) {
         report.fatal = redactSecrets(error instanceof MigrationAbortedError ? error.message : `${(error as Error).message}`);
         report.ok = false;
     }
     finally {
+        if (report.maintenance && !report.ok) {
+            // A failed run gives the library its writes back; a successful one
+            // leaves it read-only until the switch to the target.
+            await setMaintenance(sourceEngine.knex, { enabled: false, changedBy: 'data migration (failed)' }).then(() => {
+
+                report.maintenance = false;
+                report.warnings.push('maintenance mode was turned off again in the source because the run failed');
+            }, (error: Error) => {
+
+                report.warnings.push(`maintenance mode is still on in the source (turning it off failed: ${redactSecrets(error.message)}); turn it off with POST /ops/maintenance`);
+            });
+        }
+
         await sourceEngine.destroy();
         await targetEngine?.destroy();
         report.finishedAt = new Date().toISOString();
@@ -215,54 +229,7 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
     return report;
 }
 
-/** Like migrationStatus(), without creating knex's tables in a database that has none (knex's list() would). */
-async function targetMigrationStatus(knex: Knex): Promise<{ completed: string[]; pending: string[] }> {
-
-    if (await knex.schema.hasTable(migrationConfig.tableName!)) {
-        return await migrationStatus(knex);
-    }
-
-    const pending = Fs.readdirSync(migrationConfig.directory as string)
-        .filter((name) => (migrationConfig.loadExtensions ?? ['.ts']).some((extension) => name.endsWith(extension)) && !name.endsWith('.d.ts'))
-        .sort();
-    return { completed: [], pending };
-}
-
-function rate(rows: number, ms: number): number {
-
-    return ms > 0 ? Math.round(rows * 1000 / ms) : 0;
-}
-
-function tableReport(table: string, sourceRows: number, status: TableReport['status']): TableReport {
-
-    return {
-        table, sourceRows, targetRows: null, copiedRows: 0, checksumMatch: null, sourceChecksum: null, targetChecksum: null,
-        durationMs: 0, rowsPerSecond: 0, status, errors: []
-    };
-}
-
-function selectTables(catalog: Catalog, wanted: readonly string[] | undefined): string[] {
-
-    const all = [...catalog.keys()].sort();
-    if (!wanted?.length) {
-        return all;
-    }
-
-    const unknown = wanted.filter((name) => !catalog.has(name));
-    if (unknown.length) {
-        throw new MigrationAbortedError(`unknown table(s) ${unknown.join(', ')}; the source has: ${all.join(', ')}`);
-    }
-
-    return [...new Set(wanted)];
-}
-
-async function countRows(knex: Knex, table: string): Promise<number> {
-
-    const [{ count }] = await knex(table).count({ count: '*' });
-    return Number(count);
-}
-
-async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, emit: Context['emit']): Promise<void> {
+async function run(options: Context['options'], report: MigrationReport, sourceEngine: DatabaseEngine, targetEngine: DatabaseEngine, targetFile: string | null, emit: Context['emit']): Promise<void> {
 
     let mark = Date.now();
     const phaseDone = (name: string) => {
@@ -321,8 +288,53 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     const levels = tableLevels(selected, source.catalog, target.catalog);
     const order = levels.flat();
-    const ctx: Context = { options, source, target, emit };
+    const ctx: Context = { options, source, target, targetFile, rejected: new Map(), emit };
 
+    // 2b. Pre-flight: values the target cannot hold, before any row moves.
+    // A dry run into a target without the schema yet checks against the
+    // columns the migrations will create: the source's, which come from the
+    // same migrations.
+    emit({ type: 'phase', phase: 'preflight', message: 'scanning the source for values the target cannot hold' });
+    ctx.rejected = await runPreflight(report.pendingMigrations.length ? { ...ctx, target: { ...target, catalog: source.catalog } } : ctx, order, report);
+
+    phaseDone('preflight');
+
+    // 2c. Maintenance mode on the source (the running library turns
+    // read-only), then a watch for writes to the source from here on.
+    if (options.maintenance && !options.dryRun) {
+        await enterMaintenance(source, report, emit);
+    }
+
+    const watch = options.dryRun ? null : await source.dialect.watchChanges(source.engine.knex, order);
+    try {
+        await copyAndFinish(ctx, report, levels, order, watch, phaseDone);
+    }
+    finally {
+        await watch?.close();
+    }
+}
+
+/** Sets the source read-only and waits until every server instance has seen it. */
+async function enterMaintenance(source: Side, report: MigrationReport, emit: Context['emit']): Promise<void> {
+
+    emit({ type: 'phase', phase: 'maintenance', message: 'making the source library read-only (maintenance mode)' });
+    try {
+        await setMaintenance(source.engine.knex, { enabled: true, message: MIGRATION_MAINTENANCE_MESSAGE, changedBy: 'data migration' });
+    }
+    catch (error) {
+        throw new MigrationAbortedError(`cannot turn maintenance mode on in the source: ${redactSecrets((error as Error).message)}`);
+    }
+
+    report.maintenance = true;
+    // Instances read the switch at most MAINTENANCE_CACHE_MS apart; the
+    // margin lets writes already past the check commit before the watch starts.
+    await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_CACHE_MS + 500));
+}
+
+async function copyAndFinish(ctx: Context, report: MigrationReport, levels: string[][], order: string[], watch: ChangeWatch | null, phaseDone: (name: string) => void): Promise<void> {
+
+    const { options, source, target, emit } = ctx;
+    let mark = Date.now();
     // 3. Refuse a target that already holds data unless told what to do with it.
     const counts = new Map<string, number>();
     for (const table of order) {
@@ -369,6 +381,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         for (const table of order) {
             const done = checkpoints.get(table)?.rows ?? 0;
             const entry = tableReport(table, counts.get(table)!, 'dry-run');
+            entry.rejectedRows = ctx.rejected.get(table)?.size ?? 0;
             entry.targetRows = report.pendingMigrations.length ? 0 : await countRows(target.engine.knex, table);
             entry.copiedRows = 0;
             if (options.resume && done) {
@@ -406,6 +419,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     const reports = new Map<string, TableReport>();
     for (const table of order) {
         const entry = tableReport(table, counts.get(table)!, 'ok');
+        entry.rejectedRows = ctx.rejected.get(table)?.size ?? 0;
         reports.set(table, entry);
         report.tables.push(entry);
     }
@@ -452,6 +466,18 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     phaseDone('copy');
 
+    // Rows written to the source after their batch was copied are not in the target.
+    const changed = await watch!.changes();
+    mark = Date.now();
+    if (changed.length) {
+        report.sourceChanged = changed;
+        if (report.maintenance) {
+            throw new MigrationAbortedError(`the source changed during the copy although maintenance mode was on (${changed.join(', ')}): something writes to it without going through the server. Stop it, then run again with --truncate`);
+        }
+
+        report.warnings.push(`the source was written during the copy (${changed.join(', ')}): the target may be stale. Run again with --truncate and --maintenance, which makes the library read-only while it moves`);
+    }
+
     // 6. Restore what was set aside, rebuild derived search data, reset
     // sequences; 7. validate: counts always, content checksums when asked.
     // Validation (mostly work here) reads the target while the restore
@@ -495,354 +521,4 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
     if (report.ok) {
         await dropCheckpointTables(target.engine.knex);
     }
-}
-
-/** Records and drops what the bulk load is faster without; returns everything set aside, also by a killed run. */
-async function deferObjects(target: Side, tables: readonly string[]): Promise<DeferredObject[]> {
-
-    // Objects set aside by a killed run are still recorded; keep them.
-    const saved = await loadDeferred(target.engine.knex);
-    const present = await target.dialect.deferrableObjects(target.engine.knex, tables);
-    const names = new Set(saved.map((object) => `${object.phase}:${object.name}`));
-    const all = [...saved, ...present.filter((object) => !names.has(`${object.phase}:${object.name}`))];
-    await target.engine.knex.transaction(async (trx) => {
-
-        await writeState(trx, 'deferred', JSON.stringify(all));
-        for (const object of present) {
-            await trx.raw(object.drop);
-        }
-    });
-    return all;
-}
-
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-
-    const queue = [...items];
-    const worker = async () => {
-
-        for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-            await work(item);
-        }
-    };
-
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-}
-
-// Tables whose derived search data rebuildSearchStorage() recomputes.
-const SEARCH_SOURCE_TABLES = ['resources'];
-
-/** When and how the derived search data is recomputed after a load. */
-interface SearchRebuild {
-    /** The loaded tables include a search source and the row triggers alone do not keep the derived data. */
-    needed: boolean;
-    /**
-     * What the row triggers derive is current: they stayed on for the whole
-     * load. A trigger set aside (by a run of an older version being resumed)
-     * means some rows lack it, and the rebuild recomputes it (on PostgreSQL
-     * by rewriting the table).
-     */
-    derivedColumnsCurrent: boolean;
-    /**
-     * The rebuild only reads the search sources, so it starts as soon as they
-     * are copied and runs beside the copy of the other tables.
-     */
-    besideCopy: boolean;
-    /** The search source tables this run loads. */
-    sources: string[];
-    /** The rebuild once started (beside the copy or after it). */
-    running?: Promise<void>;
-}
-
-function planSearchRebuild(type: DatabaseType, deferred: readonly DeferredObject[], tables: readonly string[]): SearchRebuild {
-
-    const storage = derivedSearchStorage[type];
-    const sources = tables.filter((table) => SEARCH_SOURCE_TABLES.includes(table));
-    const derivedColumnsCurrent = !deferred.some((entry) => entry.phase === 'trigger' && storage.rowTriggers.includes(entry.name));
-    const needed = sources.length > 0 && !(derivedColumnsCurrent && storage.rowTriggersSuffice);
-    return { needed, derivedColumnsCurrent, besideCopy: needed && derivedColumnsCurrent, sources };
-}
-
-/**
- * Starts the rebuild once. The set-aside statement triggers are not needed
- * for it: the migrator writes no search source rows after their copy, and
- * the target is not in use during a migration.
- */
-function startSearchRebuild(target: Side, search: SearchRebuild, report: MigrationReport): Promise<void> {
-
-    if (!search.running) {
-        const started = Date.now();
-        search.running = rebuildSearchStorage(target.engine.knex, target.engine.type, { derivedColumnsCurrent: search.derivedColumnsCurrent })
-            .then(() => {
-
-                report.phases.search = Date.now() - started;
-            });
-        // Awaited by restoreObjects(); a run cancelled before that must not
-        // leave the rejection unhandled.
-        search.running.catch(() => undefined);
-    }
-
-    return search.running;
-}
-
-/**
- * Puts back what deferObjects() set aside and rebuilds the derived search
- * data (or waits for the rebuild started beside the copy). Every object is
- * attempted; the ones that fail stay recorded (a --resume tries them again)
- * and are returned.
- */
-async function restoreObjects(target: Side, search: SearchRebuild, report: MigrationReport): Promise<string[]> {
-
-    const { knex } = target.engine;
-    const deferred = await loadDeferred(knex);
-    const failed: Array<{ object: DeferredObject; message: string }> = [];
-    const restore = async (object: DeferredObject) => {
-
-        try {
-            await target.dialect.restore(knex, object);
-        }
-        catch (error) {
-            failed.push({ object, message: redactSecrets((error as Error).message) });
-        }
-    };
-
-    const concurrency = target.dialect.restoreConcurrency;
-    for (const object of deferred.filter((entry) => entry.phase === 'trigger')) {
-        await restore(object);
-    }
-
-    // A rebuild that rewrites resources rows comes before resources' indexes;
-    // one that only reads them runs beside every index build. Foreign keys
-    // last, one at a time: each locks two tables.
-    const indexes = deferred.filter((entry) => entry.phase === 'index');
-    const later = search.derivedColumnsCurrent ? [] : indexes.filter((entry) => SEARCH_SOURCE_TABLES.includes(entry.table));
-    const now = indexes.filter((entry) => !later.includes(entry));
-    const rebuild = search.needed ? startSearchRebuild(target, search, report) : Promise.resolve();
-    await Promise.all([rebuild, inParallel(now, Math.max(1, concurrency - 1), restore)]);
-    await inParallel(later, concurrency, restore);
-    for (const object of deferred.filter((entry) => entry.phase === 'constraint')) {
-        await restore(object);
-    }
-
-    await writeState(knex, 'deferred', JSON.stringify(failed.map((entry) => entry.object)));
-    return failed.map(({ object, message }) => `could not restore ${object.phase} ${object.name} on ${object.table}: ${message}`);
-}
-
-async function copyTable(ctx: Context, table: string, entry: TableReport, checkpoint: Checkpoint | null): Promise<void> {
-
-    const { options, source, target, emit } = ctx;
-    const sourceTable = source.catalog.get(table)!;
-    const columns = sharedColumns(sourceTable, target.catalog.get(table)!);
-    const state: Checkpoint = checkpoint ?? { table, lastKey: null, rows: 0, batches: 0, checksum: null, completed: false };
-    const checksum = new TableChecksum(state.checksum);
-    // A running checksum only counts when it covers every copied row: rows
-    // copied by an earlier run without validation make the source be hashed
-    // again at validation time instead.
-    const hashing = options.validate && (state.rows === 0 || state.checksum !== null);
-    const started = Date.now();
-
-    emit({ type: 'table-start', table, rows: entry.sourceRows, done: state.rows });
-    if (state.completed) {
-        entry.copiedRows = 0;
-        entry.sourceChecksum = state.checksum;
-        emit({ type: 'table-done', table, report: entry });
-        return;
-    }
-
-    // Names a failed batch by its keys: the source rows need not be kept for it.
-    const batchError = (error: unknown, batch: number, after: unknown[] | null, first: unknown[]) => {
-
-        return Object.assign(new Error(`batch ${batch} (rows after key ${JSON.stringify(after)}, first key ${JSON.stringify(first)}): ${redactSecrets((error as Error).message)}`), { batch });
-    };
-
-    // Writes one encoded batch with its checkpoint, in one transaction.
-    const writer = target.dialect.openWriter(target.engine.knex);
-    const write = async (encoded: EncodedBatch, next: Checkpoint, after: unknown[] | null, first: unknown[]) => {
-
-        try {
-            await writer.write(encoded, next);
-        }
-        catch (error) {
-            throw batchError(error, next.batches, after, first);
-        }
-
-        Object.assign(state, next);
-        entry.copiedRows += encoded.rows;
-        emit({ type: 'batch', table, batch: next.batches, rows: encoded.rows, done: state.rows, total: entry.sourceRows });
-    };
-
-    // Three pages at a time: the next one is read, and this one hashed and
-    // encoded, while the previous one is written. Writes stay one after
-    // another, in key order.
-    let pending = readPage(source.engine.knex, sourceTable, columns.source, state.lastKey, options.batchSize, true);
-    let writing: Promise<void> = Promise.resolve();
-    let planned = { lastKey: state.lastKey, rows: state.rows, batches: state.batches };
-    try {
-        try {
-            for (;;) {
-                if (options.signal?.aborted) {
-                    throw new MigrationAbortedError('cancelled; run again with --resume to continue');
-                }
-
-                const rows = await pending;
-                if (!rows.length) {
-                    break;
-                }
-
-                const cursor = cursorOf(sourceTable, rows[rows.length - 1]!, true);
-                pending = rows.length === options.batchSize ? readPage(source.engine.knex, sourceTable, columns.source, cursor, options.batchSize, true) : Promise.resolve([]);
-                pending.catch(() => {});
-
-                const batch = planned.batches + 1;
-                const after = planned.lastKey;
-                const first = cursorOf(sourceTable, rows[0]!, true);
-                let encoded: EncodedBatch;
-                try {
-                    if (hashing) {
-                        // The target's kinds normalize both sides, so a converted value
-                        // and its original hash alike.
-                        for (const row of rows) {
-                            checksum.add(columns.target, row);
-                        }
-                    }
-
-                    encoded = target.dialect.encodeBatch(table, columns.target, rows);
-                }
-                catch (error) {
-                    // A value its column cannot hold.
-                    throw batchError(error, batch, after, first);
-                }
-
-                const next: Checkpoint = {
-                    table, lastKey: cursor, rows: planned.rows + rows.length, batches: batch,
-                    checksum: hashing ? checksum.toString() : null, completed: false
-                };
-                planned = next;
-
-                await writing;
-                writing = write(encoded, next, after, first);
-                writing.catch(() => {});
-            }
-
-            await writing;
-        }
-        catch (error) {
-            // Whatever stopped the copy, no write of this table is left running.
-            await writing.catch(() => {});
-            throw error;
-        }
-        finally {
-            await writer.close();
-        }
-
-        state.completed = true;
-        await saveCheckpoint(target.engine.knex, state);
-        entry.sourceChecksum = hashing ? checksum.toString() : null;
-    }
-    catch (error) {
-        if (error instanceof MigrationAbortedError) {
-            throw error;
-        }
-
-        const batch = (error as { batch?: number }).batch ?? null;
-        const message = redactSecrets((error as Error).message);
-        entry.status = 'failed';
-        entry.errors.push({ table, batch, message });
-        emit({ type: 'table-error', table, batch, message });
-    }
-    finally {
-        entry.durationMs = Date.now() - started;
-        entry.rowsPerSecond = rate(entry.copiedRows, entry.durationMs);
-    }
-
-    emit({ type: 'table-done', table, report: entry });
-}
-
-async function validateTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
-
-    try {
-        await compareTable(ctx, table, entry);
-    }
-    catch (error) {
-        // One table's trouble (a value that cannot be read back, a lost
-        // connection) is that table's error; the others are still validated.
-        entry.status = 'failed';
-        entry.errors.push({ table, batch: null, message: `validation: ${redactSecrets((error as Error).message)}` });
-    }
-}
-
-async function compareTable(ctx: Context, table: string, entry: TableReport): Promise<void> {
-
-    const { options, source, target } = ctx;
-    const targetTable = target.catalog.get(table)!;
-    const columns = sharedColumns(source.catalog.get(table)!, targetTable);
-    entry.sourceRows = await countRows(source.engine.knex, table);
-    entry.targetRows = await countRows(target.engine.knex, table);
-
-    // A table whose copy failed cannot match: its counts are reported, and
-    // hashing its source (which may hold the value that failed it) is skipped.
-    if (options.validate && entry.status !== 'failed') {
-        if (entry.sourceChecksum === null) {
-            // A table copied without validation by an earlier run: hash the source now.
-            entry.sourceChecksum = await tableChecksum(source.engine.knex, source.catalog.get(table)!, columns.target, options.batchSize);
-        }
-
-        entry.targetChecksum = await tableChecksum(target.engine.knex, targetTable, columns.target, options.batchSize);
-        entry.checksumMatch = entry.sourceChecksum === entry.targetChecksum;
-    }
-
-    if (entry.status === 'ok' && (entry.sourceRows !== entry.targetRows || entry.checksumMatch === false)) {
-        entry.status = 'mismatch';
-        const what = entry.sourceRows !== entry.targetRows ? `row counts differ (source ${entry.sourceRows}, target ${entry.targetRows})` : 'content checksums differ';
-        entry.errors.push({ table, batch: null, message: what });
-    }
-
-    if (options.verifyRows && entry.status !== 'ok') {
-        entry.differingKeys = await differingKeys(ctx, table, columns.target);
-    }
-}
-
-/** The first keys whose rows differ, are missing from the target, or exist only in the target. */
-async function differingKeys(ctx: Context, table: string, columns: readonly ColumnInfo[]): Promise<string[]> {
-
-    const found: string[] = [];
-    const passes: Array<[Side, Side, string]> = [[ctx.source, ctx.target, 'missing in target'], [ctx.target, ctx.source, 'only in target']];
-    for (const [from, to, absent] of passes) {
-        const info = from.catalog.get(table)!;
-        const key = info.primaryKey;
-        let after: unknown[] | null = null;
-        for (;;) {
-            const rows = await readPage(from.engine.knex, info, columns, after, 1000, false);
-            if (!rows.length) {
-                break;
-            }
-
-            const keys = rows.map((row) => key.map((column) => row[column]));
-            const others = await (key.length === 1 ?
-                to.engine.knex(table).select(columns.map((column) => column.name)).whereIn(key[0]!, keys.map((values) => values[0]) as any[]) :
-                to.engine.knex(table).select(columns.map((column) => column.name)).whereIn(key, keys as any[][]));
-            const byKey = new Map(others.map((row: Record<string, unknown>) => [JSON.stringify(key.map((column) => String(row[column]).toLowerCase())), row]));
-            for (const row of rows) {
-                const id = JSON.stringify(key.map((column) => String(row[column]).toLowerCase()));
-                const other = byKey.get(id);
-                if (!other) {
-                    found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} ${absent}`);
-                }
-                else if (absent === 'missing in target' && rowHash(columns, row) !== rowHash(columns, other)) {
-                    found.push(`${JSON.stringify(Object.fromEntries(key.map((column) => [column, row[column]])))} differs`);
-                }
-
-                if (found.length >= DIFFERING_KEYS_SHOWN) {
-                    return found;
-                }
-            }
-
-            if (rows.length < 1000) {
-                break;
-            }
-
-            after = cursorOf(info, rows[rows.length - 1]!, false);
-        }
-    }
-
-    return found;
 }

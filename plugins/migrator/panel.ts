@@ -166,6 +166,8 @@ function dataFragment(job: JobSnapshot | null): Html {
     <label class="check"><input type="checkbox" name="verifyRows" value="true"> Name differing rows</label>
     <label class="check"><input type="checkbox" name="resume" value="true"> Resume</label>
     <label class="check"><input type="checkbox" name="truncate" value="true"> Truncate the target first</label>
+    <label class="check"><input type="checkbox" name="maintenance" value="true"> Read-only library during the move (maintenance mode)</label>
+    <label class="check"><input type="checkbox" name="onInvalid" value="reject"> Set aside rows the target cannot hold (reject file)</label>
   </fieldset>
   ${formActions(job)}
 </form>
@@ -183,6 +185,8 @@ const formPayload = Joi.object({
     verifyRows: Joi.string().valid('true'),
     resume: Joi.string().valid('true'),
     truncate: Joi.string().valid('true'),
+    maintenance: Joi.string().valid('true'),
+    onInvalid: Joi.string().valid('reject'),
     dryRun: Joi.string().valid('true', 'false')
 });
 
@@ -286,6 +290,8 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                     verifyRows: form.verifyRows === 'true',
                     resume: form.resume === 'true',
                     truncate: form.truncate === 'true',
+                    maintenance: form.maintenance === 'true',
+                    onInvalid: form.onInvalid === 'reject' ? 'reject' : 'fail',
                     dryRun: form.dryRun === 'true'
                 });
                 if (error) {

@@ -54,7 +54,8 @@ export function cursorOf(table: TableInfo, row: Record<string, unknown>, parents
     return parentsFirst && selfReference(table) ? [Number(row[DEPTH]), ...values] : values;
 }
 
-export async function tableChecksum(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[], pageSize: number): Promise<string> {
+/** The content checksum of a table's rows (those `include` accepts, when given). */
+export async function tableChecksum(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[], pageSize: number, include?: (row: Record<string, unknown>) => boolean): Promise<string> {
 
     const checksum = new TableChecksum();
     let pending = readPage(knex, table, columns, null, pageSize, false);
@@ -68,7 +69,9 @@ export async function tableChecksum(knex: Knex, table: TableInfo, columns: reado
         }
 
         for (const row of rows) {
-            checksum.add(columns, row);
+            if (!include || include(row)) {
+                checksum.add(columns, row);
+            }
         }
 
         if (!full) {

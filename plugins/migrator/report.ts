@@ -19,6 +19,14 @@ export function formatReport(report: MigrationReport): string {
         lines.push(`schema: ${issue.table}: ${issue.message}`);
     }
 
+    for (const value of report.invalidValues.slice(0, 20)) {
+        lines.push(`invalid: ${value.table} ${JSON.stringify(value.key)} column ${value.column}: ${value.reason} (${value.hint})`);
+    }
+
+    if (report.invalidValues.length > 20) {
+        lines.push(`invalid: … ${report.invalidValues.length - 20} more in the JSON report`);
+    }
+
     for (const warning of report.warnings) {
         lines.push(`warning: ${warning}`);
     }
@@ -54,6 +62,11 @@ export function formatReport(report: MigrationReport): string {
         lines.push(`failed: ${report.fatal}`);
     }
 
-    lines.push(`${report.ok ? 'OK' : 'FAILED'}: ${report.totalRows} row(s) in ${(report.durationMs / 1000).toFixed(1)} s (${report.rowsPerSecond} rows/s)`);
+    if (report.maintenance) {
+        lines.push('maintenance: the source library is read-only (maintenance mode): switch the servers to the target, or turn it off with POST /ops/maintenance');
+    }
+
+    const setAside = report.rejectedRows && !report.dryRun ? `, ${report.rejectedRows} set aside in ${report.rejectFile}` : '';
+    lines.push(`${report.ok ? 'OK' : 'FAILED'}: ${report.totalRows} row(s)${setAside} in ${(report.durationMs / 1000).toFixed(1)} s (${report.rowsPerSecond} rows/s)`);
     return lines.join('\n');
 }

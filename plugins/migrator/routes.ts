@@ -35,6 +35,9 @@ export const jobPayload = Joi.object({
     resume: Joi.boolean().default(false),
     truncate: Joi.boolean().default(false),
     batchSize: Joi.number().integer().min(1).max(MAX_BATCH_SIZE).default(1000),
+    // The reject file goes to the server's data directory (never a path from the request).
+    onInvalid: Joi.string().valid('fail', 'reject').default('fail'),
+    maintenance: Joi.boolean().default(false),
     tables: Joi.array().items(Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).min(1).unique()
 }).messages({ 'any.custom': '{{#error.message}}' }).label('DataMigrationJobCreate');
 
@@ -52,11 +55,17 @@ export function mapMigratorError(error: unknown): never {
     throw error;
 }
 
+/** Where a job's set-aside rows go, relative to the server's root directory. */
+export function rejectFileFor(options: JobOptions): JobOptions {
+
+    return options.onInvalid === 'reject' ? { ...options, rejectFile: `data/migration-rejects-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl` } : options;
+}
+
 /** Starts a job; a URL naming the configured database gets its direct connection (db-engine decides). */
 export async function startJob(jobs: MigrationJobs, options: JobOptions, config: Config) {
 
     try {
-        return await jobs.start({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) });
+        return await jobs.start(rejectFileFor({ ...options, source: directUrlFor(config, options.source), target: directUrlFor(config, options.target) }));
     }
     catch (error) {
         return mapMigratorError(error);

@@ -1,6 +1,8 @@
 // Contracts of the data migrator: catalogs, options, progress events and the report.
 
+import type { DatabaseEngine } from '../../server/db/types';
 import type { DatabaseType } from '../../server/db/url';
+import type { MigratorDialect } from './dialects/types';
 
 /** How a column's values are interpreted, independent of the dialect's type name. */
 export type ColumnKind = 'text' | 'uuid' | 'integer' | 'float' | 'boolean' | 'timestamp' | 'json';
@@ -31,6 +33,27 @@ export interface TableInfo {
 
 export type Catalog = Map<string, TableInfo>;
 
+/** One database of a run: its engine, its dialect's migrator part and its catalog. */
+export interface Side {
+    engine: DatabaseEngine;
+    dialect: MigratorDialect;
+    catalog: Catalog;
+}
+
+/** What to do with source values the target cannot hold. */
+export type OnInvalid = 'fail' | 'reject';
+
+/** A source value the target cannot hold, found by the pre-flight scan. */
+export interface InvalidValue {
+    table: string;
+    /** The row's primary key values. */
+    key: Record<string, unknown>;
+    column: string;
+    reason: string;
+    /** What the operator can do about it. */
+    hint: string;
+}
+
 export interface MigrateOptions {
     source: string;
     target: string;
@@ -51,6 +74,15 @@ export interface MigrateOptions {
     migrate?: boolean;
     /** Relative SQLite paths resolve against this directory. */
     baseDir?: string;
+    /**
+     * Make the source library read-only (maintenance mode, in the source
+     * database) for the run, and fail when the source changes anyway.
+     */
+    maintenance?: boolean;
+    /** Source values the target cannot hold: stop before writing (fail, the default) or set their rows aside (reject). */
+    onInvalid?: OnInvalid;
+    /** With onInvalid 'reject': the JSON-lines file each set-aside row is written to, whole, with its reasons. */
+    rejectFile?: string;
     onProgress?: (event: ProgressEvent) => void;
     signal?: AbortSignal;
 }
@@ -83,6 +115,8 @@ export interface TableReport {
     rowsPerSecond: number;
     status: 'ok' | 'failed' | 'mismatch' | 'dry-run' | 'skipped';
     errors: TableError[];
+    /** Source rows set aside by the pre-flight (onInvalid 'reject'); the target holds sourceRows − rejectedRows. */
+    rejectedRows: number;
     /** With verifyRows: keys of the first rows that differ (JSON of the key values). */
     differingKeys?: string[];
 }
@@ -109,6 +143,16 @@ export interface MigrationReport {
     appliedMigrations: string[];
     pendingMigrations: string[];
     schemaIssues: SchemaIssue[];
+    /** The run turned maintenance mode on in the source, and it is still on. */
+    maintenance: boolean;
+    /** What was written to the source during the copy (tables, or the file), null when nothing was. */
+    sourceChanged: string[] | null;
+    /** Source values the target cannot hold (the first 1,000), found before any row moved. */
+    invalidValues: InvalidValue[];
+    /** Rows set aside with onInvalid 'reject' (rows with invalid values and the rows that reference them). */
+    rejectedRows: number;
+    /** Where the set-aside rows were written, when there were any. */
+    rejectFile: string | null;
     warnings: string[];
     tables: TableReport[];
     /** Milliseconds spent per phase (migrate, prepare, copy, search, finish, validate; search and validate overlap the others). */

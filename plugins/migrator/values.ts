@@ -2,6 +2,8 @@
 // checksummed from. Driven by column kinds read from the catalogs, so a
 // value is converted by what the column is, never by what the value looks like.
 
+import { LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+
 import { toIsoTimestamp } from '../../server/time';
 import type { ColumnKind } from './types';
 
@@ -43,20 +45,6 @@ export function toBoolean(column: string, raw: unknown): boolean {
     throw new ValueError(column, `not a boolean: ${String(raw).slice(0, 40)}`);
 }
 
-export function toJson(column: string, raw: unknown): unknown {
-
-    if (typeof raw !== 'string') {
-        return raw;
-    }
-
-    try {
-        return JSON.parse(raw);
-    }
-    catch {
-        throw new ValueError(column, `not valid JSON: ${raw.slice(0, 40)}`);
-    }
-}
-
 function toText(column: string, raw: unknown): string {
 
     if (typeof raw === 'string') {
@@ -81,60 +69,105 @@ function toTimestamp(column: string, raw: unknown): string {
     }
 }
 
-/** True when a JSON value holds an object with more than one key (key order then matters). */
-function hasMultiKeyObject(value: unknown): boolean {
+/** A JSON number kept as the text it was written with. */
+class JsonNumber {
 
-    if (value === null || typeof value !== 'object') {
-        return false;
-    }
-
-    if (Array.isArray(value)) {
-        for (const item of value) {
-            if (item !== null && typeof item === 'object' && hasMultiKeyObject(item)) {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    const keys = Object.keys(value);
-    return keys.length > 1 || keys.length === 1 && hasMultiKeyObject((value as Record<string, unknown>)[keys[0]!]);
+    constructor(readonly text: string) {}
 }
 
-function sortedJson(value: unknown): string {
+function parseJson(column: string, text: string, parseNumber: (text: string) => unknown = (number) => new JsonNumber(number)): unknown {
+
+    try {
+        return parseLossless(text, null, parseNumber);
+    }
+    catch (error) {
+        throw new ValueError(column, `not valid JSON: ${text.slice(0, 40)} (${(error as Error).message})`);
+    }
+}
+
+/**
+ * The exact decimal value of a JSON number as `[-]digits[eN]`: no leading or
+ * trailing zeros, so 1e-300, 0.000…1 and 10e-301 give the same text, and
+ * 12345678901234567890 keeps every digit. Zero has no sign (JSONB has no -0).
+ */
+export function canonicalNumber(text: string): string {
+
+    let exponentAt = text.indexOf('e');
+    if (exponentAt < 0) {
+        exponentAt = text.indexOf('E');
+    }
+
+    const negative = text.charCodeAt(0) === 45;
+    const mantissa = text.slice(negative ? 1 : 0, exponentAt < 0 ? text.length : exponentAt);
+    const dot = mantissa.indexOf('.');
+    let digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+    let first = 0;
+    while (first < digits.length - 1 && digits.charCodeAt(first) === 48) {
+        ++first;
+    }
+
+    let last = digits.length;
+    while (last > first && digits.charCodeAt(last - 1) === 48) {
+        --last;
+    }
+
+    if (last === first) {
+        return '0';
+    }
+
+    const trailing = digits.length - last;
+    digits = digits.slice(first, last);
+    const written = exponentAt < 0 ? '0' : text.slice(exponentAt + 1);
+    // An exponent beyond 2^53 (never from a database, but valid JSON) stays exact as a BigInt.
+    const exponent = written.length < 16 ?
+        String(Number(written) - (dot < 0 ? 0 : mantissa.length - dot - 1) + trailing) :
+        String(BigInt(written) - BigInt(dot < 0 ? 0 : mantissa.length - dot - 1) + BigInt(trailing));
+    return (negative ? '-' : '') + digits + (exponent === '0' ? '' : `e${exponent}`);
+}
+
+function canonicalText(value: unknown): string {
+
+    if (value instanceof JsonNumber) {
+        return canonicalNumber(value.text);
+    }
 
     if (value === null || typeof value !== 'object') {
-        return JSON.stringify(value) ?? 'null';
+        return JSON.stringify(value);
     }
 
     if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; ++i) {
-            out += (i ? ',' : '') + sortedJson(value[i]);
+            out += (i ? ',' : '') + canonicalText(value[i]);
         }
 
         return out + ']';
     }
 
+    // Keys sorted: JSONB reorders them.
     const keys = Object.keys(value).sort();
     let out = '{';
     for (let i = 0; i < keys.length; ++i) {
-        out += (i ? ',' : '') + JSON.stringify(keys[i]) + ':' + sortedJson((value as Record<string, unknown>)[keys[i]!]);
+        out += (i ? ',' : '') + JSON.stringify(keys[i]) + ':' + canonicalText((value as Record<string, unknown>)[keys[i]!]);
     }
 
     return out + '}';
 }
 
 /**
- * JSON with object keys sorted, so equal documents give equal text whatever
- * their key order (JSONB reorders keys). Numbers are written as JSON writes
- * them: JSONB has no -0 either. Documents without a multi-key object (arrays
- * of floats such as embeddings) take the native serializer.
+ * The canonical exact text of a JSON document: keys sorted, no whitespace,
+ * strings re-escaped one way, numbers by their exact decimal value (never
+ * through a double). Equal documents give equal text whatever wrote them.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(column: string, raw: unknown): string {
 
-    return hasMultiKeyObject(value) ? sortedJson(value) : JSON.stringify(value) ?? 'null';
+    return canonicalText(typeof raw === 'string' ? parseJson(column, raw) : parseJson(column, JSON.stringify(raw)));
+}
+
+/** JSON text for SQLite: compact, every number as written. */
+function compactJson(column: string, raw: unknown): string {
+
+    return typeof raw === 'string' ? stringifyLossless(parseJson(column, raw, (number) => new LosslessNumber(number)))! : JSON.stringify(raw);
 }
 
 /**
@@ -149,7 +182,7 @@ export function normalizedValue(kind: ColumnKind, column: string, raw: unknown):
     }
 
     switch (kind) {
-        case 'json': return 'J' + canonicalJson(toJson(column, raw));
+        case 'json': return 'J' + canonicalJson(column, raw);
         case 'timestamp': return 'T' + toTimestamp(column, raw);
         case 'boolean': return toBoolean(column, raw) ? 'B1' : 'B0';
         case 'integer':
@@ -167,7 +200,7 @@ export function sqliteValue(kind: ColumnKind, column: string, raw: unknown): unk
     }
 
     switch (kind) {
-        case 'json': return typeof raw === 'string' ? JSON.stringify(toJson(column, raw)) : JSON.stringify(raw);
+        case 'json': return compactJson(column, raw);
         case 'timestamp': return toTimestamp(column, raw);
         case 'boolean': return toBoolean(column, raw) ? 1 : 0;
         case 'integer':

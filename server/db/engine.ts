@@ -157,9 +157,15 @@ export async function withRawConnection<T>(engine: DatabaseEngine, work: (query:
     let connection: Awaited<ReturnType<RawClient['acquireRawConnection']>>;
     try {
         connection = await client.acquireRawConnection();
+        await engine.dialect.probeConnection(connection);
     }
     catch (error) {
-        throw new DatabaseUnreachableError(engine.target, connectionFailureReason(error));
+        if (connection!) {
+            await client.destroyRawConnection(connection).catch(() => {});
+        }
+
+        const reason = connectionFailureReason(error);
+        throw new DatabaseUnreachableError(engine.target, `${reason}${engine.dialect.connectionHint(engine.target, reason)}`);
     }
 
     try {

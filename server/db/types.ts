@@ -79,6 +79,14 @@ export interface Dialect {
     tryTransactionLock(trx: Knex.Transaction, key: string): Promise<boolean>;
     /** True on a read-only standby (periodic writes must not run there). */
     isStandby(knex: Knex): Promise<boolean>;
+    /**
+     * A first statement on a raw connection (outside the pool): opening a
+     * SQLite file reads nothing, so a file that is not a database, or a
+     * damaged one, fails here and not in the first request.
+     */
+    probeConnection(connection: unknown): Promise<void>;
+    /** What the operator can do about a connection error, appended to its reason ('' when nothing useful). */
+    connectionHint(target: string, reason: string): string;
 }
 
 /** What the server allows, for the start-up pool check. */

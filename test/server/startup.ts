@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import Fs from 'node:fs';
+import Os from 'node:os';
 import Path from 'node:path';
+import Zlib from 'node:zlib';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
@@ -106,6 +109,26 @@ describe('start-up', () => {
         expect(lines[0]).to.match(/^neo-alexandria: Unsupported DATABASE_URL .* Accepted forms: .*postgres/);
         expect(run.stderr).to.not.contain('hunter2');
         expect(run.stderr).to.not.contain('    at ');
+    });
+
+    it('exits with one clear line for a DATABASE_URL naming a file that is not a SQLite database, or a directory', { timeout: 60_000 }, async () => {
+
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'na-startup-bad-'));
+        try {
+            Fs.writeFileSync(Path.join(dir, 'library.db.gz'), Zlib.gzipSync(Buffer.from('not a database')));
+            Fs.writeFileSync(Path.join(dir, 'dump.sql'), 'CREATE TABLE users (id text);\n');
+            for (const [file, reason] of [['library.db.gz', 'not a SQLite database'], ['dump.sql', 'not a SQLite database'], ['', 'is a directory']]) {
+                const run = await runServer({ DATABASE_URL: `sqlite:${Path.join(dir, file!)}`, PORT: '0' });
+                expect(run.code, file).to.equal(1);
+                const lines = run.stderr.trim().split('\n');
+                expect(lines, file).to.have.length(1);
+                expect(lines[0], file).to.match(/^neo-alexandria: cannot connect to the database sqlite:/);
+                expect(lines[0], file).to.contain(reason);
+            }
+        }
+        finally {
+            Fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it('exits with one clear line for an invalid setting', { timeout: 30_000 }, async () => {

@@ -4,11 +4,12 @@
 import type { Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
 
+import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 import { saveCheckpoint } from '../checkpoints';
 import { copyField } from '../values';
-import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 const KINDS: Record<string, ColumnKind> = {
     'jsonb': 'json',
@@ -26,10 +27,11 @@ const KINDS: Record<string, ColumnKind> = {
     'numeric': 'float'
 };
 
+// Bookkeeping of knex and the migrator, and the per-database maintenance switch.
 function isMigratorTable(name: string): boolean {
 
-    // ops_*: this server's own bookkeeping (jobs), never part of a library.
-    return name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_');
+    // ops_*: this server's own bookkeeping (jobs); the maintenance switch is never copied.
+    return name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_') || name === MAINTENANCE_TABLE;
 }
 
 async function readCatalog(knex: Knex): Promise<Catalog> {
@@ -266,11 +268,59 @@ async function restore(knex: Knex, object: DeferredObject): Promise<void> {
     });
 }
 
+// SQLite holds any text and number PostgreSQL does; what it cannot hold in
+// the application's form: instants outside years 1–9999 (and infinity), and
+// 64-bit integers beyond a double's exact range (the driver reads doubles).
+function suspectValues(knex: Knex, source: ColumnInfo): Knex.Raw | null {
+
+    const column = knex.raw('??', [source.name]).toQuery();
+    if (source.kind === 'timestamp') {
+        return knex.raw(`${column} IS NOT NULL AND (NOT isfinite(${column}) OR ${column} < '0001-01-01T00:00:00Z' OR ${column} >= '10000-01-01T00:00:00Z')`);
+    }
+
+    if (source.declared === 'bigint') {
+        return knex.raw(`abs(${column}) > ${Number.MAX_SAFE_INTEGER}`);
+    }
+
+    return null;
+}
+
+/**
+ * Every row inserted or updated after the watch started carries a newer
+ * transaction id (xmin) than the snapshot's first unassigned one; a delete
+ * changes the row count. One scan of each table, at the end only.
+ */
+async function watchChanges(knex: Knex, tables: readonly string[]): Promise<ChangeWatch> {
+
+    const { rows: [{ xid }] } = await knex.raw('SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text AS xid');
+    const counts = new Map<string, number>();
+    for (const table of tables) {
+        counts.set(table, Number((await knex(table).count({ n: '*' }))[0]!.n));
+    }
+
+    return {
+        async changes() {
+
+            const changed: string[] = [];
+            for (const table of tables) {
+                const { rows: [row] } = await knex.raw(`SELECT count(*) AS n, count(*) FILTER (WHERE age(xmin) <= age(?::xid)) AS written FROM ${quoteIdentifier(table)}`, [xid]);
+                if (Number(row.written) > 0 || Number(row.n) !== counts.get(table)) {
+                    changed.push(table);
+                }
+            }
+
+            return changed;
+        },
+        async close() {}
+    };
+}
+
 export const postgresMigrator: MigratorDialect = {
     // At most four connections work at once (two loads, or two index builds
     // beside the search rebuild and validation), so nothing waits for one;
     // the default acquire timeout keeps an unreachable server a quick error.
-    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator' },
+    // JSON is read as the text PostgreSQL wrote (values.ts parses it losslessly).
+    poolOverrides: { min: 0, max: 6, statementTimeoutMs: 0, applicationName: 'neo-alexandria-migrator', jsonAsText: true },
     // Separate connections work on separate cores: two tables of a level
     // (annotations and citations) load side by side, two indexes build at once.
     copyConcurrency: 2,
@@ -285,5 +335,7 @@ export const postgresMigrator: MigratorDialect = {
     encodeBatch,
     openWriter,
     truncate,
-    afterLoad
+    afterLoad,
+    suspectValues,
+    watchChanges
 };

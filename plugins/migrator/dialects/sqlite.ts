@@ -4,11 +4,12 @@
 
 import type { Knex } from 'knex';
 
+import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
 import { checkpointUpsert, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type BatchWriter, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -50,7 +51,7 @@ async function readCatalog(knex: Knex): Promise<Catalog> {
     const virtual = tables.filter((row) => /^CREATE VIRTUAL TABLE/i.test(row.sql ?? '')).map((row) => row.name);
     const catalog: Catalog = new Map();
     for (const { name } of tables) {
-        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_') ||
+        if (name.startsWith('sqlite_') || name.startsWith('knex_') || name.startsWith('migrator_') || name.startsWith('ops_') || name === MAINTENANCE_TABLE ||
             virtual.some((table) => name === table || name.startsWith(`${table}_`)) || isDerivedSearchTable('sqlite', name)) {
             continue;
         }
@@ -261,6 +262,67 @@ async function afterLoad(knex: Knex, tables: readonly string[]): Promise<void> {
     }
 }
 
+const UUID_GLOB = '[0-9a-fA-F]'.repeat(8) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(4) + '-' + '[0-9a-fA-F]'.repeat(12);
+const ISO_GLOB = '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9].[0-9][0-9][0-9]Z';
+
+/** Integer limits of PostgreSQL's integer types; a bigint must stay within a double's exact integers to be read exactly. */
+const INTEGER_RANGE: Record<string, [number, number]> = {
+    smallint: [-32768, 32767],
+    integer: [-2147483648, 2147483647],
+    bigint: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]
+};
+
+// SQLite's flexible typing lets any column hold any value; these select what
+// PostgreSQL's column may refuse (NUL in text, lengths, ranges, shapes).
+function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null {
+
+    const column = knex.raw('??', [source.name]).toQuery();
+    const conditions: string[] = [];
+    switch (target.kind) {
+        case 'text':
+        case 'json':
+        case 'uuid':
+            conditions.push(`instr(${column}, char(0)) > 0`);
+            break;
+    }
+
+    if (target.kind === 'text' && target.maxLength !== null) {
+        conditions.push(`length(${column}) > ${target.maxLength}`);
+    }
+
+    switch (target.kind) {
+        case 'json': conditions.push(`json_valid(${column}) = 0`, `instr(${column}, '\\u0000') > 0`); break;
+        case 'uuid': conditions.push(`${column} NOT GLOB '${UUID_GLOB}'`); break;
+        case 'boolean': conditions.push(`${column} NOT IN (0, 1)`); break;
+        case 'float': conditions.push(`typeof(${column}) NOT IN ('real', 'integer')`); break;
+        case 'timestamp': conditions.push(`typeof(${column}) <> 'text'`, `${column} NOT GLOB '${ISO_GLOB}'`, `substr(${column}, 1, 4) = '0000'`); break;
+        case 'integer': {
+            const [min, max] = INTEGER_RANGE[target.declared] ?? INTEGER_RANGE.bigint!;
+            conditions.push(`typeof(${column}) <> 'integer'`, `${column} < ${min}`, `${column} > ${max}`);
+            break;
+        }
+    }
+
+    return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
+}
+
+/**
+ * PRAGMA data_version on a connection of its own changes whenever another
+ * connection commits to the file (WAL included): exact, and costs nothing.
+ * SQLite cannot say which table changed.
+ */
+async function watchChanges(knex: Knex): Promise<ChangeWatch> {
+
+    const client = knex.client as { acquireRawConnection(): Promise<any>; destroyRawConnection(connection: unknown): Promise<void> };
+    const connection = await client.acquireRawConnection();
+    const version = () => new Promise<number>((resolve, reject) => connection.get('PRAGMA data_version', (error: Error | null, row: { data_version: number }) => (error ? reject(error) : resolve(row.data_version))));
+    const start = await version();
+    return {
+        changes: async () => (await version() === start ? [] : ['the database file (SQLite does not say which table)']),
+        close: () => client.destroyRawConnection(connection)
+    };
+}
+
 export const sqliteMigrator: MigratorDialect = {
     // Keyset scans and batched inserts read each page once: a small page
     // cache keeps the process's memory flat whatever the database size.
@@ -281,5 +343,7 @@ export const sqliteMigrator: MigratorDialect = {
     encodeBatch,
     openWriter: (knex: Knex) => new SqliteBatchWriter(knex),
     truncate,
-    afterLoad
+    afterLoad,
+    suspectValues,
+    watchChanges
 };

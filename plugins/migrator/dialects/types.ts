@@ -55,6 +55,25 @@ export interface MigratorDialect {
     restore(knex: Knex, object: DeferredObject): Promise<void>;
     /** Sequences and planner statistics after a load. */
     afterLoad(knex: Knex, tables: readonly string[]): Promise<void>;
+    /**
+     * As a source: an SQL condition on `source` selecting the rows whose
+     * value may not fit `target` (a column of the other dialect), or null
+     * when every value fits. A superset is fine: the pre-flight checks each
+     * selected value exactly. Runs inside the database, one scan per table.
+     */
+    suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null;
+    /**
+     * As a source: starts watching these tables for writes by anyone else;
+     * changes() then names what changed since (empty when nothing did).
+     */
+    watchChanges(knex: Knex, tables: readonly string[]): Promise<ChangeWatch>;
+}
+
+/** Writes to the source seen since a watch started. */
+export interface ChangeWatch {
+    /** What changed (tables, or the whole file where the engine cannot tell); empty when nothing did. */
+    changes(): Promise<string[]>;
+    close(): Promise<void>;
 }
 
 /** Writes encoded batches, each with its checkpoint in one transaction, one at a time. */

@@ -26,12 +26,13 @@ const RETRYABLE = new Set([
 const INT8 = 20;
 const NUMERIC = 1700;
 const TIMESTAMPTZ = 1184;
+const JSON_OIDS = new Set([114, 3802]);
 
 const defaultParser = Pg.types.getTypeParser as (oid: number, format?: string) => (value: string) => unknown;
 const parseTimestamptz = defaultParser(TIMESTAMPTZ);
 
 const typeParsers = {
-    getTypeParser(oid: number, format?: string) {
+    getTypeParser(oid: number, format?: string): (value: string) => unknown {
 
         if (oid === INT8 || oid === NUMERIC) {
             return (value: string) => (value === null ? null : Number(value));
@@ -70,6 +71,15 @@ export const DIRECT_MARKER = 'neo_alexandria.direct';
 // First key of this application's advisory locks ("NA").
 const ADVISORY_NAMESPACE = 0x4e41;
 
+// The data migrator's connections: JSON stays the text PostgreSQL wrote, so a
+// number beyond a double's precision reaches the other side digit for digit.
+const jsonTextParsers = {
+    getTypeParser(oid: number, format?: string) {
+
+        return JSON_OIDS.has(oid) && format !== 'binary' ? (value: string) => value : typeParsers.getTypeParser(oid, format);
+    }
+};
+
 // Marks the moment a pooled connection was last checked, for the pre-ping.
 const lastChecked = Symbol('lastChecked');
 
@@ -98,7 +108,7 @@ export const postgres: Dialect = {
             // A startup parameter PgBouncer passes on and keeps per client.
             application_name: overrides.applicationName ?? 'neo-alexandria',
             keepAlive: true,
-            types: typeParsers
+            types: overrides.jsonAsText ? jsonTextParsers : typeParsers
         };
         if (kind === 'direct') {
             // Straight to the server: the settings travel in the startup
@@ -231,6 +241,17 @@ export const postgres: Dialect = {
         }
 
         return limits.reduce((lowest, limit) => (limit.allowed < lowest.allowed ? limit : lowest));
+    },
+
+    async probeConnection() {
+
+        // Connecting already ran the start-up exchange with the server.
+    },
+
+    connectionHint(): string {
+
+        // connectionFailureReason (engine.ts) already names createdb and PgBouncer.
+        return '';
     },
 
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {

@@ -76,16 +76,36 @@ export const sqlite: Dialect = {
                 acquireTimeoutMillis: settings.acquireTimeoutMs,
                 afterCreate(connection: any, done: (err: Error | null, connection: unknown) => void) {
 
+                    // Every statement has a callback: one without emits its
+                    // error (SQLITE_NOTADB for a file that is not a database)
+                    // as an 'error' event nobody listens to, which ends the
+                    // process. The first error fails the connection instead.
+                    let failure: Error | null = null;
+                    const step = (error: Error | null) => {
+
+                        failure ??= error;
+                    };
+
                     connection.serialize(() => {
 
-                        connection.run(`PRAGMA busy_timeout = ${busyTimeout}`);
-                        connection.run('PRAGMA foreign_keys = ON');
-                        connection.run('PRAGMA synchronous = NORMAL');
+                        connection.run(`PRAGMA busy_timeout = ${busyTimeout}`, step);
+                        connection.run('PRAGMA foreign_keys = ON', step);
+                        connection.run('PRAGMA synchronous = NORMAL', step);
                         // 64 MiB page cache (default 2 MiB): ranking a common word
                         // reads tens of thousands of FTS5 and resource pages; with
                         // the default cache the same pages are read again per query.
-                        connection.run(`PRAGMA cache_size = -${cacheKib}`);
-                        connection.run('PRAGMA journal_mode = WAL', (err: Error | null) => done(err, connection));
+                        connection.run(`PRAGMA cache_size = -${cacheKib}`, step);
+                        connection.run('PRAGMA journal_mode = WAL', (error: Error | null) => {
+
+                            step(error);
+                            if (failure) {
+                                // Closed here: the pool never sees this connection.
+                                connection.close(() => done(failure, connection));
+                                return;
+                            }
+
+                            done(null, connection);
+                        });
                     });
                 }
             } as Knex.PoolConfig
@@ -106,6 +126,25 @@ export const sqlite: Dialect = {
     async connectionLimit(): Promise<ConnectionLimit | null> {
 
         return null;
+    },
+
+    probeConnection(connection: any): Promise<void> {
+
+        return new Promise((resolve, reject) => connection.get('SELECT count(*) FROM sqlite_master', (error: Error | null) => (error ? reject(error) : resolve())));
+    },
+
+    connectionHint(target: string, reason: string): string {
+
+        const filename = target.replace(/^sqlite:/, '');
+        if (/SQLITE_CANTOPEN/.test(reason) && Fs.statSync(filename, { throwIfNoEntry: false })?.isDirectory()) {
+            return ' (the path is a directory, not a SQLite file)';
+        }
+
+        if (/SQLITE_NOTADB/.test(reason)) {
+            return ' (not a SQLite database: a dump, a compressed file or another format?)';
+        }
+
+        return /SQLITE_CORRUPT/.test(reason) ? ' (the file is damaged: restore it from a backup)' : '';
     },
 
     jsonArrayContains(knex: Knex, column: string, values: readonly string[]): Knex.Raw {

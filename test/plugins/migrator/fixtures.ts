@@ -90,9 +90,10 @@ export async function migrated<T extends { url: string }>(database: T): Promise<
     return database;
 }
 
+/** An engine for checks; PostgreSQL JSON comes back as text, as the migrator reads it, so no digit is lost in the check itself. */
 export async function withEngine<T>(url: string, work: (engine: DatabaseEngine) => Promise<T>): Promise<T> {
 
-    const engine = createDatabaseEngine(url, { min: 0, max: 2 });
+    const engine = createDatabaseEngine(url, { min: 0, max: 2, jsonAsText: true });
     try {
         return await work(engine);
     }
@@ -118,6 +119,19 @@ export const AWKWARD_TEXT = [
 // 9007199254740993 (2^53 + 1) has no exact double: the value is 2^53, the edge of exact integers.
 // eslint-disable-next-line no-loss-of-precision
 export const AWKWARD_FLOATS = [1.7976931348623157e308, -1.7976931348623157e308, 5e-324, -5e-324, 2.2250738585072014e-308, -0, 0.1 + 0.2, -123456.789e-10, 9007199254740993];
+
+// JSON a double cannot hold: integers beyond 2^53, long decimals, extreme
+// exponents, every escape JSON has (JSONB refuses only \u0000), key order.
+export const AWKWARD_JSON = [
+    '{"big":9007199254740993,"huge":12345678901234567890,"neg":-98765432109876543210987654321,"id":"12345678901234567890"}',
+    '[1e-300,1.5E+300,0.1000000000000000055511151231257827,-0,1.0,123456789.123456789123456789,1e400,-1e-400,100e-2]',
+    '{"z":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u00e9\\ud83d\\ude80\\u2028","a":[{"b":{"c":[]}}],"é":{}}',
+    '{"b":1,"a":2,"nested":{"y":[3,{"x":4e-7}],"w":null},"t":true,"f":false}'
+];
+
+// Instants at the edges of what both dialects store: the first and last
+// millisecond of years 1 and 9999, the epoch and the millisecond before it.
+export const AWKWARD_TIMESTAMPS = ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '1970-01-01T00:00:00.000Z', '1969-12-31T23:59:59.999Z'];
 
 const iso = (ms: number) => new Date(Date.UTC(2024, 1, 29, 23, 59, 59, 0) + ms).toISOString();
 
@@ -180,12 +194,12 @@ export async function insertAwkwardLibrary(knex: KnexType, resourceCount = 30): 
             quality_score: [0, 1, 0.30000000000000004, 0.5][i % 4],
             read_status: ['unread', 'in_progress', 'read', 'archived'][i % 4],
             embedding: i % 3 === 0 ? null : JSON.stringify(i % 3 === 1 ? [] : AWKWARD_FLOATS.filter((value) => !Object.is(value, -0))),
-            sparse_embedding: i % 4 === 0 ? null : JSON.stringify(i % 4 === 1 ? {} : { b: 1e-7, a: -2.5e300, 'ключ': 0.1 }),
+            sparse_embedding: i % 4 === 0 ? null : i % 4 === 1 ? '{}' : i % 4 === 2 ? AWKWARD_JSON[(i >> 2) % AWKWARD_JSON.length] : JSON.stringify({ b: 1e-7, a: -2.5e300, 'ключ': 0.1 }),
             owner_id: users[i % 2]!.id,
             ingestion_status: 'completed',
             ingestion_error: i % 7 === 0 ? AWKWARD_TEXT[4] : null,
             ingestion_started_at: i % 2 ? iso(i * 1000 + 123) : null,
-            ingestion_completed_at: null,
+            ingestion_completed_at: i % 5 === 1 ? AWKWARD_TIMESTAMPS[(i >> 1) % AWKWARD_TIMESTAMPS.length] : null,
             created_at: iso(i * 997),
             updated_at: iso(i * 997 + 1)
         });
@@ -211,7 +225,7 @@ export async function insertAwkwardLibrary(knex: KnexType, resourceCount = 30): 
         if (i) {
             await knex('graph_edges').insert({
                 id: randomUUID(), source_id: resource.id, target_id: resources[i - 1]!.id, edge_type: 'related',
-                weight: floats[(i + 2) % floats.length], metadata: JSON.stringify(i % 2 ? {} : { why: AWKWARD_TEXT[i % 5]!.slice(0, 40), n: [1, [2, [3]]] }),
+                weight: floats[(i + 2) % floats.length], metadata: i % 3 === 1 ? AWKWARD_JSON[i % AWKWARD_JSON.length] : JSON.stringify(i % 2 ? {} : { why: AWKWARD_TEXT[i % 5]!.slice(0, 40), n: [1, [2, [3]]] }),
                 created_at: iso(i), updated_at: iso(i)
             });
         }

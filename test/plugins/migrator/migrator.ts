@@ -146,6 +146,13 @@ describe('migrator', () => {
         expect(home.ok).to.be.true();
         expect(home.tables.map((table) => table.sourceChecksum)).to.equal(there.tables.map((table) => table.targetChecksum));
 
+        // Every digit of a JSON number beyond a double's precision, in PostgreSQL and back in SQLite.
+        const bigNumbers = await withEngine(middle.url, (engine) => engine.knex('resources').whereRaw("sparse_embedding->>'huge' = '12345678901234567890'").count({ n: '*' }));
+        expect(Number(bigNumbers[0]!.n)).to.be.above(0);
+        const returnedText = await withEngine(back.url, (engine) => engine.knex('resources').where('sparse_embedding', 'like', '%"huge":12345678901234567890%').pluck('sparse_embedding'));
+        expect(returnedText.length).to.equal(Number(bigNumbers[0]!.n));
+        expect(returnedText[0]).to.contain('"big":9007199254740993');
+
         const original = await withEngine(source.url, normalizedDump);
         const inPostgres = await withEngine(middle.url, normalizedDump);
         const returned = await withEngine(back.url, normalizedDump);
@@ -259,12 +266,14 @@ describe('migrator', () => {
             await insertAwkwardLibrary(engine.knex);
             const ids = (await engine.knex('annotations').select('id').orderBy('id')).map((row: { id: string }) => row.id);
             const at = Math.min(14, ids.length - 1);
-            // SQLite keeps any text in a JSON column; jsonb cannot take it.
-            await engine.knex('annotations').where('id', ids[at]).update({ tags: '[not json' });
+            // A value the target's CHECK constraint refuses (the pre-flight
+            // knows types and lengths, not constraints).
+            await engine.knex('annotations').where('id', ids[at]).update({ note: 'refused by the target' });
             return { offset: at, key: ids[at - (at % 10)] };
         });
 
         const target = await pg('bad-json');
+        await withEngine(target.url, (engine) => engine.knex.raw("ALTER TABLE annotations ADD CONSTRAINT annotations_refuse CHECK (note IS DISTINCT FROM 'refused by the target')"));
         const report = await migrateData({ source: damaged.url, target: target.url, verifyRows: true, batchSize: 10 });
         expect(report.ok).to.be.false();
         const annotations = report.tables.find((table) => table.table === 'annotations')!;
@@ -275,7 +284,7 @@ describe('migrator', () => {
         expect(annotations.errors[0]!.batch).to.equal(batch);
         expect(annotations.errors[0]!.message).to.contain(`batch ${batch} (`);
         expect(annotations.errors[0]!.message).to.contain(`first key ["${key}"]`);
-        expect(annotations.errors[0]!.message).to.contain('column tags: not valid JSON: [not json');
+        expect(annotations.errors[0]!.message).to.contain('violates check constraint "annotations_refuse"');
         // The rows from the failed batch on are named as missing.
         expect(annotations.differingKeys![0]).to.equal(`{"id":"${key}"} missing in target`);
         for (const table of report.tables.filter((entry) => entry.table !== 'annotations')) {
@@ -318,16 +327,16 @@ describe('migrator', () => {
     it('isolates a failing table, resumes after the fix and names the rows that differ', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('narrow');
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
 
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
-        expectOnlyFailure(failed, 'graph_edges', 1, 'too long');
+        expectOnlyFailure(failed, 'graph_edges', 1, 'violates check constraint');
 
         // Someone edits a copied row, then the column is fixed and the run resumed.
         await withEngine(target.url, async (engine) => {
 
             await engine.knex('users').where('email', 'plain@example.org').update({ display_name: 'edited' });
-            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+            await engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short');
         });
 
         const resumed = await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 });
@@ -335,7 +344,7 @@ describe('migrator', () => {
         expect(resumed.tables.find((table) => table.table === 'graph_edges')!.status).to.equal('ok');
         const users = resumed.tables.find((table) => table.table === 'users')!;
         expect(users.status).to.equal('mismatch');
-        expect(users.differingKeys).to.equal(['{"id":"00000000-0000-4000-8000-000000000002"} differs']);
+        expect(users.differingKeys).to.equal(['{"id":"00000000-0000-4000-8000-000000000002"} differs in display_name']);
         expect(resumed.ok).to.be.false();
     });
 
@@ -362,7 +371,7 @@ describe('migrator', () => {
     it('hashes the source again on resume when the checkpoints hold checksums of another kind', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('algorithm');
-        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(3)'));
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
         const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
         expect(failed.tables.find((table) => table.table === 'graph_edges')!.status).to.equal('failed');
 
@@ -372,7 +381,7 @@ describe('migrator', () => {
 
             await engine.knex('migrator_state').where({ key: 'checksum' }).delete();
             await engine.knex('migrator_checkpoints').whereNotNull('checksum').update({ checksum: 'f'.repeat(32) });
-            await engine.knex.raw('ALTER TABLE graph_edges ALTER COLUMN edge_type TYPE varchar(64)');
+            await engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short');
         });
 
         const resumed = await migrateData({ source: source.url, target: target.url, resume: true, validate: true, batchSize: 10 });
@@ -419,5 +428,76 @@ describe('migrator', () => {
         expect(resumed.fatal).to.be.null();
         expect(resumed.ok).to.be.true();
         expect(await withEngine(target.url, normalizedDump)).to.equal(await withEngine(source.url, normalizedDump));
+    });
+
+    /** Changes one digit of a big JSON integer, one character of a text and one millisecond of a timestamp in the target. */
+    const corrupt = async (url: string): Promise<{ resource: string; user: string; annotation: string }> => {
+
+        return await withEngine(url, async (engine) => {
+
+            const { knex } = engine;
+            const text = engine.type === 'postgres' ? 'sparse_embedding::text' : 'sparse_embedding';
+            const resource = await knex('resources').whereRaw(`${text} like '%"huge": 12345678901234567890%' or ${text} like '%"huge":12345678901234567890%'`).first('id', 'sparse_embedding');
+            await knex('resources').where('id', resource.id).update({
+                sparse_embedding: engine.type === 'postgres' ?
+                    knex.raw("jsonb_set(sparse_embedding, '{huge}', '12345678901234567891'::jsonb)") :
+                    resource.sparse_embedding.replace(/:12345678901234567890/, ':12345678901234567891')
+            });
+            const user = await knex('users').whereNotNull('display_name').first('id', 'display_name');
+            await knex('users').where('id', user.id).update({ display_name: user.display_name.replace('emoji', 'emojI') });
+            const annotation = await knex('annotations').where('start_offset', 3).first('id', 'created_at');
+            await knex('annotations').where('id', annotation.id).update({ created_at: new Date(Date.parse(annotation.created_at) + 1).toISOString() });
+            return { resource: resource.id, user: user.id, annotation: annotation.id };
+        });
+    };
+
+    const expectCaught = (report: MigrationReport, changed: { resource: string; user: string; annotation: string }) => {
+
+        expect(report.resumed).to.be.true();
+        expect(report.ok).to.be.false();
+        const expected: Record<string, string> = {
+            resources: `{"id":"${changed.resource}"} differs in sparse_embedding`,
+            users: `{"id":"${changed.user}"} differs in display_name`,
+            annotations: `{"id":"${changed.annotation}"} differs in created_at`
+        };
+        for (const table of report.tables) {
+            if (expected[table.table]) {
+                expect(table.status, table.table).to.equal('mismatch');
+                expect(table.checksumMatch, table.table).to.be.false();
+                expect(table.differingKeys, table.table).to.equal([expected[table.table]!]);
+            }
+            else {
+                expect(table.status, table.table).to.equal('ok');
+                expect(table.checksumMatch, table.table).to.be.true();
+            }
+        }
+    };
+
+    it('fails validation into PostgreSQL when one digit, one character or one millisecond changed, and names key and column', { timeout: 180_000 }, async () => {
+
+        // graph_edges fails, so the run stops with its checkpoints; the
+        // target is changed; the resumed run validates against the source.
+        const target = await pg('corrupt');
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges ADD CONSTRAINT graph_edges_short CHECK (length(edge_type) <= 3)'));
+        const failed = await migrateData({ source: source.url, target: target.url, validate: true, batchSize: 10 });
+        expectOnlyFailure(failed, 'graph_edges', 1, 'violates check constraint');
+
+        const changed = await corrupt(target.url);
+        await withEngine(target.url, (engine) => engine.knex.raw('ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_short'));
+        expectCaught(await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 }), changed);
+    });
+
+    it('fails validation into SQLite when one digit, one character or one millisecond changed, and names key and column', { timeout: 180_000 }, async () => {
+
+        const middle = await pg('corrupt-source', false);
+        expect((await migrateData({ source: source.url, target: middle.url })).ok).to.be.true();
+        const target = await migrated(sqlite('corrupt'));
+        await withEngine(target.url, (engine) => engine.knex.raw('CREATE UNIQUE INDEX graph_edges_one_type ON graph_edges (edge_type)'));
+        const failed = await migrateData({ source: middle.url, target: target.url, validate: true, batchSize: 1 });
+        expectOnlyFailure(failed, 'graph_edges', 2, 'UNIQUE constraint failed');
+
+        const changed = await corrupt(target.url);
+        await withEngine(target.url, (engine) => engine.knex.raw('DROP INDEX graph_edges_one_type'));
+        expectCaught(await migrateData({ source: middle.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 }), changed);
     });
 });

@@ -1,0 +1,43 @@
+// GET and POST /ops/maintenance (admin only; a console session also needs
+// its CSRF token, which crumb checks for every session-authenticated POST).
+
+import type { Server } from '@hapi/hapi';
+import Joi from 'joi';
+
+import { ADMIN_STRATEGY, adminCredentials } from '../../server/auth';
+import type { MaintenanceSwitch } from '../../server/maintenance';
+
+export const maintenancePayload = Joi.object({
+    enabled: Joi.boolean().required(),
+    message: Joi.string().trim().max(500).allow('', null),
+    retryAfterSeconds: Joi.number().integer().min(1).max(86_400).default(300)
+});
+
+export function registerRoutes(server: Server, maintenance: MaintenanceSwitch): void {
+
+    const auth = { strategy: ADMIN_STRATEGY };
+    server.route([
+        {
+            method: 'GET',
+            path: '/ops/maintenance',
+            options: { auth, tags: ['api', 'ops'], description: 'Whether the library is read-only (maintenance mode)' },
+            handler: () => maintenance.current()
+        },
+        {
+            method: 'POST',
+            path: '/ops/maintenance',
+            options: {
+                auth,
+                tags: ['api', 'ops'],
+                description: 'Turn maintenance mode on or off: while on, writes answer 503 with Retry-After on every instance within a second',
+                validate: { payload: maintenancePayload }
+            },
+            handler: (request) => {
+
+                const payload = request.payload as { enabled: boolean; message?: string | null; retryAfterSeconds: number };
+                const via = adminCredentials(request)?.via ?? 'admin';
+                return maintenance.set({ enabled: payload.enabled, message: payload.message || null, retryAfterSeconds: payload.retryAfterSeconds, changedBy: `admin (${via})` });
+            }
+        }
+    ]);
+}
