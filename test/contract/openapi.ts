@@ -150,6 +150,12 @@ describe('contract: real responses match /openapi.json', () => {
         }
         await call('GET', '/metrics', 200);
         await call('GET', '/ops/overview', 200);
+        await call('GET', '/ops/maintenance', 200);
+        await call('GET', '/ops/maintenance', 401, undefined, { headers: {} });
+        await call('POST', '/ops/maintenance', 400, { enabled: 'sometimes' });
+        expect((await call('POST', '/ops/maintenance', 200, { enabled: true, message: 'Moving to PostgreSQL' })).enabled).to.be.true();
+        await call('POST', '/resources', 503, { title: 'Written during maintenance' });
+        expect((await call('POST', '/ops/maintenance', 200, { enabled: false })).enabled).to.be.false();
 
         await call('GET', '/backups', 200);
         await call('GET', '/backups/freshness', 200);
