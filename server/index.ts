@@ -84,6 +84,10 @@ export function adminStartupNotes(config: Config, uri: string): string[] {
         notes.push(`Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${config.adminToken}`);
     }
 
+    if (config.plugins.console && config.env === 'development' && config.auth.sessionSecretSource === 'generated') {
+        notes.push(`Session secret generated for this development run (set SESSION_SECRET to keep console logins across restarts): ${config.auth.sessionSecret}`);
+    }
+
     return notes;
 }
 
