@@ -2,11 +2,9 @@ import { expect } from '@hapi/code';
 import type { Server } from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 
-import { loadConfig, type Config } from '../../server/config';
-import { createServer, prepareDatabase } from '../../server/index';
+import type { Env } from '../../server/config';
 import { deleteExpiredAuthState } from '../../server/security/cleanup';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { TEST_ADMIN_TOKEN, TEST_SESSION_SECRET } from '../helpers/server';
+import { createDeployment, type Deployment } from '../helpers/instances';
 import { loginSession } from '../plugins/console/helpers';
 
 export const lab = Lab.script();
@@ -14,38 +12,17 @@ const { describe, it, before, after } = lab;
 
 describe('console sessions: in the database, shared by every instance', () => {
 
-    let database: TestDatabase;
-    let config: Config;
-    const servers: Server[] = [];
-
-    // An instance of the same deployment: same database, same SESSION_SECRET.
-    const instance = async (env: Record<string, string> = {}): Promise<Server> => {
-
-        const server = await createServer(loadConfig({ ...configEnv(), ...env }));
-        await prepareDatabase(server, config);
-        await server.initialize();
-        servers.push(server);
-        return server;
-    };
-
-    const configEnv = () => ({
-        NODE_ENV: 'test', DATABASE_URL: database.url, ADMIN_TOKEN: TEST_ADMIN_TOKEN, SESSION_SECRET: TEST_SESSION_SECRET,
-        AUTO_MIGRATE: '1', SEED_DEMO: '0', DB_POOL_MIN: '0', DB_POOL_MAX: '3', LOG_LEVEL: 'silent'
-    });
+    let deployment: Deployment;
+    const instance = (env?: Env) => deployment.instance(env);
 
     before(async () => {
 
-        database = await createTestDatabase();
-        config = loadConfig(configEnv());
+        deployment = await createDeployment();
     });
 
     after(async () => {
 
-        for (const server of servers) {
-            await server.stop();
-        }
-
-        await database.cleanup();
+        await deployment.stop();
     });
 
     const overview = (server: Server, cookie: string) => server.inject({ url: '/console/panels/overview', headers: { cookie, 'hx-request': 'true' } });
@@ -72,8 +49,7 @@ describe('console sessions: in the database, shared by every instance', () => {
 
         const first = await instance();
         const login = await loginSession(first);
-        await first.stop();
-        servers.splice(servers.indexOf(first), 1);
+        await deployment.stopInstance(first);
 
         const restarted = await instance();
         expect((await overview(restarted, login.cookie)).statusCode).to.equal(200);
@@ -98,7 +74,7 @@ describe('console sessions: in the database, shared by every instance', () => {
         expect(JSON.stringify(rows)).to.not.contain(login.session);
         const row = rows[rows.length - 1];
         const ttl = Date.parse(row.expires_at) - Date.parse(row.created_at);
-        expect(ttl).to.equal(config.console.sessionTtlMinutes * 60_000);
+        expect(ttl).to.equal(a.config.console.sessionTtlMinutes * 60_000);
     });
 
     it('refuses an expired session and removes it (and spent failure counters) in the cleanup', async () => {
