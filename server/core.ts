@@ -1,12 +1,13 @@
 // Core behaviour every route shares: the validated config on the server, one
 // error mapper for every response, and validation errors that say what to fix.
 
-import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
+import type { Plugin, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
 import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 import { CLIENT_ERROR_TAG, clientErrorLog, echoRequestId } from './logging';
+import { addSecurityHeaders } from './security/headers';
 
 export interface CoreOptions {
     config: Config;
@@ -39,6 +40,7 @@ export const core: Plugin<CoreOptions> = {
                     }
 
                     echoRequestId(request, mapped);
+                    addSecurityHeaders(mapped);
                     return mapped;
                 }
 
@@ -50,8 +52,9 @@ export const core: Plugin<CoreOptions> = {
                 });
             }
 
-            // Last, on whatever goes out: the request id (server/logging.ts).
+            // Last, on whatever goes out: the request id (server/logging.ts) and the security headers.
             echoRequestId(request);
+            addSecurityHeaders(request.response as ResponseObject);
             return h.continue;
         });
     }
