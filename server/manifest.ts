@@ -22,6 +22,7 @@ import type { Config } from './config';
 import { core } from './core';
 import { csrf } from './csrf';
 import { redactSecrets } from './db/url';
+import { API_SECURITY_DEFINITIONS } from './security/api-auth';
 import { loggingOptions } from './logging';
 
 export function manifest(config: Config): Manifest {
@@ -60,6 +61,7 @@ export function manifest(config: Config): Manifest {
                 options: {
                     info: { title: 'Neo Alexandria API', version: '0.1.0' },
                     documentationPath: '/documentation',
+                    securityDefinitions: API_SECURITY_DEFINITIONS,
                     jsonPath: '/openapi.json',
                     grouping: 'tags',
                     sortEndpoints: 'ordered'

@@ -4,6 +4,7 @@
 import type { Plugin } from '@hapi/hapi';
 
 import type { Config } from '../../server/config';
+import { withApiAuth } from '../../server/security/api-auth';
 import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
@@ -18,15 +19,16 @@ export interface ApiOptions {
 export const plugin: Plugin<ApiOptions> = {
     name: 'api',
     dependencies: ['db-engine'],
-    register(server) {
+    register(server, { config }) {
 
-        server.route([
+        // API_AUTH decides which routes need a token (server/security/api-auth.ts).
+        server.route(withApiAuth([
             ...healthRoutes,
             ...resourceRoutes,
             ...collectionRoutes,
             ...annotationRoutes,
             ...taxonomyRoutes,
             ...searchRoutes
-        ]);
+        ], config.auth.apiAuth));
     }
 };
