@@ -17,7 +17,9 @@ import { cleanupAtMostEvery } from './security/cleanup';
 import { addressKey, clientAddress } from './security/client-address';
 import { DEVICE_COOKIE, DEVICE_COOKIE_TTL_MS, newDeviceCookie, verifyDeviceCookie } from './security/device-cookie';
 import { deriveKey, safeEqual } from './security/secrets';
-import { FAILURE_WINDOW_MS, FailureThrottle, MAX_FAILURES, type AttemptSource } from './security/throttle';
+import { FAILURE_WINDOW_MS, FailureThrottle, MAX_FAILURES, subjectsOf, type AttemptSource } from './security/throttle';
+import { AdmissionCounter } from './security/admission';
+import { redactSecrets } from './db/url';
 
 export const ADMIN_STRATEGY = 'admin';
 /** The data API's strategy (API_AUTH=writes|all): an API token or the admin token. */
@@ -128,6 +130,7 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
         const knex = () => server.knex;
         const deviceKey = deriveKey(auth.sessionSecret, 'device');
         const throttle = new FailureThrottle(knex, { maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
+        const admission = new AdmissionCounter({ maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
         const cleanup = cleanupAtMostEvery(AUTH_CLEANUP_INTERVAL_MS, knex);
 
         server.state(DEVICE_COOKIE, {
@@ -146,13 +149,23 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
 
                 const device = verifyDeviceCookie(deviceKey, request.state[DEVICE_COOKIE]);
                 const source: AttemptSource = { device, address: addressKey(requestAddress(request)) };
-                const value = await check();
-                if (value !== null) {
-                    const retryAfter = await throttle.lockedFor(source);
-                    if (retryAfter) {
-                        return { outcome: 'throttled', retryAfter };
-                    }
+                const subjects = subjectsOf(source);
+                const slot = admission.reserve(subjects);
+                if (!slot) {
+                    return { outcome: 'throttled', retryAfter: admission.retryAfter(subjects) };
+                }
 
+                let value: Awaited<ReturnType<typeof check>>;
+                try {
+                    value = await check();
+                }
+                catch (error) {
+                    admission.release(slot);
+                    throw error;
+                }
+
+                if (value !== null) {
+                    admission.release(slot);
                     if (!device) {
                         h.state(DEVICE_COOKIE, newDeviceCookie(deviceKey));
                     }
@@ -160,7 +173,23 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
                     return { outcome: 'accepted', value };
                 }
 
-                const retryAfter = await throttle.fail(source);
+                // Counted in the database too, so other instances and restarts see it.
+                let retryAfter = 0;
+                try {
+                    retryAfter = await throttle.fail(source);
+                }
+                catch (error) {
+                    // The database is down or its schema rolled back: this
+                    // instance's count still holds the guesser.
+                    request.log(['auth', 'db', 'warn'], { message: 'failure not recorded in the database', error: redactSecrets((error as Error).message) });
+                }
+
+                if (retryAfter) {
+                    for (const subject of subjects) {
+                        admission.lock(subject, Date.now() + retryAfter * 1000);
+                    }
+                }
+
                 request.log(['auth', 'warn'], { message: 'credential refused', path: request.path, address: source.address, device: Boolean(device), throttled: retryAfter > 0 });
                 return retryAfter ? { outcome: 'throttled', retryAfter } : { outcome: 'refused' };
             }

@@ -1,21 +1,19 @@
-// The one failure throttle for every credential check (console login, the
-// admin bearer token, API tokens): failures counted in the database, so every
-// instance sees them and a restart forgets nothing.
+// The database half of the one failure throttle for every credential check
+// (console login, the admin bearer token, API tokens): failures counted in
+// `auth_failures`, so every instance sees them and a restart forgets nothing.
+// The other half is each instance's admission count (admission.ts), which
+// decides a correct credential without a database round trip.
 //
 // The contract (README, "Login and token throttle"):
 //   - Failures are counted per subject: the client's device (a device cookie
-//     from an earlier success, server/security/device-cookie.ts) when it has
-//     one whose budget is not spent, otherwise its address (TRUST_PROXY).
-//   - A correct credential is never counted. It is refused (429) only while
-//     every subject it comes under has spent its budget, so someone else's
-//     guessing from a shared address never locks out a known device.
+//     from an earlier success, server/security/device-cookie.ts) while it has
+//     budget left, otherwise its address (TRUST_PROXY).
+//   - A correct credential is never counted, so someone else's guessing from
+//     a shared address never locks out a known device.
 //   - A wrong credential costs one failure; once a subject has spent its
-//     budget, every attempt under it gets 429 until its window ends,
-//     whatever the credential. The decision for a correct and for a wrong
-//     credential is taken by one statement each against the same row (a read,
-//     a conditional upsert), so concurrent guesses cannot slip past the
-//     budget: at most `maxFailures` wrong guesses per subject and window are
-//     ever answered, however many arrive at once.
+//     budget every attempt under it gets 429 until its window ends, whatever
+//     the credential. The count is one conditional upsert, atomic on both
+//     engines, so concurrent instances cannot overspend a budget.
 
 import type { Knex } from 'knex';
 
