@@ -131,6 +131,16 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
         expect(codes.filter((code) => code === 429).length).to.equal(40 - MAX_FAILURES);
     });
 
+    it('shares one budget between instances, even for guesses arriving at both at once', async () => {
+
+        const a = await withOpsRoute(await deployment.instance());
+        const b = await withOpsRoute(await deployment.instance());
+        const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => browser(i % 2 ? a : b, '198.51.100.35').bearer(`split-guess-${i}`)));
+        const codes = responses.map((res) => res.statusCode);
+        expect(codes.filter((code) => code === 401).length).to.equal(MAX_FAILURES);
+        expect(codes.filter((code) => code === 429).length).to.equal(40 - MAX_FAILURES);
+    });
+
     it('counts failures across instances (and the owner\'s device on another instance)', async () => {
 
         const a = await withOpsRoute(await deployment.instance());
