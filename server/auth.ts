@@ -20,6 +20,7 @@ import { deriveKey, safeEqual } from './security/secrets';
 import { FAILURE_WINDOW_MS, FailureThrottle, MAX_FAILURES, subjectsOf, type AttemptSource } from './security/throttle';
 import { AdmissionCounter } from './security/admission';
 import { redactSecrets } from './db/url';
+import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 
 export const ADMIN_STRATEGY = 'admin';
 /** The data API's strategy (API_AUTH=writes|all): an API token or the admin token. */
@@ -121,6 +122,14 @@ export function throttledError(retryAfter: number): Boom.Boom {
 
 interface SessionCookie {
     sid?: unknown;
+    /** When the session ends (ms): lets the sealed cookie vouch for it while the sessions table is gone. */
+    exp?: unknown;
+}
+
+/** True when the schema (the sessions table) is missing: the migrations were rolled back. */
+function schemaMissing(error: unknown): boolean {
+
+    return (mapDatabaseError(error)?.data as { reason?: string } | null)?.reason === SCHEMA_OUTDATED;
 }
 
 export const adminAuth: Plugin<AdminAuthOptions> = {
@@ -213,7 +222,21 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
                 },
                 async validate(_request: Request, cookie: SessionCookie) {
 
-                    const live = await sessions.get(cookie?.sid);
+                    let live: ConsoleSession | null;
+                    try {
+                        live = await sessions.get(cookie?.sid);
+                    }
+                    catch (error) {
+                        // With the migrations rolled back the console must still
+                        // be able to apply them again: until then the sealed
+                        // cookie alone vouches for its session, until it expires.
+                        if (!schemaMissing(error) || typeof cookie?.sid !== 'string' || typeof cookie.exp !== 'number' || cookie.exp <= Date.now()) {
+                            throw error;
+                        }
+
+                        live = { id: cookie.sid, createdAt: cookie.exp - sessions.ttlMs, expiresAt: cookie.exp };
+                    }
+
                     if (!live) {
                         return { isValid: false };
                     }
@@ -307,13 +330,22 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
 
                     await cleanup();
                     const created = await sessions.create();
-                    request.cookieAuth.set({ sid: created.id });
+                    request.cookieAuth.set({ sid: created.id, exp: created.expiresAt });
                     return created;
                 },
                 async end(request) {
 
-                    await sessions.revoke(adminCredentials(request)?.sessionId);
-                    await sessions.revoke((request.state[SESSION_COOKIE] as SessionCookie | undefined)?.sid);
+                    try {
+                        await sessions.revoke(adminCredentials(request)?.sessionId);
+                        await sessions.revoke((request.state[SESSION_COOKIE] as SessionCookie | undefined)?.sid);
+                    }
+                    catch (error) {
+                        // No sessions table (migrations rolled back): nothing to end but the cookie.
+                        if (!schemaMissing(error)) {
+                            throw error;
+                        }
+                    }
+
                     request.cookieAuth.clear();
                 }
             };

@@ -3,6 +3,7 @@ import type { Server } from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 
 import type { Env } from '../../server/config';
+import { migrationConfig } from '../../server/db/migrations';
 import { deleteExpiredAuthState } from '../../server/security/cleanup';
 import { createDeployment, type Deployment } from '../helpers/instances';
 import { loginSession } from '../plugins/console/helpers';
@@ -94,5 +95,26 @@ describe('console sessions: in the database, shared by every instance', () => {
         expect(removed.failures).to.equal(1);
         expect(Number((await a.knex('console_sessions').count({ n: '*' }).first())!.n)).to.equal(0);
         expect((await a.knex('auth_failures').select('subject')).map((row: { subject: string }) => row.subject)).to.equal(['address:192.0.2.2']);
+    });
+
+    it('keeps the console usable while the migrations are rolled back, so they can be applied again', async () => {
+
+        const a = await instance();
+        const login = await loginSession(a);
+        await a.knex.migrate.rollback(migrationConfig, true);
+        try {
+            // No sessions table: the sealed cookie vouches for its session until it expires.
+            const shell = await a.inject({ url: '/console', headers: { cookie: login.cookie } });
+            expect(shell.statusCode).to.equal(200);
+            expect(shell.payload).to.contain(`<meta name="csrf-token" content="${login.crumb}">`);
+            expect((await a.inject({ url: '/console', headers: { cookie: 'na_console=forged' } })).statusCode).to.equal(302);
+        }
+        finally {
+            await a.knex.migrate.latest(migrationConfig);
+        }
+
+        // The table came back empty: that session is gone, log in again.
+        expect((await a.inject({ url: '/console', headers: { cookie: login.cookie } })).statusCode).to.equal(302);
+        expect((await overview(a, (await loginSession(a)).cookie)).statusCode).to.equal(200);
     });
 });
