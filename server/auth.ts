@@ -1,16 +1,30 @@
-// The `admin` auth strategy every ops route uses. It accepts either a bearer
-// token compared in constant time with ADMIN_TOKEN (scripts), or a console
-// login session (the browser; CSRF is then checked by server/csrf.ts). Without
-// a configured token, ops routes are refused with a message that says how to
-// enable them.
+// The auth strategies. `admin` (every ops route) accepts either a bearer token
+// compared in constant time with ADMIN_TOKEN (scripts), or a console login
+// session (the browser; CSRF is then checked by server/csrf.ts). `api` (the
+// data API when API_AUTH asks for it) accepts an API token or ADMIN_TOKEN.
+// Every credential check goes through one gate: the database failure
+// throttle (server/security/throttle.ts) with device cookies, keyed by the
+// client address seen through TRUST_PROXY. Without a configured admin token,
+// ops routes are refused with a message that says how to enable them.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Boom from '@hapi/boom';
 import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 
+import type { AuthSettings } from './config';
 import { SessionStore, type ConsoleSession } from './console/sessions';
+import { verifyApiToken } from './security/api-tokens';
+import { cleanupAtMostEvery } from './security/cleanup';
+import { addressKey, clientAddress } from './security/client-address';
+import { DEVICE_COOKIE, DEVICE_COOKIE_TTL_MS, newDeviceCookie, verifyDeviceCookie } from './security/device-cookie';
+import { deriveKey, safeEqual } from './security/secrets';
+import { FAILURE_WINDOW_MS, FailureThrottle, MAX_FAILURES, subjectsOf, type AttemptSource } from './security/throttle';
+import { AdmissionCounter } from './security/admission';
+import { redactSecrets } from './db/url';
+import { mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 
 export const ADMIN_STRATEGY = 'admin';
+/** The data API's strategy (API_AUTH=writes|all): an API token or the admin token. */
+export const API_STRATEGY = 'api';
 
 /** The @hapi/cookie strategy the admin strategy consults for browser sessions. */
 export const SESSION_STRATEGY = 'admin-session';
@@ -19,13 +33,13 @@ export const SESSION_COOKIE = 'na_console';
 export const ADMIN_DISABLED_MESSAGE =
     'Ops routes are disabled because ADMIN_TOKEN is not set. Set ADMIN_TOKEN (16 characters or more) in the environment and restart.';
 
+/** Expired sessions and failure counters are removed at most this often per instance (on login). */
+export const AUTH_CLEANUP_INTERVAL_MS = 60_000;
+
 /** Constant-time comparison of a presented token with the configured one. */
 export function tokenMatches(candidate: string, expected: string): boolean {
 
-    // Hashing first gives equal lengths, so timingSafeEqual leaks nothing about the length.
-    const a = createHash('sha256').update(candidate, 'utf8').digest();
-    const b = createHash('sha256').update(expected, 'utf8').digest();
-    return timingSafeEqual(a, b);
+    return safeEqual(candidate, expected);
 }
 
 export function bearerToken(request: Request): string | null {
@@ -41,10 +55,24 @@ export interface AdminCredentials {
     sessionId?: string;
 }
 
+/** What a request authenticated by an API token carries. */
+export interface ApiCredentials {
+    role: 'api';
+    via: 'api-token';
+    tokenId: string;
+    tokenName: string;
+}
+
 export function adminCredentials(request: Request): AdminCredentials | null {
 
     const credentials = request.auth?.credentials as Partial<AdminCredentials> | null | undefined;
     return request.auth?.isAuthenticated && credentials?.role === 'admin' ? credentials as AdminCredentials : null;
+}
+
+/** The client's address as seen through TRUST_PROXY (the socket peer when no proxy is trusted). */
+export function requestAddress(request: Request): string {
+
+    return clientAddress(request.info.remoteAddress, request.headers['x-forwarded-for'] as string | undefined, request.server.config.auth.trustProxy);
 }
 
 export interface AdminSessionOptions {
@@ -54,6 +82,8 @@ export interface AdminSessionOptions {
 
 export interface AdminAuthOptions {
     token: string | null;
+    auth: AuthSettings;
+    secureCookies: boolean;
     /** Console login sessions (needs @hapi/cookie registered first); omit for bearer only. */
     session?: AdminSessionOptions | null;
 }
@@ -61,27 +91,128 @@ export interface AdminAuthOptions {
 /** Starts and ends console login sessions (decorated as server.adminSessions). */
 export interface AdminSessions {
     /** Creates a session and sets its cookie on the response. */
-    start(request: Request): ConsoleSession;
-    /** Forgets the request's session and clears its cookie. */
-    end(request: Request): void;
+    start(request: Request): Promise<ConsoleSession>;
+    /** Ends the request's session on every instance and clears its cookie. */
+    end(request: Request): Promise<void>;
+}
+
+export type AttemptResult<T> =
+    | { outcome: 'accepted'; value: T }
+    | { outcome: 'refused' }
+    | { outcome: 'throttled'; retryAfter: number };
+
+/** Runs credential checks through the failure throttle (decorated as server.authGate). */
+export interface AuthGate {
+    /**
+     * Checks a credential (`check` returns null when it is wrong) for this
+     * request's device and address: a correct one is accepted unless the
+     * throttle holds every subject it comes under; a wrong one is counted.
+     * On success a client without a device cookie gets one.
+     */
+    attempt<T>(request: Request, h: ResponseToolkit, check: () => T | null | Promise<T | null>): Promise<AttemptResult<T>>;
+}
+
+/** The 429 an API or ops client gets while the throttle holds it. */
+export function throttledError(retryAfter: number): Boom.Boom {
+
+    const error = Boom.tooManyRequests(`Too many wrong tokens from this address: try again in ${retryAfter} s`);
+    error.output.headers['Retry-After'] = String(retryAfter);
+    return error;
 }
 
 interface SessionCookie {
     sid?: unknown;
+    /** When the session ends (ms): lets the sealed cookie vouch for it while the sessions table is gone. */
+    exp?: unknown;
+}
+
+/** True when the schema (the sessions table) is missing: the migrations were rolled back. */
+function schemaMissing(error: unknown): boolean {
+
+    return (mapDatabaseError(error)?.data as { reason?: string } | null)?.reason === SCHEMA_OUTDATED;
 }
 
 export const adminAuth: Plugin<AdminAuthOptions> = {
     name: 'admin-auth',
-    register(server, { token, session }) {
+    register(server, { token, auth, secureCookies, session }) {
 
-        const sessions = token && session ? new SessionStore({ ttlMs: session.ttlMs }) : null;
+        const knex = () => server.knex;
+        const deviceKey = deriveKey(auth.sessionSecret, 'device');
+        const throttle = new FailureThrottle(knex, { maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
+        const admission = new AdmissionCounter({ maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
+        const cleanup = cleanupAtMostEvery(AUTH_CLEANUP_INTERVAL_MS, knex);
+
+        server.state(DEVICE_COOKIE, {
+            path: '/',
+            ttl: DEVICE_COOKIE_TTL_MS,
+            isSecure: secureCookies,
+            isHttpOnly: true,
+            isSameSite: 'Strict',
+            encoding: 'none',
+            ignoreErrors: true,
+            clearInvalid: true
+        });
+
+        const gate: AuthGate = {
+            async attempt(request, h, check) {
+
+                const device = verifyDeviceCookie(deviceKey, request.state[DEVICE_COOKIE]);
+                const source: AttemptSource = { device, address: addressKey(requestAddress(request)) };
+                const subjects = subjectsOf(source);
+                const slot = admission.reserve(subjects);
+                if (!slot) {
+                    return { outcome: 'throttled', retryAfter: admission.retryAfter(subjects) };
+                }
+
+                let value: Awaited<ReturnType<typeof check>>;
+                try {
+                    value = await check();
+                }
+                catch (error) {
+                    admission.release(slot);
+                    throw error;
+                }
+
+                if (value !== null) {
+                    admission.release(slot);
+                    if (!device) {
+                        h.state(DEVICE_COOKIE, newDeviceCookie(deviceKey));
+                    }
+
+                    return { outcome: 'accepted', value };
+                }
+
+                // Counted in the database too, so other instances and restarts see it.
+                let retryAfter = 0;
+                try {
+                    retryAfter = await throttle.fail(source);
+                }
+                catch (error) {
+                    // The database is down or its schema rolled back: this
+                    // instance's count still holds the guesser.
+                    request.log(['auth', 'db', 'warn'], { message: 'failure not recorded in the database', error: redactSecrets((error as Error).message) });
+                }
+
+                if (retryAfter) {
+                    for (const subject of subjects) {
+                        admission.lock(subject, Date.now() + retryAfter * 1000);
+                    }
+                }
+
+                request.log(['auth', 'warn'], { message: 'credential refused', path: request.path, address: source.address, device: Boolean(device), throttled: retryAfter > 0 });
+                return retryAfter ? { outcome: 'throttled', retryAfter } : { outcome: 'refused' };
+            }
+        };
+        server.decorate('server', 'authGate', gate);
+
+        const sessions = token && session ? new SessionStore(knex, { ttlMs: session.ttlMs }) : null;
 
         if (sessions) {
             server.auth.strategy(SESSION_STRATEGY, 'cookie', {
                 cookie: {
                     name: SESSION_COOKIE,
-                    // Sessions live in this process's memory, so a per-process key loses nothing.
-                    password: randomBytes(32).toString('hex'),
+                    // The same key on every instance, so any instance opens any session's cookie.
+                    password: deriveKey(auth.sessionSecret, 'session-cookie').toString('hex'),
                     path: '/',
                     ttl: sessions.ttlMs,
                     isSecure: session!.secureCookies,
@@ -89,9 +220,23 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
                     isSameSite: 'Strict',
                     clearInvalid: true
                 },
-                validate(_request: Request, cookie: SessionCookie) {
+                async validate(_request: Request, cookie: SessionCookie) {
 
-                    const live = sessions.get(cookie?.sid);
+                    let live: ConsoleSession | null;
+                    try {
+                        live = await sessions.get(cookie?.sid);
+                    }
+                    catch (error) {
+                        // With the migrations rolled back the console must still
+                        // be able to apply them again: until then the sealed
+                        // cookie alone vouches for its session, until it expires.
+                        if (!schemaMissing(error) || typeof cookie?.sid !== 'string' || typeof cookie.exp !== 'number' || cookie.exp <= Date.now()) {
+                            throw error;
+                        }
+
+                        live = { id: cookie.sid, createdAt: cookie.exp - sessions.ttlMs, expiresAt: cookie.exp };
+                    }
+
                     if (!live) {
                         return { isValid: false };
                     }
@@ -117,7 +262,12 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
                         throw Boom.unauthorized('Admin token required: send "Authorization: Bearer <ADMIN_TOKEN>"', 'Bearer');
                     }
 
-                    if (!tokenMatches(presented, token)) {
+                    const result = await gate.attempt(request, h, () => tokenMatches(presented, token) ? true : null);
+                    if (result.outcome === 'throttled') {
+                        throw throttledError(result.retryAfter);
+                    }
+
+                    if (result.outcome === 'refused') {
                         throw Boom.unauthorized('Invalid admin token', 'Bearer');
                     }
 
@@ -139,22 +289,63 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
             }
         }));
 
+        server.auth.scheme('api-token', () => ({
+            async authenticate(request: Request, h: ResponseToolkit) {
+
+                const presented = bearerToken(request);
+                if (!presented) {
+                    throw Boom.unauthorized(`API token required (API_AUTH=${auth.apiAuth}): send "Authorization: Bearer <API token>"`, 'Bearer');
+                }
+
+                const result = await gate.attempt(request, h, async (): Promise<AdminCredentials | ApiCredentials | null> => {
+
+                    if (token && tokenMatches(presented, token)) {
+                        return { role: 'admin', via: 'bearer' };
+                    }
+
+                    const found = await verifyApiToken(request.server.knex, presented);
+                    return found ? { role: 'api', via: 'api-token', tokenId: found.id, tokenName: found.name } : null;
+                });
+
+                if (result.outcome === 'throttled') {
+                    throw throttledError(result.retryAfter);
+                }
+
+                if (result.outcome === 'refused') {
+                    throw Boom.unauthorized('Invalid or revoked API token', 'Bearer');
+                }
+
+                return h.authenticated({ credentials: result.value });
+            }
+        }));
+
         server.auth.strategy(ADMIN_STRATEGY, 'admin-token');
+        server.auth.strategy(API_STRATEGY, 'api-token');
         server.decorate('server', 'adminTokenConfigured', () => token !== null);
         server.decorate('server', 'verifyAdminToken', (candidate: string) => token !== null && typeof candidate === 'string' && tokenMatches(candidate, token));
 
         if (sessions) {
             const adminSessions: AdminSessions = {
-                start(request) {
+                async start(request) {
 
-                    const created = sessions.create();
-                    request.cookieAuth.set({ sid: created.id });
+                    await cleanup();
+                    const created = await sessions.create();
+                    request.cookieAuth.set({ sid: created.id, exp: created.expiresAt });
                     return created;
                 },
-                end(request) {
+                async end(request) {
 
-                    sessions.revoke(adminCredentials(request)?.sessionId);
-                    sessions.revoke((request.state[SESSION_COOKIE] as SessionCookie | undefined)?.sid);
+                    try {
+                        await sessions.revoke(adminCredentials(request)?.sessionId);
+                        await sessions.revoke((request.state[SESSION_COOKIE] as SessionCookie | undefined)?.sid);
+                    }
+                    catch (error) {
+                        // No sessions table (migrations rolled back): nothing to end but the cookie.
+                        if (!schemaMissing(error)) {
+                            throw error;
+                        }
+                    }
+
                     request.cookieAuth.clear();
                 }
             };

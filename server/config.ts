@@ -6,6 +6,7 @@ import Path from 'node:path';
 import Joi from 'joi';
 
 import { getDatabaseType, parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+import { parseTrustProxy, TrustProxyError, type TrustedProxies } from './security/client-address';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 
@@ -102,6 +103,21 @@ export interface UpkeepSettings {
     intervalMs: number;
 }
 
+/** Which data API requests need an API token (or the admin token). */
+export type ApiAuthMode = 'off' | 'writes' | 'all';
+
+/** Where the session secret comes from: the environment, or generated for this run. */
+export type SessionSecretSource = 'env' | 'generated';
+
+export interface AuthSettings {
+    /** Signs console session cookies, CSRF tokens and device cookies; the same on every instance. */
+    sessionSecret: string;
+    sessionSecretSource: SessionSecretSource;
+    /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY). */
+    trustProxy: TrustedProxies;
+    apiAuth: ApiAuthMode;
+}
+
 export interface Config {
     env: NodeEnv;
     host: string;
@@ -120,6 +136,7 @@ export interface Config {
     adminToken: string | null;
     adminTokenSource: AdminTokenSource;
     console: ConsoleSettings;
+    auth: AuthSettings;
     plugins: PluginSwitches;
     autoMigrate: boolean;
     seedDemo: boolean;
@@ -179,6 +196,9 @@ const schema = Joi.object({
     ADMIN_TOKEN: Joi.string().min(16).allow(''),
     CONSOLE_SESSION_TTL_MIN: int(1).max(7 * 24 * 60).default(8 * 60),
     CONSOLE_SECURE_COOKIES: bool(),
+    SESSION_SECRET: Joi.string().min(32).allow(''),
+    TRUST_PROXY: Joi.string().allow(''),
+    API_AUTH: Joi.string().lowercase().valid('off', 'writes', 'all').default('off'),
     ENABLE_API: bool().default(true),
     ENABLE_MONITORING: bool().default(true),
     ENABLE_MIGRATOR: bool().default(true),
@@ -260,6 +280,28 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         adminTokenSource = 'generated';
     }
 
+    let trustProxy: TrustedProxies;
+    try {
+        trustProxy = parseTrustProxy(value.TRUST_PROXY);
+    }
+    catch (error) {
+        throw new ConfigError(`Invalid TRUST_PROXY: ${(error as TrustProxyError).message}`);
+    }
+
+    // Every instance must sign and check cookies with the same key, so
+    // production needs it set whenever something signs with it. Elsewhere a
+    // generated one does (development prints it so it can be kept).
+    const apiAuth = value.API_AUTH as ApiAuthMode;
+    let sessionSecret: string = value.SESSION_SECRET ? value.SESSION_SECRET : '';
+    const sessionSecretSource: SessionSecretSource = sessionSecret ? 'env' : 'generated';
+    if (!sessionSecret) {
+        if (production && (adminToken || apiAuth !== 'off')) {
+            throw new ConfigError('Invalid SESSION_SECRET: required in production when ADMIN_TOKEN is set or API_AUTH is not off (32+ characters, the same on every instance; e.g. `openssl rand -base64 48`)');
+        }
+
+        sessionSecret = randomBytes(32).toString('base64url');
+    }
+
     return {
         env: nodeEnv,
         host: value.HOST,
@@ -286,6 +328,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
             // Behind TLS in production; plain http://localhost in development and tests.
             secureCookies: value.CONSOLE_SECURE_COOKIES ?? production
         },
+        auth: { sessionSecret, sessionSecretSource, trustProxy, apiAuth },
         plugins: {
             api: value.ENABLE_API,
             monitoring: value.ENABLE_MONITORING,

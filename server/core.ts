@@ -2,12 +2,13 @@
 // error mapper for every response, and validation errors that say what to fix;
 // and where `/` leads.
 
-import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
+import type { Plugin, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 
 import type { Config } from './config';
 import { redactSecrets } from './db/url';
 import { DATABASE_FAULT, mapDatabaseError, SCHEMA_OUTDATED } from './errors';
 import { CLIENT_ERROR_TAG, clientErrorLog, echoRequestId } from './logging';
+import { addSecurityHeaders } from './security/headers';
 
 const SAFE_METHODS = new Set(['get', 'head', 'options']);
 
@@ -58,6 +59,7 @@ export const core: Plugin<CoreOptions> = {
                     }
 
                     echoRequestId(request, mapped);
+                    addSecurityHeaders(mapped);
                     return mapped;
                 }
 
@@ -69,8 +71,9 @@ export const core: Plugin<CoreOptions> = {
                 });
             }
 
-            // Last, on whatever goes out: the request id (server/logging.ts).
+            // Last, on whatever goes out: the request id (server/logging.ts) and the security headers.
             echoRequestId(request);
+            addSecurityHeaders(request.response as ResponseObject);
             return h.continue;
         });
     }

@@ -2,7 +2,7 @@
 
 import type { Knex } from 'knex';
 
-import type { AdminSessions } from './auth';
+import type { AdminSessions, AuthGate } from './auth';
 import type { Config } from './config';
 import type { RetryOptions } from './db/retry';
 import type { DatabaseEngine } from './db/types';
@@ -33,6 +33,8 @@ declare module '@hapi/hapi' {
         verifyAdminToken(candidate: string): boolean;
         /** Console login sessions (admin-auth, only when the console is on and a token is set). */
         adminSessions: AdminSessions;
+        /** Every credential check goes through it: the database failure throttle (admin-auth). */
+        authGate: AuthGate;
     }
 
     interface Request {
@@ -46,19 +48,12 @@ declare module '@hapi/hapi' {
     }
 
     interface PluginSpecificConfiguration {
-        /** @hapi/crumb per route: true issues a CSRF token; { restful: false } checks the `crumb` form field instead of the header. */
-        crumb?: boolean | { restful?: boolean; key?: string; source?: 'payload' | 'query' };
+        /** CSRF per route (server/csrf.ts): true issues a token; { restful: false } checks the `crumb` form field instead of the header; false turns the check off. */
+        crumb?: boolean | { restful?: boolean };
     }
 
     interface PluginsStates {
-        /** @hapi/crumb: this request's CSRF token, when one was read or issued. */
+        /** This request's CSRF token, when the route issues one (server/csrf.ts). */
         crumb?: string;
-    }
-
-    interface PluginProperties {
-        /** @hapi/crumb: returns the request's CSRF token, creating it (and its cookie) when missing. */
-        crumb: {
-            generate(request: Request, h: ResponseToolkit): string;
-        };
     }
 }

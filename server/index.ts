@@ -147,7 +147,27 @@ export function adminStartupNotes(config: Config, uri: string): string[] {
         notes.push(`Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${config.adminToken}`);
     }
 
+    if (config.plugins.console && config.env === 'development' && config.auth.sessionSecretSource === 'generated') {
+        notes.push(`Session secret generated for this development run (set SESSION_SECRET to keep console logins across restarts): ${config.auth.sessionSecret}`);
+    }
+
     return notes;
+}
+
+const LOOPBACK_HOSTS = /^(?:localhost|ip6-localhost|::1|127(?:\.\d{1,3}){3})$/i;
+
+/**
+ * The start-up warning for a production server whose data API anyone on the
+ * network can write to (API_AUTH=off on a non-loopback HOST), or null.
+ */
+export function apiAuthWarning(config: Config): string | null {
+
+    if (config.env !== 'production' || config.auth.apiAuth !== 'off' || !config.plugins.api || LOOPBACK_HOSTS.test(config.host)) {
+        return null;
+    }
+
+    return `WARNING: the data API is open to anyone who can reach ${config.host}:${config.port}: API_AUTH=off lets every client create, change and delete records. ` +
+        'Set API_AUTH=writes (or all) and create API tokens with `npm run api-tokens -- create <name>`, or listen on a loopback HOST.';
 }
 
 async function main(): Promise<void> {
@@ -187,6 +207,12 @@ async function main(): Promise<void> {
     }
 
     console.log(`Neo Alexandria ${config.env} server on ${server.info.uri} (database: ${server.db.target})`);
+    const warning = apiAuthWarning(config);
+    if (warning) {
+        console.warn(warning);
+        server.log(['startup', 'security', 'warn'], warning);
+    }
+
     for (const note of adminStartupNotes(config, server.info.uri)) {
         console.log(note);
     }

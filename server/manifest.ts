@@ -3,7 +3,6 @@
 
 import Boom from '@hapi/boom';
 import * as Cookie from '@hapi/cookie';
-import * as Crumb from '@hapi/crumb';
 import type { Manifest } from '@hapi/glue';
 import HapiPino from 'hapi-pino';
 import Inert from '@hapi/inert';
@@ -23,7 +22,7 @@ import * as Upkeep from '../plugins/upkeep';
 import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
-import { csrfOptions } from './csrf';
+import { csrf } from './csrf';
 import { redactSecrets } from './db/url';
 import { loggingOptions } from './logging';
 import { openapi } from './openapi';
@@ -38,6 +37,8 @@ export function manifest(config: Config): Manifest {
             plugin: adminAuth,
             options: {
                 token: config.adminToken,
+                auth: config.auth,
+                secureCookies: config.console.secureCookies,
                 // Browser sessions exist only for the console; scripts always use the bearer token.
                 session: config.plugins.console
                     ? { ttlMs: config.console.sessionTtlMinutes * 60_000, secureCookies: config.console.secureCookies }
@@ -68,7 +69,7 @@ export function manifest(config: Config): Manifest {
 
     if (config.plugins.console) {
         plugins.push(
-            { plugin: Crumb.plugin, options: csrfOptions({ secureCookies: config.console.secureCookies }) },
+            { plugin: csrf, options: { sessionSecret: config.auth.sessionSecret, secureCookies: config.console.secureCookies } },
             { plugin: Console.plugin, options: { config } }
         );
     }
@@ -78,7 +79,7 @@ export function manifest(config: Config): Manifest {
     }
 
     // Describes whatever the switches above turned on.
-    plugins.push({ plugin: openapi, options: { consoleSessions: config.plugins.console && config.adminToken !== null } });
+    plugins.push({ plugin: openapi, options: { consoleSessions: config.plugins.console && config.adminToken !== null, apiTokens: config.auth.apiAuth !== 'off' } });
 
     return {
         server: {

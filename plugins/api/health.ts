@@ -11,6 +11,8 @@ export const healthRoutes: ServerRoute[] = [
         path: '/health',
         options: {
             tags: ['api', 'health'],
+            // Load balancers probe it without credentials, whatever API_AUTH says.
+            auth: false,
             description: 'Liveness and database reachability',
             plugins: documented({
                 responses: {

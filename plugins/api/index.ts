@@ -4,6 +4,7 @@
 import type { Plugin } from '@hapi/hapi';
 
 import type { Config } from '../../server/config';
+import { withApiAuth } from '../../server/security/api-auth';
 import { annotationRoutes } from './annotations';
 import { collectionRoutes } from './collections';
 import { healthRoutes } from './health';
@@ -20,20 +21,21 @@ export interface ApiOptions {
 export const plugin: Plugin<ApiOptions> = {
     name: 'api',
     dependencies: ['db-engine'],
-    register(server) {
+    register(server, { config }) {
 
         server.ext('onPreAuth', refuseNonJsonBodies, { sandbox: 'plugin' });
         // Never more pages at once than connections to build them (SQLite: one).
         const gate = createPageGate(Math.min(PAGE_CONCURRENCY, server.db.pool.max));
         server.ext('onPreHandler', gate.enter, { sandbox: 'plugin' });
         server.events.on('response', (request) => gate.leave(request));
-        server.route([
+        // API_AUTH decides which routes need a token (server/security/api-auth.ts).
+        server.route(withApiAuth([
             ...healthRoutes,
             ...resourceRoutes,
             ...collectionRoutes,
             ...annotationRoutes,
             ...taxonomyRoutes,
             ...searchRoutes
-        ]);
+        ], config.auth.apiAuth));
     }
 };

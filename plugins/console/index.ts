@@ -11,6 +11,7 @@ import Joi from 'joi';
 import { ADMIN_DISABLED_MESSAGE, ADMIN_STRATEGY } from '../../server/auth';
 import type { Config } from '../../server/config';
 import { CONSOLE_PANELS, type ConsolePanel } from '../../server/console/panel';
+import { API_TOKENS_PANEL, apiTokenRoutes } from './api-tokens';
 import { OVERVIEW_PANEL, overviewRoutes } from './overview';
 import { ASSETS_PATH, errorPage, shellPage, type PageContext } from './pages';
 import { collectPanels } from './panels';
@@ -140,10 +141,11 @@ export const plugin: Plugin<ConsoleOptions> = {
             ...sessionRoutes(context),
             ...shellRoutes(context, () => panels),
             ...overviewRoutes,
-            ...searchTryoutRoutes
+            ...searchTryoutRoutes,
+            ...apiTokenRoutes
         ]);
 
-        server.expose(CONSOLE_PANELS, [OVERVIEW_PANEL, SEARCH_PANEL]);
+        server.expose(CONSOLE_PANELS, [OVERVIEW_PANEL, SEARCH_PANEL, API_TOKENS_PANEL]);
         const api: ConsoleApi = { panels: () => panels };
         server.expose('panels', api.panels);
     }

@@ -70,14 +70,9 @@ function secure(response: ResponseObject, path: string): ResponseObject {
     return response;
 }
 
-function messageOf(error: Boom, request: Request): string {
+function messageOf(error: Boom): string {
 
-    const { statusCode, payload } = error.output;
-    if (statusCode === 403 && error.message === 'Forbidden' && request.method !== 'get') {
-        // @hapi/crumb refuses with a bare Boom.forbidden(), whose message is just its name.
-        return 'The request was refused because its CSRF token is missing or out of date. Reload the page and try again.';
-    }
-
+    const { payload } = error.output;
     return String(payload.message || payload.error);
 }
 
@@ -117,7 +112,7 @@ export function consoleResponses(context: PageContext): Lifecycle.Method {
             }
         }
 
-        const message = messageOf(error, request);
+        const message = messageOf(error);
         const markup = isHtmxRequest(request)
             ? errorFragment(statusCode, message)
             : errorPage({ context, statusCode, title: String(error.output.payload.error), message });

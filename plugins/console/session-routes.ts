@@ -1,28 +1,24 @@
 // Login and logout. The login form trades the admin token for a session
 // cookie (HttpOnly, SameSite=Strict); both forms carry the CSRF token in a
-// hidden field so they also work without JavaScript.
+// hidden field so they also work without JavaScript. Wrong tokens are counted
+// by the server's one failure throttle (server.authGate), in the database.
 
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { ADMIN_STRATEGY, adminCredentials } from '../../server/auth';
 import { alert } from '../../server/console/fragments';
-import { LoginThrottle } from './login-throttle';
 import { LOGIN_PATH, LOGOUT_PATH, loginPage, type PageContext } from './pages';
 import { safeNext } from './responses';
 
 const MAX_TOKEN_LENGTH = 1024;
-
-/** Wrong tokens allowed per address and window before logins from it are refused. */
-export const LOGIN_MAX_FAILURES = 10;
-export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
 
 function showLogin(request: Request, h: ResponseToolkit, context: PageContext, options: { next?: string | undefined; message?: ReturnType<typeof alert> } = {}) {
 
     return h.response(loginPage({ context, csrfToken: request.plugins.crumb, ...options }).value).type('text/html');
 }
 
-export function sessionRoutes(context: PageContext, throttle = new LoginThrottle({ maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_FAILURE_WINDOW_MS })): ServerRoute[] {
+export function sessionRoutes(context: PageContext): ServerRoute[] {
 
     return [
         {
@@ -66,24 +62,21 @@ export function sessionRoutes(context: PageContext, throttle = new LoginThrottle
                         return showLogin(request, h, context, { message: alert('error', 'Enter the admin token.') }).code(400).takeover();
                     }
                 },
-                handler(request, h) {
+                async handler(request, h) {
 
                     const { token, next } = request.payload as { token: string; next?: string };
-                    const address = request.info.remoteAddress;
-                    const wait = throttle.retryAfter(address);
-                    if (wait) {
+                    const result = await request.server.authGate.attempt(request, h, () => request.server.verifyAdminToken(token) ? true : null);
+                    if (result.outcome === 'throttled') {
+                        const wait = result.retryAfter;
                         const message = alert('error', `Too many wrong tokens from this address. Try again in ${Math.ceil(wait / 60)} minute(s).`);
                         return showLogin(request, h, context, { next: safeNext(next), message }).code(429).header('Retry-After', String(wait));
                     }
 
-                    if (!request.server.verifyAdminToken(token)) {
-                        throttle.fail(address);
-                        request.log(['console', 'auth', 'warn'], { message: 'console login refused: wrong admin token', address });
+                    if (result.outcome === 'refused') {
                         return showLogin(request, h, context, { next: safeNext(next), message: alert('error', 'That is not the admin token of this server.') }).code(401);
                     }
 
-                    throttle.succeed(address);
-                    request.server.adminSessions.start(request);
+                    await request.server.adminSessions.start(request);
                     return h.redirect(safeNext(next) ?? '/console').code(303);
                 }
             }
@@ -94,9 +87,9 @@ export function sessionRoutes(context: PageContext, throttle = new LoginThrottle
             options: {
                 auth: ADMIN_STRATEGY,
                 plugins: { crumb: { restful: false } },
-                handler(request, h) {
+                async handler(request, h) {
 
-                    request.server.adminSessions.end(request);
+                    await request.server.adminSessions.end(request);
                     return h.redirect(`${LOGIN_PATH}?loggedout=1`).code(303);
                 }
             }

@@ -54,7 +54,7 @@
 //     p.hint says "For example …"). Figures are formatted with
 //     server/console/format.ts.
 //   - Suggested order values: overview 0, pool 10, queries 20, schema
-//     migrations 30, data migration 40, backups 50, search 60.
+//     migrations 30, data migration 40, backups 50, search 60, API tokens 70.
 
 export const CONSOLE_PANELS = 'consolePanels';
 

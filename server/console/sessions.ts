@@ -1,8 +1,13 @@
-// Console login sessions, kept in memory: the cookie only carries a random
-// session id, so logging out (or a restart) ends a session for good even if
-// the cookie was copied.
+// Console login sessions, kept in the database so every instance knows every
+// session and a restart logs nobody out. The cookie carries a random session
+// id (sealed with SESSION_SECRET); the table holds only its SHA-256, so a copy
+// of the database cannot be turned into a cookie. Logging out deletes the row:
+// the session ends on every instance, even for a copied cookie.
 
 import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+
+import { sha256 } from '../security/secrets';
 
 export interface ConsoleSession {
     id: string;
@@ -12,78 +17,57 @@ export interface ConsoleSession {
 
 export interface SessionStoreOptions {
     ttlMs: number;
-    /** Oldest sessions are dropped beyond this many, so repeated logins cannot grow memory. */
-    maxSessions?: number;
     now?: () => number;
+}
+
+interface SessionRow {
+    created_at: string;
+    expires_at: string;
 }
 
 export class SessionStore {
 
     readonly ttlMs: number;
-    readonly #maxSessions: number;
+    readonly #knex: () => Knex;
     readonly #now: () => number;
-    readonly #sessions = new Map<string, ConsoleSession>();
 
-    constructor({ ttlMs, maxSessions = 1000, now = Date.now }: SessionStoreOptions) {
+    constructor(knex: () => Knex, { ttlMs, now = Date.now }: SessionStoreOptions) {
 
         this.ttlMs = ttlMs;
-        this.#maxSessions = maxSessions;
+        this.#knex = knex;
         this.#now = now;
     }
 
-    get size(): number {
-
-        return this.#sessions.size;
-    }
-
-    create(): ConsoleSession {
-
-        this.#sweep();
-        while (this.#sessions.size >= this.#maxSessions) {
-            // Maps iterate in insertion order: the first key is the oldest session.
-            this.#sessions.delete(this.#sessions.keys().next().value!);
-        }
+    async create(): Promise<ConsoleSession> {
 
         const createdAt = this.#now();
         const session = { id: randomBytes(32).toString('base64url'), createdAt, expiresAt: createdAt + this.ttlMs };
-        this.#sessions.set(session.id, session);
+        await this.#knex()('console_sessions').insert({
+            id_hash: sha256(session.id, 'hex'),
+            created_at: new Date(session.createdAt).toISOString(),
+            expires_at: new Date(session.expiresAt).toISOString()
+        });
         return session;
     }
 
-    /** The live session with this id, or null when unknown or expired. */
-    get(id: unknown): ConsoleSession | null {
+    /** The live session with this id, or null when unknown, ended or expired. */
+    async get(id: unknown): Promise<ConsoleSession | null> {
 
-        if (typeof id !== 'string') {
+        if (typeof id !== 'string' || !/^[\w-]{43}$/.test(id)) {
             return null;
         }
 
-        const session = this.#sessions.get(id);
-        if (!session) {
-            return null;
-        }
-
-        if (session.expiresAt <= this.#now()) {
-            this.#sessions.delete(id);
-            return null;
-        }
-
-        return session;
+        const row: SessionRow | undefined = await this.#knex()('console_sessions')
+            .first('created_at', 'expires_at')
+            .where('id_hash', sha256(id, 'hex'))
+            .where('expires_at', '>', new Date(this.#now()).toISOString());
+        return row ? { id, createdAt: Date.parse(row.created_at), expiresAt: Date.parse(row.expires_at) } : null;
     }
 
-    revoke(id: unknown): void {
+    async revoke(id: unknown): Promise<void> {
 
         if (typeof id === 'string') {
-            this.#sessions.delete(id);
-        }
-    }
-
-    #sweep(): void {
-
-        const now = this.#now();
-        for (const [id, session] of this.#sessions) {
-            if (session.expiresAt <= now) {
-                this.#sessions.delete(id);
-            }
+            await this.#knex()('console_sessions').where('id_hash', sha256(id, 'hex')).delete();
         }
     }
 }

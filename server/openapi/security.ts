@@ -3,7 +3,7 @@
 // by hand, so a route that changes strategy or mode documents itself. A
 // strategy missing here stops the document from being built: add it here.
 
-import { ADMIN_STRATEGY, SESSION_COOKIE } from '../auth';
+import { ADMIN_STRATEGY, API_STRATEGY, SESSION_COOKIE } from '../auth';
 import { CSRF_HEADER } from '../csrf';
 
 /** One way to authenticate: the schemes used together (OpenAPI security requirement). */
@@ -12,9 +12,11 @@ export type SecurityRequirement = Record<string, string[]>;
 export interface SecuritySettings {
     /** Console login sessions exist (console on and an admin token set). */
     consoleSessions: boolean;
+    /** API_AUTH is not off: data routes name the API token scheme. */
+    apiTokens?: boolean;
 }
 
-export function securitySchemes({ consoleSessions }: SecuritySettings): Record<string, object> {
+export function securitySchemes({ consoleSessions, apiTokens }: SecuritySettings): Record<string, object> {
 
     const schemes: Record<string, object> = {
         adminToken: {
@@ -23,6 +25,15 @@ export function securitySchemes({ consoleSessions }: SecuritySettings): Record<s
             description: 'The server\'s ADMIN_TOKEN: `Authorization: Bearer <ADMIN_TOKEN>`. Without ADMIN_TOKEN the ops routes answer 403.'
         }
     };
+
+    if (apiTokens) {
+        schemes.apiToken = {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API token (`npm run api-tokens -- create <name>`, or the console\'s API tokens panel): `Authorization: Bearer na_…`. '
+                + 'Required for writes when API_AUTH=writes, for every data route when API_AUTH=all; the admin token is accepted too.'
+        };
+    }
 
     if (consoleSessions) {
         schemes.consoleSession = {
@@ -55,7 +66,9 @@ const STRATEGIES: Record<string, StrategySecurity> = {
         }
 
         return requirements;
-    }
+    },
+    // API tokens, or the admin token (same header).
+    [API_STRATEGY]: (): SecurityRequirement[] => [{ apiToken: [] }, { adminToken: [] }]
 };
 
 export class UndocumentedStrategyError extends Error {

@@ -6,22 +6,3 @@ declare module '@hapi/cookie' {
 
     export const plugin: Plugin<void>;
 }
-
-declare module '@hapi/crumb' {
-    import type { Plugin, Request, ResponseToolkit, ServerStateCookieOptions } from '@hapi/hapi';
-
-    export interface CrumbOptions {
-        key?: string;
-        size?: number;
-        autoGenerate?: boolean;
-        addToViewContext?: boolean;
-        cookieOptions?: ServerStateCookieOptions;
-        headerName?: string;
-        restful?: boolean;
-        skip?: (request: Request, h: ResponseToolkit) => boolean;
-        enforce?: boolean;
-        logUnauthorized?: boolean;
-    }
-
-    export const plugin: Plugin<CrumbOptions>;
-}

@@ -100,6 +100,9 @@ export function migratorPanelsSuite(lab: Script): void {
         it('migrates a SQLite library into PostgreSQL and shows a matching report', { timeout: 300_000 }, async () => {
 
             const { page, errors } = consolePage;
+            // The previous test rolled back and re-applied every migration, the
+            // sessions table with them: that login is gone.
+            await login(page);
             await openPanel(page, 'data-migration', 'Source URL');
             expect(await layoutProblems(page)).to.equal([]);
             await screenshot(page, 'data-migration-form');

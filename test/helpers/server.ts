@@ -7,6 +7,8 @@ import { createServer, prepareDatabase } from '../../server/index';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** One secret for every test server, as for every instance of one deployment. */
+export const TEST_SESSION_SECRET = 'test-session-secret-0123456789-abcdefghijklmnop';
 
 export interface TestServer {
     server: Server;
@@ -36,6 +38,7 @@ export async function createTestServer(env: Env = {}, options: TestServerOptions
         NODE_ENV: 'test',
         DATABASE_URL: database.url,
         ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        SESSION_SECRET: TEST_SESSION_SECRET,
         AUTO_MIGRATE: '1',
         SEED_DEMO: options.seed ? '1' : '0',
         // Small pools keep the PostgreSQL suite light; tests that need more say so.

@@ -36,12 +36,34 @@ describe('csrf', () => {
         expect(probe.notes).to.not.include('forged');
     });
 
-    it('refuses a POST whose token does not match the CSRF cookie', async () => {
+    it('refuses a POST whose token is not this session\'s', async () => {
 
         expect((await post({ cookie: login.cookie, 'x-csrf-token': 'guessed' }, 'guessed')).statusCode).to.equal(403);
-        // A token without its cookie (another browser's token) is refused too.
-        expect((await post({ cookie: `na_console=${login.session}`, 'x-csrf-token': login.crumb }, 'no-cookie')).statusCode).to.equal(403);
+        // The pre-login token (the crumb cookie's value) is not the session's token.
+        const preLogin = /crumb=([^;]+)/.exec(login.cookie)![1]!;
+        expect((await post({ cookie: login.cookie, 'x-csrf-token': preLogin }, 'pre-login')).statusCode).to.equal(403);
         expect(probe.notes).to.equal([]);
+    });
+
+    it('binds the token to the session: session A\'s cookie with session B\'s crumb cookie and header is refused', async () => {
+
+        const other = await loginSession(t.server);
+        expect(other.crumb).to.not.equal(login.crumb);
+        const mixed = `${other.cookie.split('; ').find((part) => part.startsWith('crumb='))}; na_console=${login.session}`;
+        const res = await post({ cookie: mixed, 'x-csrf-token': other.crumb }, 'cross-session');
+        expect(res.statusCode).to.equal(403);
+        expect(res.payload).to.contain('CSRF token is missing or out of date');
+        // The plain-form field is bound the same way.
+        const logout = await t.server.inject({ method: 'POST', url: '/console/logout', headers: { cookie: mixed }, payload: { crumb: other.crumb } });
+        expect(logout.statusCode).to.equal(403);
+        expect(probe.notes).to.equal([]);
+    });
+
+    it('needs no CSRF cookie once logged in: the token alone, checked against the session, is enough', async () => {
+
+        const res = await post({ cookie: `na_console=${login.session}`, 'x-csrf-token': login.crumb }, 'no-cookie');
+        expect(res.statusCode).to.equal(200);
+        probe.notes.length = 0;
     });
 
     it('accepts the token in the X-CSRF-Token header, as htmx sends it', async () => {

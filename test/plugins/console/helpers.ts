@@ -43,20 +43,34 @@ export interface ConsoleSession {
     session: string;
 }
 
-/** Logs in the way the login form does and returns the cookies a browser would then hold. */
-export async function loginSession(server: Server, token = TEST_ADMIN_TOKEN): Promise<ConsoleSession> {
+/** The CSRF token a console page carries (its meta tag or hidden field). */
+export function pageCsrfToken(payload: string): string | null {
 
-    const page = await server.inject('/console/login');
-    const crumb = cookieValue(page, 'crumb');
-    if (!crumb) {
+    const match = /<meta name="csrf-token" content="([^"]+)">|<input type="hidden" name="crumb" value="([^"]+)">/.exec(payload);
+    return match ? (match[1] ?? match[2])! : null;
+}
+
+/** Logs in the way the login form does and returns the cookies a browser would then hold. */
+export async function loginSession(server: Server, token = TEST_ADMIN_TOKEN, headers: Record<string, string> = {}): Promise<ConsoleSession> {
+
+    const page = await server.inject({ url: '/console/login', headers });
+    const preLogin = cookieValue(page, 'crumb');
+    if (!preLogin) {
         throw new Error('The login page issued no CSRF cookie');
     }
 
-    const res = await server.inject({ method: 'POST', url: '/console/login', payload: { token, crumb }, headers: { cookie: `crumb=${crumb}` } });
+    const res = await server.inject({ method: 'POST', url: '/console/login', payload: { token, crumb: preLogin }, headers: { ...headers, cookie: `crumb=${preLogin}` } });
     const session = cookieValue(res, 'na_console');
     if (res.statusCode !== 303 || !session) {
         throw new Error(`Login failed with ${res.statusCode}`);
     }
 
-    return { cookie: `crumb=${crumb}; na_console=${session}`, crumb, session };
+    // A session's CSRF token is bound to it: the console pages carry it.
+    const shell = await server.inject({ url: '/console', headers: { ...headers, cookie: `na_console=${session}` } });
+    const crumb = pageCsrfToken(shell.payload);
+    if (!crumb) {
+        throw new Error(`The console page (${shell.statusCode}) carries no CSRF token`);
+    }
+
+    return { cookie: `crumb=${preLogin}; na_console=${session}`, crumb, session };
 }

@@ -51,7 +51,7 @@ describe('console: panel collection', () => {
         const t = await createConsoleServer({ env: { ENABLE_MONITORING: '0' }, plugins: [probePlugin({ tickerRequests: 0, notes: [] }), late] });
         try {
             const panels = (t.server.plugins as any).console.panels() as ConsolePanel[];
-            expect(panels.map((panel) => panel.id)).to.equal(['overview', 'pool', 'schema-migrations', 'data-migration', 'backups', 'search', 'probe', 'ticker', 'hourly']);
+            expect(panels.map((panel) => panel.id)).to.equal(['overview', 'pool', 'schema-migrations', 'data-migration', 'backups', 'search', 'api-tokens', 'probe', 'ticker', 'hourly']);
             expect(panels[1]).to.equal({ id: 'pool', title: 'Pool', order: 10, path: '/console/panels/pool', refreshSeconds: 2 });
         }
         finally {

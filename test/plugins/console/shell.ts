@@ -6,7 +6,7 @@ import { ADMIN_DISABLED_MESSAGE, ADMIN_STRATEGY } from '../../../server/auth';
 import { loadConfig } from '../../../server/config';
 import { adminStartupNotes } from '../../../server/index';
 import { CONTENT_SECURITY_POLICY, safeNext } from '../../../plugins/console/responses';
-import { adminHeaders, TEST_ADMIN_TOKEN, type TestServer } from '../../helpers/server';
+import { adminHeaders, TEST_ADMIN_TOKEN, TEST_SESSION_SECRET, type TestServer } from '../../helpers/server';
 import { probePlugin } from '../../browser/probe-panel';
 import { cookieValue, createConsoleServer, loginSession, type ConsoleSession } from './helpers';
 
@@ -239,10 +239,11 @@ describe('console: without an admin token', () => {
         expect(development.adminToken).to.not.equal(again.adminToken);
         expect(adminStartupNotes(development, 'http://h:1')).to.equal([
             'Ops console: http://h:1/console',
-            `Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${development.adminToken}`
+            `Admin token generated for this development run (set ADMIN_TOKEN to choose your own): ${development.adminToken}`,
+            `Session secret generated for this development run (set SESSION_SECRET to keep console logins across restarts): ${development.auth.sessionSecret}`
         ]);
 
-        const configured = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ENABLE_CONSOLE: '0' });
+        const configured = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: TEST_ADMIN_TOKEN, SESSION_SECRET: TEST_SESSION_SECRET, ENABLE_CONSOLE: '0' });
         expect(configured.adminTokenSource).to.equal('env');
         expect(adminStartupNotes(configured, 'http://h:1')).to.equal([]);
         expect(loadConfig({ NODE_ENV: 'test' }).adminToken).to.be.null();
@@ -250,7 +251,7 @@ describe('console: without an admin token', () => {
 
     it('reads the console cookie settings from the environment', () => {
 
-        expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: TEST_ADMIN_TOKEN }).console).to.equal({ sessionTtlMinutes: 480, secureCookies: true });
+        expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: TEST_ADMIN_TOKEN, SESSION_SECRET: TEST_SESSION_SECRET }).console).to.equal({ sessionTtlMinutes: 480, secureCookies: true });
         expect(loadConfig({ CONSOLE_SESSION_TTL_MIN: '30', CONSOLE_SECURE_COOKIES: 'on' }).console).to.equal({ sessionTtlMinutes: 30, secureCookies: true });
         expect(loadConfig({}).console.secureCookies).to.be.false();
         expect(() => loadConfig({ CONSOLE_SESSION_TTL_MIN: '0' })).to.throw(/CONSOLE_SESSION_TTL_MIN/);
