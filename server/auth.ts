@@ -105,8 +105,9 @@ export type AttemptResult<T> =
 export interface AuthGate {
     /**
      * Checks a credential (`check` returns null when it is wrong) for this
-     * request's device and address: a correct one is accepted unless the
-     * throttle holds every subject it comes under; a wrong one is counted.
+     * request's device and address: a correct one is always accepted; a
+     * wrong one is counted, and answered 'throttled' once every subject it
+     * comes under has spent its budget.
      * On success a client without a device cookie gets one.
      */
     attempt<T>(request: Request, h: ResponseToolkit, check: () => T | null | Promise<T | null>): Promise<AttemptResult<T>>;
@@ -159,27 +160,38 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
                 const device = verifyDeviceCookie(deviceKey, request.state[DEVICE_COOKIE]);
                 const source: AttemptSource = { device, address: addressKey(requestAddress(request)) };
                 const subjects = subjectsOf(source);
+                // The credential is checked first: a correct one is accepted
+                // whatever the throttle holds, so someone else's guessing from
+                // a shared address never locks the owner out. The throttle
+                // answers the wrong ones: within the budget 401, past it 429.
                 const slot = admission.reserve(subjects);
-                if (!slot) {
-                    return { outcome: 'throttled', retryAfter: admission.retryAfter(subjects) };
-                }
-
                 let value: Awaited<ReturnType<typeof check>>;
                 try {
                     value = await check();
                 }
                 catch (error) {
-                    admission.release(slot);
+                    if (slot) {
+                        admission.release(slot);
+                    }
+
                     throw error;
                 }
 
                 if (value !== null) {
-                    admission.release(slot);
+                    if (slot) {
+                        admission.release(slot);
+                    }
+
                     if (!device) {
                         h.state(DEVICE_COOKIE, newDeviceCookie(deviceKey));
                     }
 
                     return { outcome: 'accepted', value };
+                }
+
+                if (!slot) {
+                    request.log(['auth', 'warn'], { message: 'credential refused while throttled', path: request.path, address: source.address, device: Boolean(device), throttled: true });
+                    return { outcome: 'throttled', retryAfter: admission.retryAfter(subjects) };
                 }
 
                 // Counted in the database too, so other instances and restarts see it.

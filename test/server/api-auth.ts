@@ -106,10 +106,11 @@ describe('API_AUTH and API tokens', () => {
         it('declares the security scheme in the OpenAPI document, on the routes that need it', async () => {
 
             const spec = JSON.parse((await t.server.inject('/openapi.json')).payload);
-            expect(spec.securityDefinitions.apiToken).to.include({ type: 'apiKey', in: 'header', name: 'Authorization' });
-            expect(spec.paths['/resources'].post.security).to.equal([{ apiToken: [] }]);
-            expect(spec.paths['/resources'].get.security).to.not.exist();
-            expect(spec.paths['/health'].get.security).to.not.exist();
+            expect(spec.components.securitySchemes.apiToken).to.include({ type: 'http', scheme: 'bearer' });
+            // An API token, or the admin token in the same header.
+            expect(spec.paths['/resources'].post.security).to.equal([{ apiToken: [] }, { adminToken: [] }]);
+            expect(spec.paths['/resources'].get.security).to.equal([]);
+            expect(spec.paths['/health'].get.security).to.equal([]);
         });
 
         it('lets an admin create and revoke tokens in the console, showing a new token once', async () => {
@@ -152,7 +153,7 @@ describe('API_AUTH and API tokens', () => {
                 expect((await t.server.inject('/health')).statusCode).to.equal(200);
                 expect((await t.server.inject('/documentation')).statusCode).to.equal(200);
                 const spec = JSON.parse((await t.server.inject('/openapi.json')).payload);
-                expect(spec.paths['/resources'].get.security).to.equal([{ apiToken: [] }]);
+                expect(spec.paths['/resources'].get.security).to.equal([{ apiToken: [] }, { adminToken: [] }]);
             }
             finally {
                 await t.stop();

@@ -68,7 +68,7 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
         await deployment.stop();
     });
 
-    it('accepts the correct console token from a known device after 10 wrong ones from the same address', async () => {
+    it('accepts the correct console token after 10 wrong ones from the same address, from a known device or a new one', async () => {
 
         const server = await deployment.instance();
         const owner = browser(server, '198.51.100.10');
@@ -90,12 +90,13 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
         expect(again.statusCode).to.equal(303);
         expect(cookieValue(again, 'na_console')).to.not.be.null();
 
-        // Without a device cookie nothing tells the owner from the guesser, so
-        // even the correct token is refused: a locked address answers nothing.
+        // A first-time browser behind the same address: the correct token is
+        // checked before the throttle, so it goes through too; a wrong one is 429.
         const stranger = browser(server, '198.51.100.10');
-        const refused = await stranger.login(TEST_ADMIN_TOKEN);
-        expect(refused.statusCode).to.equal(429);
-        expect(cookieValue(refused, 'na_console')).to.be.null();
+        const accepted = await stranger.login(TEST_ADMIN_TOKEN);
+        expect(accepted.statusCode).to.equal(303);
+        expect(cookieValue(accepted, 'na_console')).to.not.be.null();
+        expect((await browser(server, '198.51.100.10').login('still-guessing-here')).statusCode).to.equal(429);
     });
 
     it('throttles bearer-token guessing on the ops routes with the same counters', async () => {
@@ -113,13 +114,13 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
         expect(locked.statusCode).to.equal(429);
         expect(Number(locked.headers['retry-after'])).to.be.within(1, 900);
         expect(JSON.parse(locked.payload).message).to.contain('Too many wrong tokens');
-        expect((await guesser.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(429);
-
-        // A client that keeps its cookies (curl -b/-c) is known by its device.
+        // The correct token is never refused for someone else's guesses, with or without cookies.
+        expect((await guesser.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(200);
         expect((await script.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(200);
+        expect((await browser(server, '198.51.100.20').bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(200);
 
         // A wrong login on the console form from the same address is refused too: one throttle.
-        expect((await browser(server, '198.51.100.20').login(TEST_ADMIN_TOKEN)).statusCode).to.equal(429);
+        expect((await browser(server, '198.51.100.20').login('wrong-on-the-form')).statusCode).to.equal(429);
     });
 
     it('answers no more than 10 wrong guesses per address, however many arrive at once', async () => {
@@ -175,11 +176,13 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
 
         expect(codes.slice(0, 2 * MAX_FAILURES).every((code) => code === 401)).to.be.true();
         expect(codes[2 * MAX_FAILURES]).to.equal(429);
-        expect((await device.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(429);
-        // A forged device cookie is no device.
+        expect((await device.bearer('device-guess-again')).statusCode).to.equal(429);
+        // A forged device cookie is no device: it buys no budget of its own.
         const forger = browser(server, '198.51.100.50');
         forger.jar.set('na_device', `${'A'.repeat(22)}.${'B'.repeat(43)}`);
-        expect((await forger.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(429);
+        expect((await forger.bearer('forged-guess')).statusCode).to.equal(429);
+        // And the owner's correct token still works.
+        expect((await device.bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(200);
     });
 
     it('counts clients behind a trusted proxy by their forwarded address, and ignores forwarded headers from anyone else', async () => {
@@ -191,7 +194,7 @@ describe('throttle: wrong credentials are counted in the database, the owner is 
             expect((await viaProxy('203.0.113.66').bearer(`wrong-${i}`)).statusCode).to.equal(401);
         }
 
-        expect((await viaProxy('203.0.113.66').bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(429);
+        expect((await viaProxy('203.0.113.66').bearer('wrong-once-more')).statusCode).to.equal(429);
         // Another client behind the same proxy is not locked out by the first one's guesses.
         expect((await viaProxy('203.0.113.77').bearer(TEST_ADMIN_TOKEN)).statusCode).to.equal(200);
         expect((await viaProxy('203.0.113.77').login(TEST_ADMIN_TOKEN)).statusCode).to.equal(303);
