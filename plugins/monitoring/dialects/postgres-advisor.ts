@@ -308,12 +308,22 @@ async function planCost(trx: Knex.Transaction, query: string): Promise<number | 
 
     const params = new Set([...query.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])));
     const count = params.size ? Math.max(...params) : 0;
+    // A prepared statement outlives a rollback, so it is deallocated in every
+    // case, inside the same transaction (the same server connection, also
+    // through a transaction-mode pooler): a failing EXPLAIN is rolled back to
+    // a savepoint first, so the DEALLOCATE can still run.
     await trx.raw(`PREPARE na_advisor_candidate AS ${query}`);
+    await trx.raw('SAVEPOINT na_advisor_explain');
     try {
         const args = count ? `(${Array.from({ length: count }, () => 'NULL').join(', ')})` : '';
         const { rows: [row] } = await trx.raw(`EXPLAIN (FORMAT JSON) EXECUTE na_advisor_candidate${args}`);
         const plan = (row['QUERY PLAN'] as Array<{ Plan: { 'Total Cost': number } }>)[0]!.Plan;
+        await trx.raw('RELEASE SAVEPOINT na_advisor_explain');
         return plan['Total Cost'];
+    }
+    catch (error) {
+        await trx.raw('ROLLBACK TO SAVEPOINT na_advisor_explain');
+        throw error;
     }
     finally {
         await trx.raw('DEALLOCATE na_advisor_candidate');
