@@ -13,7 +13,7 @@ import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 import type { AuthSettings } from './config';
 import { SessionStore, type ConsoleSession } from './console/sessions';
 import { verifyApiToken } from './security/api-tokens';
-import { cleanupAtMostEvery } from './security/cleanup';
+import { deleteExpiredAuthState } from './security/cleanup';
 import { addressKey, clientAddress } from './security/client-address';
 import { DEVICE_COOKIE, DEVICE_COOKIE_TTL_MS, newDeviceCookie, verifyDeviceCookie } from './security/device-cookie';
 import { deriveKey, safeEqual } from './security/secrets';
@@ -32,9 +32,6 @@ export const SESSION_COOKIE = 'na_console';
 
 export const ADMIN_DISABLED_MESSAGE =
     'Ops routes are disabled because ADMIN_TOKEN is not set. Set ADMIN_TOKEN (16 characters or more) in the environment and restart.';
-
-/** Expired sessions and failure counters are removed at most this often per instance (on login). */
-export const AUTH_CLEANUP_INTERVAL_MS = 60_000;
 
 /** Constant-time comparison of a presented token with the configured one. */
 export function tokenMatches(candidate: string, expected: string): boolean {
@@ -141,7 +138,6 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
         const deviceKey = deriveKey(auth.sessionSecret, 'device');
         const throttle = new FailureThrottle(knex, { maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
         const admission = new AdmissionCounter({ maxFailures: MAX_FAILURES, windowMs: FAILURE_WINDOW_MS });
-        const cleanup = cleanupAtMostEvery(AUTH_CLEANUP_INTERVAL_MS, knex);
 
         server.state(DEVICE_COOKIE, {
             path: '/',
@@ -333,6 +329,21 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
 
         server.auth.strategy(ADMIN_STRATEGY, 'admin-token');
         server.auth.strategy(API_STRATEGY, 'api-token');
+
+        // Expired sessions and spent failure counters go in the upkeep: one
+        // instance at a time, never on a standby (the upkeep plugin registers
+        // after this one, so the task is added once every plugin is in).
+        server.ext('onPreStart', () => {
+
+            server.upkeep?.register({
+                name: 'auth-cleanup',
+                async run(trx) {
+
+                    const { sessions: ended, failures } = await deleteExpiredAuthState(trx);
+                    return ended || failures ? `deleted ${ended} expired session(s) and ${failures} spent failure counter(s)` : null;
+                }
+            });
+        });
         server.decorate('server', 'adminTokenConfigured', () => token !== null);
         server.decorate('server', 'verifyAdminToken', (candidate: string) => token !== null && typeof candidate === 'string' && tokenMatches(candidate, token));
 
@@ -340,7 +351,6 @@ export const adminAuth: Plugin<AdminAuthOptions> = {
             const adminSessions: AdminSessions = {
                 async start(request) {
 
-                    await cleanup();
                     const created = await sessions.create();
                     request.cookieAuth.set({ sid: created.id, exp: created.expiresAt });
                     return created;

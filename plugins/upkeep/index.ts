@@ -23,8 +23,8 @@ export const plugin: Plugin<UpkeepPluginOptions> = {
             log: (tags, data) => server.log(tags, data)
         });
 
-        // Console session clean-up (the auth work) registers here as
-        // upkeep.register({ name: 'console-sessions', run: (trx) => … }).
+        // Other plugins add their tasks (champion lists, job leases, the
+        // auth clean-up) with server.upkeep.register().
         server.decorate('server', 'upkeep', upkeep);
         server.ext('onPostStart', () => upkeep.start());
         server.ext('onPreStop', () => upkeep.stop());

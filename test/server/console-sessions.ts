@@ -4,7 +4,6 @@ import * as Lab from '@hapi/lab';
 
 import type { Env } from '../../server/config';
 import { migrationConfig } from '../../server/db/migrations';
-import { deleteExpiredAuthState } from '../../server/security/cleanup';
 import { createDeployment, type Deployment } from '../helpers/deployment';
 import { loginSession } from '../plugins/console/helpers';
 
@@ -78,7 +77,7 @@ describe('console sessions: in the database, shared by every instance', () => {
         expect(ttl).to.equal(a.config.console.sessionTtlMinutes * 60_000);
     });
 
-    it('refuses an expired session and removes it (and spent failure counters) in the cleanup', async () => {
+    it('refuses an expired session and removes it (and spent failure counters) in the upkeep', async () => {
 
         const a = await instance();
         const login = await loginSession(a);
@@ -90,9 +89,8 @@ describe('console sessions: in the database, shared by every instance', () => {
         ]);
         expect((await overview(a, login.cookie)).statusCode).to.equal(401);
 
-        const removed = await deleteExpiredAuthState(a.knex);
-        expect(removed.sessions).to.be.above(0);
-        expect(removed.failures).to.equal(1);
+        const outcome = await a.upkeep.runOnce();
+        expect(outcome['auth-cleanup']).to.equal('done');
         expect(Number((await a.knex('console_sessions').count({ n: '*' }).first())!.n)).to.equal(0);
         expect((await a.knex('auth_failures').select('subject')).map((row: { subject: string }) => row.subject)).to.equal(['address:192.0.2.2']);
     });
