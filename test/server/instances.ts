@@ -16,7 +16,7 @@ import { MIGRATIONS_DIR } from '../../server/db/migrations';
 import { PG_TOOL_PATH } from '../helpers/backup';
 import { dropPostgresDatabase, ensurePostgresDatabase, postgresOnly } from '../helpers/database';
 import { startInstances, type Instance } from '../helpers/instances';
-import { TEST_ADMIN_TOKEN } from '../helpers/server';
+import { TEST_ADMIN_TOKEN, TEST_SESSION_SECRET } from '../helpers/server';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
@@ -44,6 +44,25 @@ async function call(instance: Instance, method: string, path: string, body?: obj
 
     const res = await fetch(`${instance.uri}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
     return { status: res.status, json: await res.json() };
+}
+
+/** Logs in to the console of one instance as a browser would; the Cookie header it then sends. */
+async function consoleLogin(instance: Instance): Promise<string> {
+
+    const cookieOf = (res: Response, name: string) => res.headers.getSetCookie().map((line) => new RegExp(`^${name}=([^;]*)`).exec(line)?.[1]).find(Boolean);
+    const form = await fetch(`${instance.uri}/console/login`);
+    const preLogin = cookieOf(form, 'crumb');
+    expect(preLogin, 'the login page sets a CSRF cookie').to.exist();
+    const res = await fetch(`${instance.uri}/console/login`, {
+        method: 'POST',
+        headers: { cookie: `crumb=${preLogin}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: TEST_ADMIN_TOKEN, crumb: preLogin! }).toString(),
+        redirect: 'manual'
+    });
+    expect(res.status).to.equal(303);
+    const session = cookieOf(res, 'na_console');
+    expect(session).to.exist();
+    return `crumb=${preLogin}; na_console=${session}`;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
@@ -87,6 +106,8 @@ describe('several instances on one database', () => {
     const env = (extra: Record<string, string> = {}) => ({
         DATABASE_URL: url,
         ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        // The same secret on every instance: any of them validates any session.
+        SESSION_SECRET: TEST_SESSION_SECRET,
         LOG_LEVEL: 'warn',
         DB_POOL_MIN: '0',
         DB_POOL_MAX: '5',
@@ -128,8 +149,21 @@ describe('several instances on one database', () => {
             const [a, b] = await startInstances(2, () => env()) as [Instance, Instance];
             running.push(a, b);
 
-            // Console session across instances (added by the lead after the
-            // 'auth' branch is merged): log in on A, use the session on B.
+            // A console session made on A is valid on B; logging out on B ends it on A.
+            const session = await consoleLogin(a);
+            const onB = await fetch(`${b.uri}/console`, { headers: { cookie: session }, redirect: 'manual' });
+            expect(onB.status).to.equal(200);
+            const crumb = /<meta name="csrf-token" content="([^"]+)">/.exec(await onB.text())?.[1];
+            expect(crumb).to.exist();
+            const logout = await fetch(`${b.uri}/console/logout`, {
+                method: 'POST',
+                headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams({ crumb: crumb! }).toString(),
+                redirect: 'manual'
+            });
+            expect(logout.status).to.be.within(200, 399);
+            const afterLogout = await fetch(`${a.uri}/console`, { headers: { cookie: session }, redirect: 'manual' });
+            expect(afterLogout.status).to.not.equal(200);
 
             // A backup started on A is visible on B.
             const first = await call(a, 'POST', '/backups', {});
