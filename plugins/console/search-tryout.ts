@@ -64,7 +64,7 @@ function titleOf(resource: Record<string, unknown>): string {
 
 export function resultsFragment(query: string, result: SearchResult, elapsedMs: number): Html {
 
-    const summary = html`<p class="muted">${result.total} result${result.total === 1 ? '' : 's'} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
+    const summary = html`<p class="muted">${result.total_relation === 'gte' ? `${result.total.toLocaleString('en-US')}+` : result.total} result${result.total === 1 ? '' : 's'} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
     const suggestion = result.suggestion
         ? html`<p>Did you mean <a href="#" hx-get="${SEARCH_RESULTS_PATH}?q=${encodeURIComponent(result.suggestion)}" hx-target="#search-results">${result.suggestion}</a>?</p>`
         : null;

@@ -164,7 +164,11 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     };
 }
 
-export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+/**
+ * The number of matches; with `upTo`, exact up to it and otherwise upTo + 1
+ * (the heap is read for at most upTo + 1 matches).
+ */
+export function countSql(query: ParsedQuery, filters: SearchFilters, upTo?: number): CompiledSql {
 
     const only = query.groups.length === 1 && query.groups[0]!.length === 1 && !query.excluded.length ? query.groups[0]![0]! : null;
     if (only && only.kind === 'word' && !only.prefix && !filterSql(filters).sql) {
@@ -179,7 +183,12 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
         };
     }
 
-    return matchesSql(query, filters, 'count(*) AS total');
+    if (upTo === undefined) {
+        return matchesSql(query, filters, 'count(*) AS total');
+    }
+
+    const matches = matchesSql(query, filters, '1');
+    return { sql: `SELECT count(*) AS total FROM (${matches.sql} LIMIT ?) m`, bindings: [...matches.bindings, upTo + 1] };
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
@@ -209,21 +218,23 @@ export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
 
 export function createPostgresSearchBackend(knex: Knex): SearchBackend {
 
-    const count = async (query: ParsedQuery, filters: SearchFilters): Promise<number> => {
+    const count = async (query: ParsedQuery, filters: SearchFilters, upTo?: number): Promise<number> => {
 
-        const counted = countSql(query, filters);
+        const counted = countSql(query, filters, upTo);
         return Number((await knex.raw(counted.sql, counted.bindings)).rows[0].total);
     };
 
     return {
         engine: 'postgres',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, countUpTo: number | null): Promise<SearchPage> {
 
             const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
             const page = pageSql(query, filters, limit, offset, champions);
-            // Two statements on two pool connections, each released when its statement ends.
-            const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters)]);
+            // Two statements on two pool connections, each released when its
+            // statement ends. A bounded total still tells whether matches
+            // remain past the page: countUpTo is far above the deepest champion page.
+            const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters, countUpTo ?? undefined)]);
             let rows: Array<Record<string, unknown>> = paged.rows;
             if (champions && rows.length < limit && total > offset + rows.length) {
                 // The candidates ran out before the page was full (filters, or

@@ -27,6 +27,7 @@ import { migrationConfig } from '../../server/db/migrations';
 import type { DatabaseEngine } from '../../server/db/types';
 import { createServer } from '../../server/index';
 import { parseQuery, type ParsedQuery } from '../../server/search/query';
+import { EXACT_TOTAL_UP_TO } from '../../server/search/service';
 import type { SearchFilters } from '../../server/search/types';
 import { ensurePostgresDatabase } from '../../test/helpers/database';
 import { benchmarkQueries, createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
@@ -163,7 +164,7 @@ function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promis
     // the driver for one page (plus the fallback ranking when champion lists
     // run short), without HTTP, validation or shaping the results.
     const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
-    return async (query) => await backend.page(query, {}, PAGE, 0);
+    return async (query) => await backend.page(query, {}, PAGE, 0, EXACT_TOTAL_UP_TO);
 }
 
 function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
@@ -175,7 +176,7 @@ function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Pr
         return async (query) => {
 
             const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
-            const count = FtsPostgres.countSql(query, {});
+            const count = FtsPostgres.countSql(query, {}, EXACT_TOTAL_UP_TO);
             const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
             if (ranked.rows.length < PAGE && Number(counted.rows[0].total) > ranked.rows.length) {
                 const full = FtsPostgres.rankSql(query, {}, PAGE, 0);
