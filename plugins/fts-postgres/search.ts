@@ -137,32 +137,54 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const tfs = join(tf, ', ');
     const tsquery = compileTsquery(query);
     const filter = filterSql(filters);
-    const candidates = champions ? candidatesSql(query) : null;
-    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
-    // As an array, the few hundred candidates are fetched by primary key; as
-    // a join, the planner misjudges their number and scans every match.
-    const restrict = candidates ? ' AND rs.resource_id = ANY((SELECT ids FROM cand)::uuid[])' : '';
-
-    return {
-        sql: `
+    const corpus = `
             WITH corpus AS MATERIALIZED (
                 SELECT coalesce(max(ndocs), 0)::float8 AS n,
                        coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) AS avgdl
                 FROM search_corpus_stats
             ), stats AS MATERIALIZED (
                 SELECT c.avgdl, ${stats.sql} FROM corpus c
-            ), cand AS MATERIALIZED (
-                SELECT ${candidates ? `array_agg(DISTINCT resource_id) AS ids FROM (${candidates.sql}) u` : 'NULL::uuid[] AS ids'}
+            )`;
+    const ranked = (source: string, condition: CompiledSql): CompiledSql => ({
+        sql: `SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank, rs.updated_at AS updated
+              FROM ${source}${filter.sql ? ' JOIN resources r ON r.id = rs.resource_id' : ''} CROSS JOIN stats s
+              CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
+              WHERE ${condition.sql}rs.vec @@ ${tsquery.sql}${filter.sql}`,
+        bindings: [...tfs.bindings, ...condition.bindings, ...tsquery.bindings, ...filter.bindings]
+    });
+    const order = 'ORDER BY rank DESC, updated DESC, id ASC LIMIT ? OFFSET ?';
+
+    if (!champions) {
+        const all = ranked('resource_search rs', { sql: '', bindings: [] });
+        return { sql: `${corpus} SELECT * FROM (${all.sql}) ranked ${order}`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
+    }
+
+    // Two branches behind one-time filters, so exactly one runs and each
+    // keeps its own plan at every library size. When a word of the query has
+    // a champion list, the few hundred candidates are fetched by primary key
+    // (OFFSET 0 keeps @@ out of that scan: combined with the GIN index in a
+    // BitmapAnd, it read every match of a frequent word). Otherwise the
+    // candidates are every match anyway, read through the GIN index alone.
+    const candidates = candidatesSql(query);
+    const words = positiveTerms(query).filter((term) => term.kind === 'word' && !term.prefix);
+    const listed = words.length ?
+        { sql: `EXISTS (SELECT 1 FROM search_champions WHERE lexeme IN (${words.map(() => LEXEME).join(', ')}))`, bindings: words.map((term) => (term as { text: string }).text) } :
+        { sql: 'false', bindings: [] };
+    const byKey = ranked(
+        '(SELECT * FROM resource_search WHERE resource_id = ANY((SELECT ids FROM cand)::uuid[]) OFFSET 0) rs',
+        { sql: '(SELECT listed FROM cand) AND ', bindings: [] });
+    const byIndex = ranked('resource_search rs', { sql: 'NOT (SELECT listed FROM cand) AND ', bindings: [] });
+    return {
+        sql: `${corpus}, cand AS MATERIALIZED (
+                -- The candidates are gathered only when they will be used.
+                SELECT l.listed, CASE WHEN l.listed THEN (SELECT array_agg(DISTINCT resource_id) FROM (${candidates.sql}) u) END AS ids
+                FROM (SELECT ${listed.sql} AS listed) l
             )
-            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank, rs.updated_at AS updated
-            FROM ${from} CROSS JOIN stats s
-            CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
-            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}${restrict}
-            ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
-            LIMIT ? OFFSET ?`,
-        bindings: [...stats.bindings, ...(candidates?.bindings ?? []), ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
+            SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order}`,
+        bindings: [...stats.bindings, ...listed.bindings, ...candidates.bindings, ...byKey.bindings, ...byIndex.bindings, limit, offset]
     };
 }
+
 
 /**
  * The number of matches; with `upTo`, exact up to it and otherwise upTo + 1
