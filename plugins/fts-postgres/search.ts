@@ -209,8 +209,14 @@ export function countSql(query: ParsedQuery, filters: SearchFilters, upTo?: numb
         return matchesSql(query, filters, 'count(*) AS total');
     }
 
+    // Planned as a whole scan (a CTE is), read only as far as the LIMIT: with
+    // the LIMIT in view the planner chose a sequential scan expecting to stop
+    // early, and detoasted every vector on the way (0.7 s instead of 0.1 s).
     const matches = matchesSql(query, filters, '1');
-    return { sql: `SELECT count(*) AS total FROM (${matches.sql} LIMIT ?) m`, bindings: [...matches.bindings, upTo + 1] };
+    return {
+        sql: `WITH m AS MATERIALIZED (${matches.sql}) SELECT count(*) AS total FROM (SELECT 1 FROM m LIMIT ?) l`,
+        bindings: [...matches.bindings, upTo + 1]
+    };
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
