@@ -181,7 +181,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
                 FROM (SELECT ${listed.sql} AS listed) l
             )
             SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order}`,
-        bindings: [...stats.bindings, ...listed.bindings, ...candidates.bindings, ...byKey.bindings, ...byIndex.bindings, limit, offset]
+        bindings: [...stats.bindings, ...candidates.bindings, ...listed.bindings, ...byKey.bindings, ...byIndex.bindings, limit, offset]
     };
 }
 
