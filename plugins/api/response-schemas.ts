@@ -153,7 +153,9 @@ export const searchHitSchema = responseObject('SearchHit', {
 });
 
 export const searchResultSchema = responseObject('SearchResult', {
-    total,
+    total: Joi.number().integer().min(0).description('Number of matches: exact when total_relation is "eq", a lower bound when "gte"'),
+    total_relation: Joi.string().valid('eq', 'gte')
+        .description('"eq": total is exact; "gte": at least total match (past 10,000 without exact_total=true)'),
     items: Joi.array().items(searchHitSchema),
     suggestion: Joi.string().optional().description('A "did you mean" query, when nothing matched and a close query does')
 });

@@ -24,6 +24,8 @@ export const searchQuery = Joi.object({
     classification_code: Joi.string().trim().max(32),
     read_status: Joi.string().valid(...READ_STATUSES),
     min_quality: Joi.number().min(0).max(1),
+    exact_total: Joi.boolean().default(false)
+        .description('Count every match; otherwise total is exact up to 10,000 and past it 10,000 with total_relation "gte"'),
     limit: limitWithInclude,
     offset,
     include: includeParam
@@ -31,10 +33,10 @@ export const searchQuery = Joi.object({
 
 async function search(request: Request) {
 
-    const { q, subject, classification_code, read_status, min_quality, limit: pageSize, offset: skip, include } = request.query as Record<string, any>;
+    const { q, subject, classification_code, read_status, min_quality, exact_total: exactTotal, limit: pageSize, offset: skip, include } = request.query as Record<string, any>;
     const filters: SearchFilters = { subject, classification_code, read_status, min_quality };
     // The service answers 400 for a query the language cannot read.
-    return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip, include, knex: request.knex });
+    return await request.server.search.search({ query: q, filters, limit: pageSize, offset: skip, exactTotal, include, knex: request.knex });
 }
 
 export const searchRoutes: ServerRoute[] = [
@@ -46,7 +48,7 @@ export const searchRoutes: ServerRoute[] = [
             tags: ['api', 'search'],
             description: 'Full-text search ranked by bm25 (title > description > subjects), with snippets and "did you mean"',
             validate: { query: searchQuery },
-            plugins: documented({ responses: { 200: { description: 'Ranked hits with snippets, the exact total and maybe a suggestion', schema: searchResultSchema } } })
+            plugins: documented({ responses: { 200: { description: 'Ranked hits with snippets, the total (exact, or a lower bound past 10,000) and maybe a suggestion', schema: searchResultSchema } } })
         }
     }
 ];

@@ -85,7 +85,8 @@ function pager(query: string, result: SearchResult, page: ResultsPage): Html | n
 export function resultsFragment(query: string, result: SearchResult, elapsedMs: number, page: ResultsPage = { limit: result.items.length, offset: 0 }): Html {
 
     const shown = result.items.length ? html` (${page.offset + 1}–${page.offset + result.items.length})` : null;
-    const summary = html`<p class="muted">${result.total} result${result.total === 1 ? '' : 's'}${shown} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
+    const total = result.total_relation === 'gte' ? `${result.total.toLocaleString('en-US')}+` : result.total;
+    const summary = html`<p class="muted">${total} result${result.total === 1 ? '' : 's'}${shown} for <q>${query}</q> in ${elapsedMs.toFixed(1)} ms</p>`;
     const suggestion = result.suggestion
         ? html`<p>Did you mean <a href="#" hx-get="${SEARCH_RESULTS_PATH}?q=${encodeURIComponent(result.suggestion)}" hx-target="#search-results">${result.suggestion}</a>?</p>`
         : null;

@@ -1,13 +1,17 @@
 // fts-postgres: the FullTextSearch of a PostgreSQL database (bm25 in SQL),
-// decorated as server.search, and the upkeep of its champion lists.
+// decorated as server.search, and its upkeep: champion lists and planner
+// statistics.
 
 import type { Plugin } from '@hapi/hapi';
 
 import { createFullTextSearch, resourceShaper } from '../../server/search/service';
 import { createPostgresSearchBackend, refreshChampionsIfStale } from './search';
+import { analyzeSearchIfStale } from './statistics';
 
-// Rebuilt after 2,000 changed documents (a rebuild takes seconds at 100,000
-// documents, so it should not run for a handful), checked at each upkeep round.
+// Champion lists are rebuilt after 2,000 changed documents (a rebuild takes
+// seconds at 100,000 documents, so it should not run for a handful);
+// statistics after bulk changes (a stale plan costs every search until the
+// next ANALYZE). Both are checked at each upkeep round, by one instance.
 const CHAMPION_REFRESH_AFTER = 2_000;
 
 export const plugin: Plugin<Record<string, never>> = {
@@ -17,15 +21,23 @@ export const plugin: Plugin<Record<string, never>> = {
 
         server.decorate('server', 'search', createFullTextSearch(createPostgresSearchBackend, server.knex, resourceShaper(server.models)));
 
-        // One instance rebuilds (the upkeep leader); the staleness check runs
-        // after the lock is taken, so an instance that follows a rebuild finds
-        // nothing to do.
+        // One instance does each (the upkeep leader of the task); the
+        // staleness checks run after the lock is taken, so an instance that
+        // follows a rebuild finds nothing to do.
         server.upkeep.register({
             name: 'search-champions',
             run: async (trx) => {
 
                 const changed = await refreshChampionsIfStale(trx, CHAMPION_REFRESH_AFTER);
                 return changed === null ? null : `champion lists rebuilt after ${changed} changed documents`;
+            }
+        });
+        server.upkeep.register({
+            name: 'search-statistics',
+            run: async (trx) => {
+
+                const analyzed = await analyzeSearchIfStale(trx);
+                return analyzed.length ? `analyzed ${analyzed.join(', ')} after bulk changes` : null;
             }
         });
     }

@@ -137,34 +137,60 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const tfs = join(tf, ', ');
     const tsquery = compileTsquery(query);
     const filter = filterSql(filters);
-    const candidates = champions ? candidatesSql(query) : null;
-    const from = filter.sql ? 'resource_search rs JOIN resources r ON r.id = rs.resource_id' : 'resource_search rs';
-    // As an array, the few hundred candidates are fetched by primary key; as
-    // a join, the planner misjudges their number and scans every match.
-    const restrict = candidates ? ' AND rs.resource_id = ANY((SELECT ids FROM cand)::uuid[])' : '';
-
-    return {
-        sql: `
+    const corpus = `
             WITH corpus AS MATERIALIZED (
                 SELECT coalesce(max(ndocs), 0)::float8 AS n,
                        coalesce(max(total_len)::float8 / nullif(max(ndocs), 0), 1) AS avgdl
                 FROM search_corpus_stats
             ), stats AS MATERIALIZED (
                 SELECT c.avgdl, ${stats.sql} FROM corpus c
-            ), cand AS MATERIALIZED (
-                SELECT ${candidates ? `array_agg(DISTINCT resource_id) AS ids FROM (${candidates.sql}) u` : 'NULL::uuid[] AS ids'}
+            )`;
+    const ranked = (source: string, condition: CompiledSql): CompiledSql => ({
+        sql: `SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank, rs.updated_at AS updated
+              FROM ${source}${filter.sql ? ' JOIN resources r ON r.id = rs.resource_id' : ''} CROSS JOIN stats s
+              CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
+              WHERE ${condition.sql}rs.vec @@ ${tsquery.sql}${filter.sql}`,
+        bindings: [...tfs.bindings, ...condition.bindings, ...tsquery.bindings, ...filter.bindings]
+    });
+    const order = 'ORDER BY rank DESC, updated DESC, id ASC LIMIT ? OFFSET ?';
+
+    if (!champions) {
+        const all = ranked('resource_search rs', { sql: '', bindings: [] });
+        return { sql: `${corpus} SELECT * FROM (${all.sql}) ranked ${order}`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
+    }
+
+    // Two branches behind one-time filters, so exactly one runs and each
+    // keeps its own plan at every library size. When a word of the query has
+    // a champion list, the few hundred candidates are fetched by primary key
+    // (OFFSET 0 keeps @@ out of that scan: combined with the GIN index in a
+    // BitmapAnd, it read every match of a frequent word). Otherwise the
+    // candidates are every match anyway, read through the GIN index alone.
+    const candidates = candidatesSql(query);
+    const words = positiveTerms(query).filter((term) => term.kind === 'word' && !term.prefix);
+    const listed = words.length ?
+        { sql: `EXISTS (SELECT 1 FROM search_champions WHERE lexeme IN (${words.map(() => LEXEME).join(', ')}))`, bindings: words.map((term) => (term as { text: string }).text) } :
+        { sql: 'false', bindings: [] };
+    const byKey = ranked(
+        '(SELECT * FROM resource_search WHERE resource_id = ANY((SELECT ids FROM cand)::uuid[]) OFFSET 0) rs',
+        { sql: '(SELECT listed FROM cand) AND ', bindings: [] });
+    const byIndex = ranked('resource_search rs', { sql: 'NOT (SELECT listed FROM cand) AND ', bindings: [] });
+    return {
+        sql: `${corpus}, cand AS MATERIALIZED (
+                -- The candidates are gathered only when they will be used.
+                SELECT l.listed, CASE WHEN l.listed THEN (SELECT array_agg(DISTINCT resource_id) FROM (${candidates.sql}) u) END AS ids
+                FROM (SELECT ${listed.sql} AS listed) l
             )
-            SELECT rs.resource_id AS id, round((${score})::numeric, 9)::float8 AS rank, rs.updated_at AS updated
-            FROM ${from} CROSS JOIN stats s
-            CROSS JOIN LATERAL (SELECT ${tfs.sql}) f
-            WHERE rs.vec @@ ${tsquery.sql}${filter.sql}${restrict}
-            ORDER BY 2 DESC, rs.updated_at DESC, rs.resource_id ASC
-            LIMIT ? OFFSET ?`,
-        bindings: [...stats.bindings, ...(candidates?.bindings ?? []), ...tfs.bindings, ...tsquery.bindings, ...filter.bindings, limit, offset]
+            SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order}`,
+        bindings: [...stats.bindings, ...candidates.bindings, ...listed.bindings, ...byKey.bindings, ...byIndex.bindings, limit, offset]
     };
 }
 
-export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+
+/**
+ * The number of matches; with `upTo`, exact up to it and otherwise upTo + 1
+ * (the heap is read for at most upTo + 1 matches).
+ */
+export function countSql(query: ParsedQuery, filters: SearchFilters, upTo?: number): CompiledSql {
 
     const only = query.groups.length === 1 && query.groups[0]!.length === 1 && !query.excluded.length ? query.groups[0]![0]! : null;
     if (only && only.kind === 'word' && !only.prefix && !filterSql(filters).sql) {
@@ -179,7 +205,18 @@ export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSq
         };
     }
 
-    return matchesSql(query, filters, 'count(*) AS total');
+    if (upTo === undefined) {
+        return matchesSql(query, filters, 'count(*) AS total');
+    }
+
+    // Planned as a whole scan (a CTE is), read only as far as the LIMIT: with
+    // the LIMIT in view the planner chose a sequential scan expecting to stop
+    // early, and detoasted every vector on the way (0.7 s instead of 0.1 s).
+    const matches = matchesSql(query, filters, '1');
+    return {
+        sql: `WITH m AS MATERIALIZED (${matches.sql}) SELECT count(*) AS total FROM (SELECT 1 FROM m LIMIT ?) l`,
+        bindings: [...matches.bindings, upTo + 1]
+    };
 }
 
 const HEADLINE_OPTIONS = `StartSel=${SNIPPET_START}, StopSel=${SNIPPET_END}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
@@ -209,21 +246,23 @@ export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
 
 export function createPostgresSearchBackend(knex: Knex): SearchBackend {
 
-    const count = async (query: ParsedQuery, filters: SearchFilters): Promise<number> => {
+    const count = async (query: ParsedQuery, filters: SearchFilters, upTo?: number): Promise<number> => {
 
-        const counted = countSql(query, filters);
+        const counted = countSql(query, filters, upTo);
         return Number((await knex.raw(counted.sql, counted.bindings)).rows[0].total);
     };
 
     return {
         engine: 'postgres',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, countUpTo: number | null, columns?: readonly string[]): Promise<SearchPage> {
 
             const champions = offset + limit <= CHAMPION_PAGE_LIMIT;
             const page = pageSql(query, filters, limit, offset, champions, columns);
-            // Two statements on two pool connections, each released when its statement ends.
-            const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters)]);
+            // Two statements on two pool connections, each released when its
+            // statement ends. A bounded total still tells whether matches
+            // remain past the page: countUpTo is far above the deepest champion page.
+            const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters, countUpTo ?? undefined)]);
             let rows: Array<Record<string, unknown>> = paged.rows;
             if (champions && rows.length < limit && total > offset + rows.length) {
                 // The candidates ran out before the page was full (filters, or

@@ -131,16 +131,18 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     };
 }
 
-export function countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql {
+/** The number of matches; with `upTo`, exact up to it and otherwise upTo + 1 (FTS5 stops there). */
+export function countSql(query: ParsedQuery, filters: SearchFilters, upTo?: number): CompiledSql {
 
     const filter = filterSql(filters);
     const from = filter.sql ?
         'resources_fts JOIN resource_search_docs d ON d.docid = resources_fts.rowid JOIN resources r ON r.id = d.resource_id' :
         'resources_fts';
-    return {
-        sql: `SELECT count(*) AS total FROM ${from} WHERE resources_fts MATCH ?${filter.sql}`,
-        bindings: [compileMatch(query), ...filter.bindings]
-    };
+    const matches = `FROM ${from} WHERE resources_fts MATCH ?${filter.sql}`;
+    const bindings: Binding[] = [compileMatch(query), ...filter.bindings];
+    return upTo === undefined ?
+        { sql: `SELECT count(*) AS total ${matches}`, bindings } :
+        { sql: `SELECT count(*) AS total FROM (SELECT 1 ${matches} LIMIT ?) m`, bindings: [...bindings, upTo + 1] };
 }
 
 function trigramMatch(word: string): string | null {
@@ -158,8 +160,10 @@ export function createSqliteSearchBackend(knex: Knex): SearchBackend {
     return {
         engine: 'sqlite',
 
-        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage> {
+        async page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, _countUpTo: number | null, columns?: readonly string[]): Promise<SearchPage> {
 
+            // The total stays exact whatever the page's countUpTo: FTS5 ranks
+            // every match to find the page, so counting them costs nothing more.
             const page = pageSql(query, filters, limit, offset, columns);
             const rows: Array<Record<string, unknown>> = await knex.raw(page.sql, page.bindings);
             const hits: PageHit[] = [];
@@ -172,9 +176,9 @@ export function createSqliteSearchBackend(knex: Knex): SearchBackend {
             return { total: Number(rows[0]?.search_total ?? 0), hits };
         },
 
-        async count(query: ParsedQuery, filters: SearchFilters): Promise<number> {
+        async count(query: ParsedQuery, filters: SearchFilters, upTo?: number): Promise<number> {
 
-            const count = countSql(query, filters);
+            const count = countSql(query, filters, upTo);
             const [{ total }] = await knex.raw(count.sql, count.bindings);
             return Number(total);
         },

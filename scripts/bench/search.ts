@@ -9,8 +9,13 @@
 // (ids and ranks of the page in tie order plus the exact total, no rows or
 // snippets). The three kinds run interleaved, one pass of the queries each
 // per round in rotating order. Prints figures and ratios; it asserts nothing.
+// With --sizes a,b it measures each size in turn (a library per size: the
+// SQLite file and PostgreSQL database names end with the size) and prints
+// the growth ratio of each figure from the first size to each later one.
+// The library is generated and inserted in batches, so memory does not grow
+// with its size; the process's peak RSS is printed after each size.
 //
-//   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000]
+//   npm run bench:search -- [--dialect sqlite|postgres|both] [--size 100000 | --sizes 100000,300000]
 //                           [--rounds 6] [--sqlite-file data/bench/search-100k.db]
 //                           [--postgres-url postgres://postgres@127.0.0.1:5432/na_fts_bench]
 
@@ -27,6 +32,7 @@ import { migrationConfig } from '../../server/db/migrations';
 import type { DatabaseEngine } from '../../server/db/types';
 import { createServer } from '../../server/index';
 import { parseQuery, type ParsedQuery } from '../../server/search/query';
+import { EXACT_TOTAL_UP_TO } from '../../server/search/service';
 import type { SearchFilters } from '../../server/search/types';
 import { ensurePostgresDatabase } from '../../test/helpers/database';
 import { benchmarkQueries, createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
@@ -48,14 +54,26 @@ const rootDir = Path.resolve(__dirname, '../..');
 const { values: args } = parseArgs({
     options: {
         dialect: { type: 'string', default: 'both' },
-        size: { type: 'string', default: '100000' },
+        size: { type: 'string' },
+        sizes: { type: 'string' },
         rounds: { type: 'string', default: '6' },
         'sqlite-file': { type: 'string', default: 'data/bench/search-100k.db' },
         'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_fts_bench' }
     }
 });
 
-const SIZE = positiveInteger('size', args.size, 10_000_000);
+if (args.size !== undefined && args.sizes !== undefined) {
+    console.error('--size and --sizes cannot be combined');
+    process.exit(2);
+}
+
+const SIZES = args.sizes !== undefined ?
+    args.sizes.split(',').map((size) => positiveInteger('sizes', size.trim(), 10_000_000)) :
+    [positiveInteger('size', args.size ?? '100000', 10_000_000)];
+if (new Set(SIZES).size !== SIZES.length) {
+    console.error('--sizes must list different sizes');
+    process.exit(2);
+}
 const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PAGE = 25;
 const CONCURRENCY = 8;
@@ -110,30 +128,30 @@ function figuresOf(samples: Samples): Figures {
     };
 }
 
-async function libraryReady(engine: DatabaseEngine): Promise<boolean> {
+async function libraryReady(engine: DatabaseEngine, size: number): Promise<boolean> {
 
     await engine.knex.migrate.latest(migrationConfig);
     const [{ count }] = await engine.knex('resources').count({ count: '*' });
-    return Number(count) === SIZE;
+    return Number(count) === size;
 }
 
-async function buildLibrary(engine: DatabaseEngine): Promise<void> {
+async function buildLibrary(engine: DatabaseEngine, size: number): Promise<void> {
 
-    if (await libraryReady(engine)) {
-        log(`  reusing the library of ${SIZE} resources`);
+    if (await libraryReady(engine, size)) {
+        log(`  reusing the library of ${size} resources`);
         await currentChampions(engine);
         return;
     }
 
-    log(`  building a library of ${SIZE} resources (triggers index every batch)…`);
+    log(`  building a library of ${size} resources (triggers index every batch)…`);
     await engine.knex('resources').delete();
     const started = performance.now();
     let reported = 0;
-    await insertCorpus(engine.knex, createCorpus().resources(SIZE), (inserted) => {
+    await insertCorpus(engine.knex, createCorpus().resources(size), (inserted) => {
 
-        if (inserted - reported >= SIZE / 10 || inserted === SIZE) {
+        if (inserted - reported >= size / 10 || inserted === size) {
             reported = inserted;
-            log(`  ${inserted}/${SIZE} resources (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+            log(`  ${inserted}/${size} resources (${((performance.now() - started) / 1000).toFixed(0)} s)`);
         }
     });
     await engine.knex.raw(engine.type === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
@@ -163,7 +181,7 @@ function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promis
     // the driver for one page (plus the fallback ranking when champion lists
     // run short), without HTTP, validation or shaping the results.
     const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
-    return async (query) => await backend.page(query, {}, PAGE, 0);
+    return async (query) => await backend.page(query, {}, PAGE, 0, EXACT_TOTAL_UP_TO);
 }
 
 function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
@@ -175,7 +193,7 @@ function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Pr
         return async (query) => {
 
             const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
-            const count = FtsPostgres.countSql(query, {});
+            const count = FtsPostgres.countSql(query, {}, EXACT_TOTAL_UP_TO);
             const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
             if (ranked.rows.length < PAGE && Number(counted.rows[0].total) > ranked.rows.length) {
                 const full = FtsPostgres.rankSql(query, {}, PAGE, 0);
@@ -193,16 +211,38 @@ function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Pr
 
 const fmt = (ms: number) => ms.toFixed(2).padStart(8);
 
-async function benchDialect(dialect: Dialect): Promise<void> {
+/** The library's database for one size: as given, or with the size appended when several sizes run. */
+function urlFor(dialect: Dialect, size: number): string {
 
-    const url = dialect === 'sqlite' ? `sqlite:${Path.resolve(rootDir, args['sqlite-file']!)}` : args['postgres-url']!;
-    log(`\n== ${dialect} (${dialect === 'sqlite' ? url : new URL(url).pathname.slice(1)}) ==`);
+    if (dialect === 'sqlite') {
+        const file = Path.resolve(rootDir, args['sqlite-file']!);
+        // data/bench/search-100k.db → data/bench/search-300000.db
+        return `sqlite:${SIZES.length > 1 ? file.replace(/(-\d+k)?(\.db)?$/, `-${size}.db`) : file}`;
+    }
+
+    const url = new URL(args['postgres-url']!);
+    if (SIZES.length > 1) {
+        url.pathname = `${url.pathname}_${size}`;
+    }
+
+    return url.toString();
+}
+
+function peakRssMb(): string {
+
+    return (process.resourceUsage().maxRSS / 1024).toFixed(0);
+}
+
+async function benchDialect(dialect: Dialect, size: number): Promise<Record<string, Figures>> {
+
+    const url = urlFor(dialect, size);
+    log(`\n== ${dialect}, ${size} resources (${dialect === 'sqlite' ? url : new URL(url).pathname.slice(1)}) ==`);
     if (dialect === 'postgres') {
         await ensurePostgresDatabase(url);
     }
 
     const engine = createDatabaseEngine(url, { min: 0, max: 10 });
-    await buildLibrary(engine);
+    await buildLibrary(engine, size);
 
     const queries = benchmarkQueries(createCorpus().vocabulary).map((text) => ({ text, parsed: parseQuery(text) }));
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: '0', AUTO_MIGRATE: '0', DB_POOL_MAX: '10' }, rootDir);
@@ -277,6 +317,8 @@ async function benchDialect(dialect: Dialect): Promise<void> {
 
     await server.stop();
     await engine.destroy();
+    log(`  peak RSS of this process so far: ${peakRssMb()} MB`);
+    return results;
 }
 
 async function main(): Promise<void> {
@@ -287,7 +329,20 @@ async function main(): Promise<void> {
             throw new Error(`--dialect must be sqlite, postgres or both (got ${dialect})`);
         }
 
-        await benchDialect(dialect);
+        const bySize = new Map<number, Record<string, Figures>>();
+        for (const size of SIZES) {
+            bySize.set(size, await benchDialect(dialect, size));
+        }
+
+        const [first, ...later] = SIZES;
+        for (const size of later) {
+            const from = bySize.get(first!)!;
+            const to = bySize.get(size)!;
+            log(`\n  ${dialect} growth ${first} → ${size} (${(size / first!).toFixed(1)}× the library), same run:`);
+            for (const key of Object.keys(to)) {
+                log(`  ${key.padEnd(12)} p50 ×${(to[key]!.p50 / from[key]!.p50).toFixed(2)}  p95 ×${(to[key]!.p95 / from[key]!.p95).toFixed(2)}`);
+            }
+        }
     }
 }
 

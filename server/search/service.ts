@@ -14,6 +14,13 @@ import type { FullTextSearch, SearchBackend, SearchFilters, SearchHit, SearchReq
 
 const SUGGESTION_SOURCES = 20;
 
+/**
+ * `total` is exact up to this many matches; past it the search answers this
+ * figure with total_relation "gte" unless the client asks for the exact total,
+ * so a frequent word is not counted to the last match on every page.
+ */
+export const EXACT_TOTAL_UP_TO = 10_000;
+
 /** Turns a resource row from the database into its API JSON (as /resources). */
 export type ResourceShaper = (row: Record<string, unknown>) => Record<string, unknown>;
 
@@ -33,7 +40,7 @@ async function suggest(backend: SearchBackend, query: ParsedQuery, filters: Sear
         }
 
         // A word the library knows is not a typo, even when the whole query finds nothing.
-        if (await backend.count({ groups: [[term]], excluded: [] }, {}) > 0) {
+        if (await backend.count({ groups: [[term]], excluded: [] }, {}, 0) > 0) {
             return term;
         }
 
@@ -63,7 +70,7 @@ async function suggest(backend: SearchBackend, query: ParsedQuery, filters: Sear
 
     // Only suggest a query that finds something.
     const corrected = { groups, excluded: query.excluded };
-    return await backend.count(corrected, filters) > 0 ? formatQuery(corrected) : undefined;
+    return await backend.count(corrected, filters, 0) > 0 ? formatQuery(corrected) : undefined;
 }
 
 /**
@@ -99,14 +106,16 @@ export function createFullTextSearch(backendFor: (knex: Knex) => SearchBackend, 
             const backend = request.knex ? backendFor(request.knex) : shared;
             const query = parseOr400(request.query);
             const filters = request.filters ?? {};
-            const page = await backend.page(query, filters, request.limit, request.offset, listColumns(request.include));
+            const page = await backend.page(query, filters, request.limit, request.offset, request.exactTotal ? null : EXACT_TOTAL_UP_TO, listColumns(request.include));
             if (!page.total) {
                 const suggestion = await suggest(backend, query, filters);
-                return suggestion ? { total: 0, items: [], suggestion } : { total: 0, items: [] };
+                return suggestion ? { total: 0, total_relation: 'eq', items: [], suggestion } : { total: 0, total_relation: 'eq', items: [] };
             }
 
             const items: SearchHit[] = page.hits.map((hit) => ({ resource: shape(hit.row), rank: hit.rank, snippet: renderSnippet(hit.snippet) }));
-            return { total: page.total, items };
+            return !request.exactTotal && page.total > EXACT_TOTAL_UP_TO ?
+                { total: EXACT_TOTAL_UP_TO, total_relation: 'gte', items } :
+                { total: page.total, total_relation: 'eq', items };
         }
     };
 }

@@ -22,7 +22,12 @@ export interface SearchRequest {
     include?: readonly string[];
     /** Runs the statements on this knex (e.g. request.knex, so they count for the request). */
     knex?: Knex;
+    /** Count every match, however many (by default counting stops past EXACT_TOTAL_UP_TO). */
+    exactTotal?: boolean;
 }
+
+/** "eq": `total` is the number of matches; "gte": there are at least `total` (Elasticsearch's convention). */
+export type TotalRelation = 'eq' | 'gte';
 
 export interface SearchHit<R = Record<string, unknown>> {
     resource: R;
@@ -34,6 +39,7 @@ export interface SearchHit<R = Record<string, unknown>> {
 
 export interface SearchResult<R = Record<string, unknown>> {
     total: number;
+    total_relation: TotalRelation;
     items: SearchHit<R>[];
     /** A "did you mean" query when nothing matched and a close query does. */
     suggestion?: string;
@@ -53,7 +59,10 @@ export interface PageHit {
 }
 
 export interface SearchPage {
-    /** Exact number of matching resources (after filters). */
+    /**
+     * Number of matching resources (after filters): exact up to the page's
+     * `countUpTo`; past it, any number above `countUpTo` (counting may stop).
+     */
     total: number;
     /** Ordered by rank desc, updated_at desc, id asc. */
     hits: PageHit[];
@@ -68,13 +77,14 @@ export interface SearchPage {
 export interface SearchBackend {
     readonly engine: string;
     /**
-     * One page of results with their rows, ranks and snippets, and the exact
+     * One page of results with their rows, ranks and snippets, and the
      * total: ranking, counting, loading and highlighting in as few round
-     * trips as the engine allows.
+     * trips as the engine allows. With `countUpTo`, counting may stop once
+     * more than that many matches are found (null: count them all).
      */
-    page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, columns?: readonly string[]): Promise<SearchPage>;
-    /** The exact number of matches. */
-    count(query: ParsedQuery, filters: SearchFilters): Promise<number>;
+    page(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, countUpTo: number | null, columns?: readonly string[]): Promise<SearchPage>;
+    /** The number of matches: exact up to `upTo`, past it any number above `upTo` (counting may stop). */
+    count(query: ParsedQuery, filters: SearchFilters, upTo?: number): Promise<number>;
     /** Titles and subject lists that look like `word` (trigram similarity), best first. */
     similarTexts(word: string, limit: number): Promise<string[]>;
 }

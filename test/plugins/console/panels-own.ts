@@ -123,6 +123,7 @@ function fakeSearch(calls: SearchRequest[]): Plugin<void> {
             calls.push(request);
             return Promise.resolve({
                 total: 2,
+                total_relation: 'eq',
                 suggestion: '<img src=x onerror=alert(1)>',
                 items: [
                     { resource: { id: 'r1', title: HOSTILE }, rank: 0.123456, snippet: 'a <mark>pool</mark> &amp; <img src=x onerror=alert(2)>' },
@@ -225,6 +226,7 @@ describe('console: Search tryout panel', () => {
         expect(sanitizeSnippet('<mark onclick="x">a</mark><script>').value).to.equal('&lt;mark onclick=&quot;x&quot;&gt;a</mark>&lt;script&gt;');
         expect(sanitizeSnippet('AT&T & co').value).to.equal('AT&amp;T &amp; co');
         expect(sanitizeSnippet(null).value).to.equal('');
-        expect(resultsFragment('q', { total: 0, items: [] }, 1).value).to.contain('0 results for <q>q</q>');
+        expect(resultsFragment('q', { total: 0, total_relation: 'eq', items: [] }, 1).value).to.contain('0 results for <q>q</q>');
+        expect(resultsFragment('q', { total: 10_000, total_relation: 'gte', items: [] }, 1).value).to.contain('10,000+ results for <q>q</q>');
     });
 });

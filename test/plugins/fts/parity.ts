@@ -124,7 +124,7 @@ describe('fts: ranking parity between SQLite and PostgreSQL', () => {
     // Ids and ranks of one page, as the backend's page statement returns them.
     const top = async (engine: 'sqlite' | 'postgres', query: string, limit = 10) => {
 
-        const page = await backends[engine].page(parseQuery(query), {}, limit, 0);
+        const page = await backends[engine].page(parseQuery(query), {}, limit, 0, null);
         return { total: page.total, hits: page.hits.map((hit) => ({ id: hit.row.id, rank: hit.rank })) };
     };
 

@@ -278,7 +278,12 @@ describe('fts: GET /search', () => {
 
     it('postgres only: ranking through champion lists gives the page ranking every match gives', postgresOnly, async () => {
 
-        const pages = async () => await Promise.all(['q=ships&limit=2', 'q=ships&limit=3', 'q=mast&limit=1&offset=1', 'q=ships&limit=1&read_status=read'].map((query) => search(query)));
+        const pages = async () => await Promise.all([
+            'q=ships&limit=2', 'q=ships&limit=3', 'q=mast&limit=1&offset=1', 'q=ships&limit=1&read_status=read',
+            // Several terms of every kind, so each binding must land in its own placeholder.
+            `q=${encodeURIComponent('"trade routes" ships')}&limit=2`, `q=${encodeURIComponent('medit* rome -physics')}&limit=2`,
+            `q=${encodeURIComponent('keels OR grain ships')}&limit=2`
+        ].map((query) => search(query)));
         const exact = await pages();
         // Every lexeme gets a list of its best two documents.
         await t.server.knex.raw('SELECT search_champions_refresh(1, 2)');
