@@ -11,14 +11,16 @@ const root = Path.resolve(__dirname, '..', '..', '..');
 
 describe('backup settings', () => {
 
-    it('defaults to keeping 3 last, 7 daily, 4 weekly, 6 monthly backups, no age limit, 2 restore jobs', () => {
+    it('defaults to keeping 3 last, 7 daily, 4 weekly, 6 monthly backups, no age limit, 2 restore jobs, freshness warnings at 26 h and 8 days', () => {
 
         const config = loadConfig({ PATH: '/usr/bin:/bin' }, root);
         expect(config.backupDir).to.equal(Path.join(root, 'backups'));
         expect(config.backup).to.equal({
             toolPath: '/usr/bin:/bin',
             restoreJobs: 2,
-            retention: { keepLast: 3, daily: 7, weekly: 4, monthly: 6, maxAgeDays: 0 }
+            retention: { keepLast: 3, daily: 7, weekly: 4, monthly: 6, maxAgeDays: 0 },
+            maxAgeHours: 26,
+            verifiedMaxAgeHours: 192
         });
     });
 

@@ -190,7 +190,8 @@ describe('plugin: migrator', () => {
 
     it('cancels a running job when the server stops, leaving it resumable', { ...postgres, timeout: 180_000 }, async () => {
 
-        const server = await createTestServer();
+        // Progress written often, so the first copied batch is seen before the small library is done.
+        const server = await createTestServer({ JOB_PROGRESS_INTERVAL_MS: '100' });
         const target = await scratchPostgres('plugin-stop');
         cleanup.push(target.drop);
         try {
