@@ -15,6 +15,7 @@ const ENV = {
     NODE_ENV: 'production',
     DATABASE_URL: 'sqlite::memory:',
     ADMIN_TOKEN: 'openapi-dump-token-not-a-secret',
+    SESSION_SECRET: 'openapi-dump-session-secret-not-a-secret-01',
     LOG_LEVEL: 'silent'
 };
 

@@ -67,6 +67,8 @@ for (const phase of PHASES) {
 }
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+// Production needs one (the same on every instance); a bench's own, not a secret.
+const BENCH_SESSION_SECRET = 'bench-session-secret-not-a-secret-0123456789';
 const RESOURCES = 1000;
 const SERVE = Path.join(__dirname, 'serve.ts');
 
@@ -175,7 +177,7 @@ function start(name: string, argv: string[]): Promise<Running> {
 
 function startHapi(name: string, env: Env): Promise<Running> {
 
-    const full: Env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ADMIN_TOKEN, ENABLE_CONSOLE: '0', ...env };
+    const full: Env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ADMIN_TOKEN, SESSION_SECRET: BENCH_SESSION_SECRET, ENABLE_CONSOLE: '0', ...env };
     return start(name, ['hapi', JSON.stringify(full)]);
 }
 

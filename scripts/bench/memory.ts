@@ -111,7 +111,7 @@ async function onMaintenanceDatabase(url: string, statement: (name: string) => s
 
 function startServer(env: Env): Promise<ChildProcess> {
 
-    const full: Env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ADMIN_TOKEN: 'bench-admin-token-0123456789', ENABLE_CONSOLE: '0', ...env };
+    const full: Env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ADMIN_TOKEN: 'bench-admin-token-0123456789', SESSION_SECRET: 'bench-session-secret-not-a-secret-0123456789', ENABLE_CONSOLE: '0', ...env };
     const child = spawn(process.execPath, ['--import', 'tsx', SERVE, 'hapi', String(PORT), JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'inherit'] });
     return new Promise((resolve, reject) => {
 
