@@ -4,10 +4,11 @@
 
 import { execFile } from 'node:child_process';
 import Fs from 'node:fs';
-import Net from 'node:net';
 import Os from 'node:os';
 import Path from 'node:path';
 import { promisify } from 'node:util';
+
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -15,20 +16,6 @@ const BIN = '/usr/lib/postgresql/15/bin';
 export interface ScratchCluster {
     url: string;
     stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-
-    return new Promise((resolve, reject) => {
-
-        const server = Net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-
-            const { port } = server.address() as Net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 /** Runs a server binary as the postgres OS user when the tests run as root. */

@@ -4,10 +4,11 @@
 
 import { execFile } from 'node:child_process';
 import Fs from 'node:fs';
-import Net from 'node:net';
 import Os from 'node:os';
 import Path from 'node:path';
 import { promisify } from 'node:util';
+
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -21,21 +22,6 @@ export interface OwnPostgres {
     start(): Promise<void>;
     /** Stops the server and removes its data. */
     stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-
-    return new Promise((resolve, reject) => {
-
-        const server = Net.createServer();
-        server.unref();
-        server.on('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-
-            const { port } = server.address() as Net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 export async function startOwnPostgres(): Promise<OwnPostgres> {

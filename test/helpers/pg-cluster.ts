@@ -5,12 +5,12 @@
 
 import { execFile } from 'node:child_process';
 import Fs from 'node:fs';
-import Net from 'node:net';
 import Os from 'node:os';
 import Path from 'node:path';
 import { promisify } from 'node:util';
 
 import { testsRunInCi } from '../../server/config';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 
@@ -44,20 +44,6 @@ export interface PgCluster {
     createDatabase(name: string): Promise<void>;
     psql(sql: string, database?: string): Promise<string>;
     stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-
-    return await new Promise((resolve, reject) => {
-
-        const server = Net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-
-            const { port } = server.address() as Net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 /** Runs a PostgreSQL binary, as the postgres user when we are root. */

@@ -4,10 +4,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import Fs from 'node:fs';
-import Net from 'node:net';
 import Os from 'node:os';
 import Path from 'node:path';
 import Pg from 'pg';
+
+import { freePort } from './ports';
 
 export const PGBOUNCER_INI = Path.resolve(__dirname, '..', '..', 'docs', 'pgbouncer.ini');
 
@@ -42,20 +43,6 @@ export interface PgBouncerOptions {
     serverUrl: string;
     /** Overrides of docs/pgbouncer.ini settings (for example a small pool). */
     settings?: Record<string, string | number>;
-}
-
-async function freePort(): Promise<number> {
-
-    return await new Promise((resolve, reject) => {
-
-        const server = Net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-
-            const { port } = server.address() as Net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 /** docs/pgbouncer.ini with the given settings replaced (each must exist in the file). */
