@@ -8,6 +8,7 @@ import { migrateData } from '../../../plugins/migrator/migrator';
 import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { MAINTENANCE_CACHE_MS, readMaintenance } from '../../../server/maintenance';
 import { createServer } from '../../../server/index';
+import { needsPostgres } from '../../helpers/requirements';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 import { loginSession } from '../console/helpers';
 import { insertAwkwardLibrary, migrated, scratchPostgres, scratchSqlite, withEngine, type ScratchSqlite } from '../migrator/fixtures';
@@ -91,7 +92,8 @@ describe('maintenance mode', () => {
         }
     });
 
-    describe('during a data migration', () => {
+    // Runs move data to and from PostgreSQL: they need a server beside SQLite.
+    describe('during a data migration', needsPostgres(), () => {
 
         const cleanup: Array<() => Promise<void>> = [];
         let source: ScratchSqlite;

@@ -10,10 +10,13 @@ import * as Lab from '@hapi/lab';
 import { migrateData, MigrationUsageError } from '../../../plugins/migrator/migrator';
 import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { startOwnPostgres, type OwnPostgres } from '../../helpers/own-postgres';
+import { needsPostgres } from '../../helpers/requirements';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 import { insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
 
 export const lab = Lab.script();
+// Needs a PostgreSQL server beside SQLite (skipped without one, except under CI).
+const postgres = needsPostgres();
 const { describe, it, before, after } = lab;
 
 const ROOT = Path.resolve(__dirname, '..', '..', '..');
@@ -143,7 +146,7 @@ describe('migrator: sources and targets that fail', () => {
         expect(directory.stderr).to.contain('is a directory, not a SQLite file');
     });
 
-    it('fails a run whose PostgreSQL source database is dropped mid-run, and the next run works', { timeout: 180_000 }, async () => {
+    it('fails a run whose PostgreSQL source database is dropped mid-run, and the next run works', { ...postgres, timeout: 180_000 }, async () => {
 
         const source: Scratch = await scratchPostgres('vanishing');
         let dropped = false;

@@ -473,7 +473,7 @@ describe('migrator', () => {
         }
     };
 
-    it('fails validation into PostgreSQL when one digit, one character or one millisecond changed, and names key and column', { timeout: 180_000 }, async () => {
+    it('fails validation into PostgreSQL when one digit, one character or one millisecond changed, and names key and column', { ...postgres, timeout: 180_000 }, async () => {
 
         // graph_edges fails, so the run stops with its checkpoints; the
         // target is changed; the resumed run validates against the source.
@@ -487,7 +487,7 @@ describe('migrator', () => {
         expectCaught(await migrateData({ source: source.url, target: target.url, resume: true, verifyRows: true, batchSize: 10 }), changed);
     });
 
-    it('fails validation into SQLite when one digit, one character or one millisecond changed, and names key and column', { timeout: 180_000 }, async () => {
+    it('fails validation into SQLite when one digit, one character or one millisecond changed, and names key and column', { ...postgres, timeout: 180_000 }, async () => {
 
         const middle = await pg('corrupt-source', false);
         expect((await migrateData({ source: source.url, target: middle.url })).ok).to.be.true();

@@ -9,10 +9,13 @@ import * as Lab from '@hapi/lab';
 import { migrateData } from '../../../plugins/migrator/migrator';
 import { invalidValue } from '../../../plugins/migrator/preflight';
 import type { ColumnInfo, MigrationReport } from '../../../plugins/migrator/types';
+import { needsPostgres } from '../../helpers/requirements';
 import { adminHeaders, createTestServer } from '../../helpers/server';
 import { insertAwkwardLibrary, migrated, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
 
 export const lab = Lab.script();
+// Needs a PostgreSQL server beside SQLite (skipped without one, except under CI).
+const postgres = needsPostgres();
 const { describe, it, before, after } = lab;
 
 const ROOT = Path.resolve(__dirname, '..', '..', '..');
@@ -104,7 +107,7 @@ describe('migrator pre-flight', () => {
         expect(invalidValue('postgres', column('float', 'double precision'), 'abc')!.reason).to.contain('not a number');
     });
 
-    it('stops before writing anything by default, and a dry run lists the same values', { timeout: 120_000 }, async () => {
+    it('stops before writing anything by default, and a dry run lists the same values', { ...postgres, timeout: 120_000 }, async () => {
 
         const target = await pg('preflight-fail');
         const dry = await migrateData({ source: source.url, target: target.url, dryRun: true });
@@ -121,7 +124,7 @@ describe('migrator pre-flight', () => {
         }
     });
 
-    it('with --on-invalid reject, writes those rows and the rows that reference them whole to the reject file, copies and validates the rest', { timeout: 180_000 }, async () => {
+    it('with --on-invalid reject, writes those rows and the rows that reference them whole to the reject file, copies and validates the rest', { ...postgres, timeout: 180_000 }, async () => {
 
         const target = await pg('preflight-reject');
         const rejectFile = Path.join(dir, 'rejects.jsonl');
@@ -149,7 +152,7 @@ describe('migrator pre-flight', () => {
         }
     });
 
-    it('finds instants SQLite cannot hold in a PostgreSQL source', { timeout: 180_000 }, async () => {
+    it('finds instants SQLite cannot hold in a PostgreSQL source', { ...postgres, timeout: 180_000 }, async () => {
 
         const middle = await pg('preflight-source');
         // The rows PostgreSQL refuses stay behind; the rest moves.
@@ -169,7 +172,7 @@ describe('migrator pre-flight', () => {
         expect(report.invalidValues[0]!.reason).to.match(/not a date|outside the years/);
     });
 
-    it('says so through the CLI (exit code 3 with a reject file, 2 for a wrong choice) and the plugin', { timeout: 180_000 }, async () => {
+    it('says so through the CLI (exit code 3 with a reject file, 2 for a wrong choice) and the plugin', { ...postgres, timeout: 180_000 }, async () => {
 
         const cli = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
 
