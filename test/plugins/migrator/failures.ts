@@ -10,6 +10,7 @@ import * as Lab from '@hapi/lab';
 import { migrateData, MigrationUsageError } from '../../../plugins/migrator/migrator';
 import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { startOwnPostgres, type OwnPostgres } from '../../helpers/own-postgres';
+import { removeSqliteFiles } from '../../helpers/database';
 import { needsPostgres } from '../../helpers/requirements';
 import { adminHeaders, createTestServer, type TestServer } from '../../helpers/server';
 import { insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
@@ -187,7 +188,11 @@ describe('migrator: sources and targets that fail', () => {
 
             if (event.type === 'batch' && !removed) {
                 removed = true;
-                Fs.rmSync(into.filename);
+                // The whole database goes, its WAL and shared memory too: a
+                // connection opening the path again would otherwise take the
+                // old -shm over, truncate it under the open connection's
+                // mapping, and the process would die of SIGBUS.
+                removeSqliteFiles(into.filename);
             }
         };
 
