@@ -141,7 +141,7 @@ export function consoleShellSuite(lab: Script): void {
             await body.locator('#search-q').fill('library');
             await body.locator('button[type="submit"]').click();
             const results = page.locator('#search-results');
-            await results.filter({ hasText: /2 results for/ }).waitFor();
+            await results.filter({ hasText: /2 results \(1–2\) for/ }).waitFor();
             const text = await results.innerText();
             // Title matches rank above description-only matches.
             expect(text.indexOf('The library of Alexandria')).to.be.below(text.indexOf('Lighthouses'));

@@ -128,7 +128,7 @@ export function migratorPanelsSuite(lab: Script): void {
             await buttons[0]!.click();
             await panelBody(page).getByText(/Dry run (succeeded|failed|cancelled)/).waitFor({ timeout: 120_000 });
             const dry = (await panelBody(page).locator('#data-migration-status .alert').first().textContent())!;
-            expect(dry).to.match(/^Dry run succeeded: 13 table\(s\), [\d,]+ row\(s\) to copy\. Nothing was written\.$/);
+            expect(dry).to.match(/^Dry run succeeded: \d+ table\(s\), [\d,]+ row\(s\) to copy\. Nothing was written\.$/);
             await formIsReady();
             await screenshot(page, 'data-migration-dry-run');
 
