@@ -189,7 +189,7 @@ export function monitoringPanelsSuite(lab: Script): void {
             await screenshot(page, 'monitoring-advisor');
             // The action asks first (hx-confirm); accepting it runs it and shows the outcome.
             page.once('dialog', (dialog) => void dialog.accept());
-            const button = live.database.type === 'postgres' ? body.locator('tr', { hasText: 'resources' }).first().locator('button', { hasText: 'Analyze' }) : body.locator('button', { hasText: 'Checkpoint now' });
+            const button = live.database.type === 'postgres' ? body.locator('tr').filter({ has: page.locator('td', { hasText: /^resources$/ }) }).locator('button', { hasText: 'Analyze' }) : body.locator('button', { hasText: 'Checkpoint now' });
             await button.click();
             await body.locator('.alert-success').waitFor({ timeout: 10_000 });
             expect(await body.locator('.alert-success').innerText()).to.match(live.database.type === 'postgres' ? /Analyzed resources/ : /Checkpoint done/);
