@@ -7,7 +7,7 @@ import type { PoolOverrides } from '../config';
 import { postgres } from './dialects/postgres';
 import { sqlite } from './dialects/sqlite';
 import type { ConnectionKind, DatabaseEngine, Dialect, RawQuery } from './types';
-import { connectionTarget, displayTarget, getDatabaseType, parseDatabaseUrl, redactSecrets, type DatabaseType } from './url';
+import { connectionTarget, displayTarget, getDatabaseType, isInMemory, parseDatabaseUrl, redactSecrets, type DatabaseType } from './url';
 
 export { getDatabaseType };
 
@@ -55,6 +55,7 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
         knex,
         dialect,
         target: displayTarget(parsed),
+        inMemory: isInMemory(parsed),
         pool: dialect.poolSettings(overrides),
         // Off until prepareSessions has checked that the connections reach the server.
         namedStatements: false,

@@ -118,6 +118,8 @@ export interface DatabaseEngine {
     readonly dialect: Dialect;
     /** Connection target with credentials removed, safe to show and log. */
     readonly target: string;
+    /** The database lives on its one connection (in-memory SQLite): nothing else can open it. */
+    readonly inMemory: boolean;
     readonly pool: PoolSettings;
     /**
      * A statement named `name` where that is safe: parsed and planned once
