@@ -48,6 +48,15 @@ export function onDatabase<T>(parsed: ParsedDatabaseUrl, handlers: { readonly [K
     return (handlers[parsed.type] as (parsed: ParsedDatabaseUrl) => T)(parsed);
 }
 
+/** Every dialect, in the order tools list them. */
+export const DATABASE_TYPES: readonly DatabaseType[] = ['sqlite', 'postgres'];
+
+/** True for the name of a dialect (a tool's --dialects option, for example). */
+export function isDatabaseType(name: string): name is DatabaseType {
+
+    return (DATABASE_TYPES as readonly string[]).includes(name);
+}
+
 /** How each dialect is named to people (messages, the console). */
 export const DATABASE_NAMES: Readonly<Record<DatabaseType, string>> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
