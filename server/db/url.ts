@@ -156,12 +156,6 @@ export function isInMemoryFilename(filename: string | undefined): boolean {
     return filename === IN_MEMORY;
 }
 
-/** The SQLite file a parsed URL names, or null (PostgreSQL, in-memory SQLite). */
-export function databaseFile(parsed: ParsedDatabaseUrl): string | null {
-
-    return isInMemory(parsed) ? null : onDatabase(parsed, { sqlite: ({ filename }) => filename, postgres: () => null });
-}
-
 /** True when two parsed URLs select the same dialect. */
 export function sameDialect(a: ParsedDatabaseUrl, b: ParsedDatabaseUrl): boolean {
 
