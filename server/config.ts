@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Path from 'node:path';
 import Joi from 'joi';
 
-import { getDatabaseType, parseDatabaseUrl, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+import { DATABASE_NAMES, forDialect, getDatabaseType, parseDatabaseUrl, sameDialect, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
 import { parseTrustProxy, TrustProxyError, type TrustedProxies } from './security/client-address';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -153,6 +153,9 @@ export interface Config {
 export const DEFAULT_SQLITE_FILE = './data/neo-alexandria.db';
 export const DEFAULT_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/neo_alexandria_test';
 
+// TEST_DIALECT values that select PostgreSQL, and the database they use.
+const TEST_DIALECT_URLS = new Map([['postgres', DEFAULT_TEST_PG_URL], ['pg', DEFAULT_TEST_PG_URL]]);
+
 export class ConfigError extends Error {
 
     constructor(message: string) {
@@ -265,8 +268,8 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
     const parsed = parseDatabaseUrl(url, rootDir);
     const directUrl: string = value.DATABASE_DIRECT_URL ?? url;
     const direct = value.DATABASE_DIRECT_URL ? parseDirectUrl(directUrl, rootDir) : parsed;
-    if (direct.type !== parsed.type) {
-        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: it must name the same ${parsed.type === 'postgres' ? 'PostgreSQL' : 'SQLite'} database as DATABASE_URL, without a pooler in between`);
+    if (!sameDialect(direct, parsed)) {
+        throw new ConfigError(`Invalid DATABASE_DIRECT_URL: it must name the same ${DATABASE_NAMES[parsed.type]} database as DATABASE_URL, without a pooler in between`);
     }
 
     const production = nodeEnv === 'production';
@@ -383,11 +386,8 @@ export function testDatabaseUrl(env: Env = process.env): string | null {
         return env.TEST_DATABASE_URL;
     }
 
-    if (env.TEST_DIALECT === 'postgres' || env.TEST_DIALECT === 'pg') {
-        return DEFAULT_TEST_PG_URL;
-    }
-
-    return null;
+    // The suite's dialect by name (pg for postgres); anything else is SQLite.
+    return TEST_DIALECT_URLS.get(env.TEST_DIALECT ?? '') ?? null;
 }
 
 /**
@@ -399,11 +399,8 @@ export function testDatabaseUrl(env: Env = process.env): string | null {
 export function testPostgresUrl(env: Env = process.env): string {
 
     const suite = testDatabaseUrl(env);
-    if (suite && getDatabaseType(suite) === 'postgres') {
-        return suite;
-    }
-
-    return env.TEST_POSTGRES_URL || DEFAULT_TEST_PG_URL;
+    const suitePostgres = suite && forDialect(getDatabaseType(suite), { postgres: suite, sqlite: null });
+    return suitePostgres || env.TEST_POSTGRES_URL || DEFAULT_TEST_PG_URL;
 }
 
 /**

@@ -23,9 +23,10 @@ import { adminAuth } from './auth';
 import type { Config } from './config';
 import { core } from './core';
 import { csrf } from './csrf';
-import { redactSecrets } from './db/url';
+import { forDialect, redactSecrets } from './db/url';
 import { loggingOptions } from './logging';
 import { openapi } from './openapi';
+import { searchPlugin } from './search/plugin';
 
 export function manifest(config: Config): Manifest {
 
@@ -50,7 +51,8 @@ export function manifest(config: Config): Manifest {
         { plugin: DbEngine.plugin, options: { config } },
         { plugin: Upkeep.plugin, options: { config } },
         { plugin: Jobs.plugin, options: { config } },
-        { plugin: config.database.type === 'postgres' ? FtsPostgres.plugin : FtsSqlite.plugin },
+        // Registered as `search`, the name api and console depend on.
+        { plugin: searchPlugin(forDialect(config.database.type, { postgres: FtsPostgres.plugin, sqlite: FtsSqlite.plugin })) },
         // Always: a library switched read-only stays read-only whatever else runs.
         { plugin: Maintenance.plugin }
     ];

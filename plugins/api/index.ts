@@ -20,7 +20,7 @@ export interface ApiOptions {
 
 export const plugin: Plugin<ApiOptions> = {
     name: 'api',
-    dependencies: ['db-engine'],
+    dependencies: ['db-engine', 'search'],
     register(server, { config }) {
 
         server.ext('onPreAuth', refuseNonJsonBodies, { sandbox: 'plugin' });

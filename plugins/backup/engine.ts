@@ -9,7 +9,7 @@ import Fs from 'node:fs';
 import Path from 'node:path';
 
 import type { Config } from '../../server/config';
-import type { ParsedDatabaseUrl } from '../../server/db/url';
+import { onDatabase, type ParsedDatabaseUrl } from '../../server/db/url';
 import { makeDirectory } from '../../server/fs';
 import { BackupError } from './errors';
 import { fsyncFile, readManifest, sha256File, writeJsonAtomic, type BackupManifest, type BackupVerification } from './manifest';
@@ -89,9 +89,10 @@ export function backupEngineFromConfig(config: Config): BackupEngine {
 
 export function createBackupEngine(options: BackupEngineOptions): BackupEngine {
 
-    const driver: BackupDriver = options.database.type === 'postgres' ?
-        createPostgresDriver({ connectionString: options.database.connectionString, toolPath: options.toolPath, jobs: options.jobs }) :
-        createSqliteDriver({ filename: options.database.filename, busyTimeoutMs: options.sqliteBusyTimeoutMs });
+    const driver: BackupDriver = onDatabase(options.database, {
+        postgres: ({ connectionString }) => createPostgresDriver({ connectionString, toolPath: options.toolPath, jobs: options.jobs }),
+        sqlite: ({ filename }) => createSqliteDriver({ filename, busyTimeoutMs: options.sqliteBusyTimeoutMs })
+    });
 
     const dir = options.backupDir;
     const label = safeDatabaseLabel(driver.database);

@@ -115,7 +115,7 @@ function shellRoutes(context: PageContext, panels: () => readonly ConsolePanel[]
 
 export const plugin: Plugin<ConsoleOptions> = {
     name: 'console',
-    dependencies: ['db-engine'],
+    dependencies: ['db-engine', 'core', 'admin-auth', 'csrf', 'search', '@hapi/inert'],
     register(server: Server, { config }) {
 
         const context: PageContext = { env: config.env, dialect: config.database.type };

@@ -15,7 +15,7 @@ export interface MigratorPluginOptions {
 
 export const plugin: Plugin<MigratorPluginOptions> = {
     name: 'migrator',
-    dependencies: ['db-engine', 'admin-auth', 'jobs'],
+    dependencies: ['db-engine', 'core', 'admin-auth', 'jobs'],
     register(server, { config }) {
 
         const jobs = new MigrationJobs(server.jobs, config.rootDir);

@@ -37,8 +37,7 @@ export interface MonitoringOptions {
  */
 function statsEngineFor(engine: DatabaseEngine, config: Config): DatabaseEngine | null {
 
-    const filename = (engine.knex.client.config.connection as { filename?: string } | undefined)?.filename;
-    if (engine.type === 'sqlite' && filename === ':memory:') {
+    if (engine.inMemory) {
         return null;
     }
 
@@ -55,7 +54,7 @@ function statsEngineFor(engine: DatabaseEngine, config: Config): DatabaseEngine 
 
 export const plugin: Plugin<MonitoringOptions> = {
     name: 'monitoring',
-    dependencies: ['db-engine'],
+    dependencies: ['db-engine', 'admin-auth'],
     register(server, { config }) {
 
         const engine = server.db;

@@ -20,7 +20,7 @@ import Knex from 'knex';
 import type { Env } from '../../server/config';
 import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
-import { redactUrl } from '../../server/db/url';
+import { forDialect, isDatabaseType, redactUrl, type DatabaseType } from '../../server/db/url';
 import { FIELD_LIMITS, MAX_LIMIT_WITH_EMBEDDINGS, RECORD_TEXT_BYTES, recordTextBytes } from '../../server/input';
 import { bindModels } from '../../server/models';
 import { positiveInteger } from './options';
@@ -41,13 +41,15 @@ const REQUESTS = positiveInteger('requests', args.requests, 1000);
 const ROWS = positiveInteger('rows', args.rows, 100_000);
 const PORT = positiveInteger('port', args.port, 65_000);
 const PG_URL = args['pg-url']!;
-const DIALECTS = args.dialects!.split(',');
-for (const dialect of DIALECTS) {
-    if (dialect !== 'sqlite' && dialect !== 'postgres') {
+const DIALECTS: DatabaseType[] = args.dialects!.split(',').map((dialect) => {
+
+    if (!isDatabaseType(dialect)) {
         console.error(`--dialects takes sqlite and/or postgres (got ${JSON.stringify(dialect)})`);
         process.exit(2);
     }
-}
+
+    return dialect;
+});
 
 const TARGET_RSS_MB = 512;
 const TARGET_HEALTH_P99_MS = 1000;
@@ -224,37 +226,43 @@ async function measure(dialect: string, url: string): Promise<Result> {
     }
 }
 
+/** Loads the library into a scratch SQLite file, measures, and removes the file. */
+async function benchSqlite(): Promise<Result> {
+
+    const file = Path.join(Os.tmpdir(), `na-memory-bench-${process.pid}.db`);
+    try {
+        log('sqlite: loading the library');
+        await prepare(`sqlite:${file}`);
+        return await measure('sqlite', `sqlite:${file}`);
+    }
+    finally {
+        for (const suffix of ['', '-wal', '-shm']) {
+            Fs.rmSync(`${file}${suffix}`, { force: true });
+        }
+    }
+}
+
+/** Loads the library into a fresh PostgreSQL database, measures, and drops it. */
+async function benchPostgres(): Promise<Result> {
+
+    log(`postgres: loading the library into ${redactUrl(PG_URL)}`);
+    await onMaintenanceDatabase(PG_URL, () => 'DROP DATABASE IF EXISTS ?? WITH (FORCE)');
+    await onMaintenanceDatabase(PG_URL, () => 'CREATE DATABASE ??');
+    try {
+        await prepare(PG_URL);
+        return await measure('postgres', PG_URL);
+    }
+    finally {
+        await onMaintenanceDatabase(PG_URL, () => 'DROP DATABASE IF EXISTS ?? WITH (FORCE)');
+    }
+}
+
 async function main(): Promise<void> {
 
     log(`${CLIENTS} clients × ${REQUESTS} requests of the largest pages; ${ROWS} resources at every limit; ${Os.cpus().length} CPUs`);
     const results: Result[] = [];
     for (const dialect of DIALECTS) {
-        if (dialect === 'sqlite') {
-            const file = Path.join(Os.tmpdir(), `na-memory-bench-${process.pid}.db`);
-            try {
-                log('sqlite: loading the library');
-                await prepare(`sqlite:${file}`);
-                results.push(await measure('sqlite', `sqlite:${file}`));
-            }
-            finally {
-                for (const suffix of ['', '-wal', '-shm']) {
-                    Fs.rmSync(`${file}${suffix}`, { force: true });
-                }
-            }
-
-            continue;
-        }
-
-        log(`postgres: loading the library into ${redactUrl(PG_URL)}`);
-        await onMaintenanceDatabase(PG_URL, () => 'DROP DATABASE IF EXISTS ?? WITH (FORCE)');
-        await onMaintenanceDatabase(PG_URL, () => 'CREATE DATABASE ??');
-        try {
-            await prepare(PG_URL);
-            results.push(await measure('postgres', PG_URL));
-        }
-        finally {
-            await onMaintenanceDatabase(PG_URL, () => 'DROP DATABASE IF EXISTS ?? WITH (FORCE)');
-        }
+        results.push(await forDialect(dialect, { sqlite: benchSqlite, postgres: benchPostgres })());
     }
 
     let ok = true;

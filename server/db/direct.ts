@@ -1,16 +1,13 @@
 // Connections that must bypass the pooler (DATABASE_DIRECT_URL): the knex
 // CLI, backups, data migration. Each proves it reached PostgreSQL itself.
 
-import Path from 'node:path';
 import type { Knex } from 'knex';
 import Pg from 'pg';
 
 import type { Config, PoolOverrides } from '../config';
-import { makeDirectorySync } from '../fs';
-import { DIRECT_MARKER, postgres } from './dialects/postgres';
-import { sqlite } from './dialects/sqlite';
-import { connectionFailureReason, DatabaseUnreachableError, NotDirectError } from './engine';
-import { redactUrl } from './url';
+import { DIRECT_MARKER } from './dialects/postgres';
+import { connectionFailureReason, DatabaseUnreachableError, dialectFor, NotDirectError } from './engine';
+import { connectionTarget, displayTarget } from './url';
 
 /**
  * The URL to use for work that must bypass the pooler: the configured
@@ -58,21 +55,20 @@ export async function assertDirectConnection(connection: Record<string, unknown>
  */
 export function directKnexConfig(database: Config['directDatabase'], overrides: PoolOverrides): Knex.Config {
 
-    const dialect = database.type === 'sqlite' ? sqlite : postgres;
-    if (database.type === 'sqlite') {
-        if (database.filename !== ':memory:') {
-            makeDirectorySync(Path.dirname(database.filename));
-        }
-
-        return dialect.knexConfig(database.filename, overrides, 'direct');
+    const dialect = dialectFor(database.type);
+    const target = connectionTarget(database);
+    dialect.prepareTarget(target);
+    const config = dialect.knexConfig(target, overrides, 'direct');
+    if (!dialect.connectsToServer) {
+        return config;
     }
 
-    const config = dialect.knexConfig(database.connectionString, overrides, 'direct');
+    // A server that may sit behind a pooler: the first connection proves it does not.
     const connection = config.connection as Record<string, unknown>;
     let checked: Promise<void> | null = null;
     config.connection = async () => {
 
-        checked ??= assertDirectConnection(connection, redactUrl(database.connectionString));
+        checked ??= assertDirectConnection(connection, displayTarget(database));
         await checked;
         return connection as Knex.PgConnectionConfig;
     };

@@ -1,15 +1,13 @@
 // createDatabaseEngine: the one place that turns a DATABASE_URL into a
 // configured knex instance for its dialect.
 
-import Path from 'node:path';
 import Knex, { type Knex as KnexType } from 'knex';
 
 import type { PoolOverrides } from '../config';
-import { makeDirectorySync } from '../fs';
-import { DIRECT_MARKER, postgres } from './dialects/postgres';
+import { postgres } from './dialects/postgres';
 import { sqlite } from './dialects/sqlite';
 import type { ConnectionKind, DatabaseEngine, Dialect, RawQuery } from './types';
-import { getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from './url';
+import { connectionTarget, displayTarget, getDatabaseType, isInMemory, parseDatabaseUrl, redactSecrets, type DatabaseType } from './url';
 
 export { getDatabaseType };
 
@@ -20,11 +18,13 @@ export function dialectFor(type: DatabaseType): Dialect {
     return dialects[type];
 }
 
+// The knex client names of PostgreSQL; any other client is SQLite's.
+const POSTGRES_CLIENTS = new Set(['pg', 'postgres', 'postgresql']);
+
 /** The dialect of an existing knex instance (used by migrations and seeds). */
 export function dialectOf(knex: KnexType): Dialect {
 
-    const client = String(knex.client.config.client);
-    return client === 'pg' || client === 'postgres' || client === 'postgresql' ? postgres : sqlite;
+    return dialects[POSTGRES_CLIENTS.has(String(knex.client.config.client)) ? 'postgres' : 'sqlite'];
 }
 
 export interface EngineOptions {
@@ -40,22 +40,8 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
 
     const parsed = parseDatabaseUrl(url, options.baseDir);
     const dialect = dialects[parsed.type];
-
-    let target: string;
-    if (parsed.type === 'sqlite') {
-        target = parsed.filename;
-        if (target !== ':memory:') {
-            try {
-                makeDirectorySync(Path.dirname(target));
-            }
-            catch (error) {
-                throw new Error(`cannot create the directory of the SQLite database ${target}: ${(error as Error).message}`);
-            }
-        }
-    }
-    else {
-        target = parsed.connectionString;
-    }
+    const target = connectionTarget(parsed);
+    dialect.prepareTarget(target);
 
     const kind = options.kind ?? 'pooled';
     const config = dialect.knexConfig(target, overrides, kind);
@@ -68,7 +54,8 @@ export function createDatabaseEngine(url: string, overrides: PoolOverrides = {},
         kind,
         knex,
         dialect,
-        target: parsed.type === 'sqlite' ? `sqlite:${target}` : redactUrl(target),
+        target: displayTarget(parsed),
+        inMemory: isInMemory(parsed),
         pool: dialect.poolSettings(overrides),
         // Off until prepareSessions has checked that the connections reach the server.
         namedStatements: false,
@@ -115,11 +102,8 @@ export async function checkConnection(engine: DatabaseEngine): Promise<void> {
     await withRawConnection(engine, async (query) => {
 
         // A direct engine must reach the server itself, not a pooler that dropped its settings.
-        if (engine.type === 'postgres' && engine.kind === 'direct') {
-            const [row] = await query('SELECT current_setting($1, true) AS marker', [DIRECT_MARKER]);
-            if (row?.marker !== 'on') {
-                throw new NotDirectError(engine.target);
-            }
+        if (engine.kind === 'direct' && !await engine.dialect.reachedServer(query)) {
+            throw new NotDirectError(engine.target);
         }
     });
 }

@@ -68,7 +68,7 @@ export async function prepareSessions(engine: DatabaseEngine, overrides: PoolOve
  */
 async function reachesServer(engine: DatabaseEngine): Promise<boolean> {
 
-    if (engine.type !== 'postgres') {
+    if (!engine.dialect.connectsToServer) {
         return false;
     }
 

@@ -87,6 +87,20 @@ export interface Dialect {
     probeConnection(connection: unknown): Promise<void>;
     /** What the operator can do about a connection error, appended to its reason ('' when nothing useful). */
     connectionHint(target: string, reason: string): string;
+    /** Makes a connection target ready to open (SQLite: creates the file's directory). */
+    prepareTarget(target: string): void;
+    /**
+     * Whether a raw connection opened with the direct marker in its startup
+     * options reached the server itself, not a pooler that dropped them.
+     * Always true where there is no pooler.
+     */
+    reachedServer(query: RawQuery): Promise<boolean>;
+    /**
+     * Connections go to a database server (PostgreSQL), where a connection
+     * pooler may stand in between and named statements live per server
+     * connection; false for an engine inside this process (SQLite).
+     */
+    readonly connectsToServer: boolean;
 }
 
 /** What the server allows, for the start-up pool check. */
@@ -104,6 +118,8 @@ export interface DatabaseEngine {
     readonly dialect: Dialect;
     /** Connection target with credentials removed, safe to show and log. */
     readonly target: string;
+    /** The database lives on its one connection (in-memory SQLite): nothing else can open it. */
+    readonly inMemory: boolean;
     readonly pool: PoolSettings;
     /**
      * A statement named `name` where that is safe: parsed and planned once

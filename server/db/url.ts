@@ -30,35 +30,68 @@ export function getDatabaseType(url: string): DatabaseType {
     return parseDatabaseUrl(url).type;
 }
 
-export function parseDatabaseUrl(url: string, baseDir = process.cwd()): ParsedDatabaseUrl {
+/**
+ * The one switch on a database type: the value `choices` gives for `type`.
+ * Each feature picks its dialect implementation with one call, so nothing
+ * else tests the type.
+ */
+export function forDialect<T>(type: DatabaseType, choices: Readonly<Record<DatabaseType, T>>): T {
 
-    const trimmed = String(url ?? '').trim();
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
+    return choices[type];
+}
 
-    if (scheme === 'postgres' || scheme === 'postgresql') {
+type ParsedOf<K extends DatabaseType> = Extract<ParsedDatabaseUrl, { type: K }>;
+
+/** Applies the handler of a parsed URL's dialect to it (typed per dialect). */
+export function onDatabase<T>(parsed: ParsedDatabaseUrl, handlers: { readonly [K in DatabaseType]: (parsed: ParsedOf<K>) => T }): T {
+
+    return (handlers[parsed.type] as (parsed: ParsedDatabaseUrl) => T)(parsed);
+}
+
+/** Every dialect, in the order tools list them. */
+export const DATABASE_TYPES: readonly DatabaseType[] = ['sqlite', 'postgres'];
+
+/** True for the name of a dialect (a tool's --dialects option, for example). */
+export function isDatabaseType(name: string): name is DatabaseType {
+
+    return (DATABASE_TYPES as readonly string[]).includes(name);
+}
+
+/** How each dialect is named to people (messages, the console). */
+export const DATABASE_NAMES: Readonly<Record<DatabaseType, string>> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+/** The SQLite filename of a database that lives in its connection's memory. */
+const IN_MEMORY = ':memory:';
+
+// Which dialect each accepted URL scheme selects.
+const SCHEMES = new Map<string, DatabaseType>([['postgres', 'postgres'], ['postgresql', 'postgres'], ['sqlite', 'sqlite'], ['file', 'sqlite']]);
+
+const PARSERS: { readonly [K in DatabaseType]: (url: string, scheme: string, baseDir: string) => ParsedOf<K> } = {
+    postgres(url) {
+
         let parsed: URL;
         try {
-            parsed = new URL(trimmed);
+            parsed = new URL(url);
         }
         catch {
-            throw new DatabaseUrlError(trimmed, 'not a valid URL');
+            throw new DatabaseUrlError(url, 'not a valid URL');
         }
 
         if (!parsed.hostname && !parsed.searchParams.get('host')) {
-            throw new DatabaseUrlError(trimmed, 'no host');
+            throw new DatabaseUrlError(url, 'no host');
         }
 
         if (!parsed.pathname || parsed.pathname === '/') {
-            throw new DatabaseUrlError(trimmed, 'no database name');
+            throw new DatabaseUrlError(url, 'no database name');
         }
 
-        return { type: 'postgres', connectionString: trimmed };
-    }
+        return { type: 'postgres', connectionString: url };
+    },
+    sqlite(url, scheme, baseDir) {
 
-    if (scheme === 'sqlite' || scheme === 'file') {
-        let rest = trimmed.slice(scheme.length + 1);
+        let rest = url.slice(scheme.length + 1);
         if (rest === ':memory:' || rest === '//:memory:') {
-            return { type: 'sqlite', filename: ':memory:' };
+            return { type: 'sqlite', filename: IN_MEMORY };
         }
 
         // sqlite:///abs/path and file:///abs/path keep their leading slash;
@@ -72,17 +105,70 @@ export function parseDatabaseUrl(url: string, baseDir = process.cwd()): ParsedDa
             rest = decodeURIComponent(rest);
         }
         catch {
-            throw new DatabaseUrlError(trimmed, 'the path is not valid percent-encoding');
+            throw new DatabaseUrlError(url, 'the path is not valid percent-encoding');
         }
 
         if (!rest) {
-            throw new DatabaseUrlError(trimmed, 'no file path');
+            throw new DatabaseUrlError(url, 'no file path');
         }
 
         return { type: 'sqlite', filename: Path.resolve(baseDir, rest) };
     }
+};
 
-    throw new DatabaseUrlError(trimmed, scheme ? `the scheme "${scheme}:" is not supported` : 'not a URL');
+export function parseDatabaseUrl(url: string, baseDir = process.cwd()): ParsedDatabaseUrl {
+
+    const trimmed = String(url ?? '').trim();
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
+    const type = scheme === undefined ? undefined : SCHEMES.get(scheme);
+    if (!type) {
+        throw new DatabaseUrlError(trimmed, scheme ? `the scheme "${scheme}:" is not supported` : 'not a URL');
+    }
+
+    return PARSERS[type](trimmed, scheme!, baseDir);
+}
+
+/** What knex connects to: the SQLite file (or :memory:) or the PostgreSQL connection string. */
+export function connectionTarget(parsed: ParsedDatabaseUrl): string {
+
+    return onDatabase(parsed, { sqlite: ({ filename }) => filename, postgres: ({ connectionString }) => connectionString });
+}
+
+/** The database a parsed URL names, without credentials, safe to show and log. */
+export function displayTarget(parsed: ParsedDatabaseUrl): string {
+
+    return onDatabase(parsed, { sqlite: ({ filename }) => `sqlite:${filename}`, postgres: ({ connectionString }) => redactUrl(connectionString) });
+}
+
+/**
+ * True for an in-memory SQLite database: it exists only on its one
+ * connection, so nothing can open it a second time (another engine, a
+ * backup, a data migration).
+ */
+export function isInMemory(parsed: ParsedDatabaseUrl): boolean {
+
+    return onDatabase(parsed, { sqlite: ({ filename }) => filename === IN_MEMORY, postgres: () => false });
+}
+
+/** True for an in-memory SQLite filename (as a SQLite connection config holds it). */
+export function isInMemoryFilename(filename: string | undefined): boolean {
+
+    return filename === IN_MEMORY;
+}
+
+/** True when two parsed URLs select the same dialect. */
+export function sameDialect(a: ParsedDatabaseUrl, b: ParsedDatabaseUrl): boolean {
+
+    return a.type === b.type;
+}
+
+/**
+ * True when two URLs name the same database (databaseKey: the same file, or
+ * the same host, port and database name whatever the user or options).
+ */
+export function sameDatabase(a: string, b: string, baseDir = process.cwd()): boolean {
+
+    return databaseKey(a, baseDir) === databaseKey(b, baseDir);
 }
 
 /**
@@ -130,12 +216,13 @@ export function redactSecrets(text: string): string {
  */
 export function databaseKey(url: string, baseDir = process.cwd()): string {
 
-    const parsed = parseDatabaseUrl(url, baseDir);
-    if (parsed.type === 'sqlite') {
-        return `sqlite:${parsed.filename}`;
-    }
+    return onDatabase(parseDatabaseUrl(url, baseDir), {
+        sqlite: ({ filename }) => `sqlite:${filename}`,
+        postgres: ({ connectionString }) => {
 
-    const location = new URL(parsed.connectionString);
-    const host = (location.hostname || location.searchParams.get('host') || 'localhost').toLowerCase();
-    return `postgres://${host}:${location.port || '5432'}${decodeURIComponent(location.pathname)}`;
+            const location = new URL(connectionString);
+            const host = (location.hostname || location.searchParams.get('host') || 'localhost').toLowerCase();
+            return `postgres://${host}:${location.port || '5432'}${decodeURIComponent(location.pathname)}`;
+        }
+    });
 }

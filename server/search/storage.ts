@@ -5,7 +5,7 @@
 
 import type { Knex } from 'knex';
 
-import type { DatabaseType } from '../db/url';
+import { forDialect, type DatabaseType } from '../db/url';
 
 export interface DerivedSearchStorage {
     /** Tables whose every row is derived from resources. */
@@ -66,30 +66,35 @@ export function isDerivedSearchTable(type: DatabaseType, table: string): boolean
 }
 
 /** Recomputes every derived search structure from the resources table. */
-export async function rebuildSearchStorage(knex: Knex, type: DatabaseType, options: RebuildOptions = {}): Promise<void> {
+export function rebuildSearchStorage(knex: Knex, type: DatabaseType, options: RebuildOptions = {}): Promise<void> {
 
-    if (type === 'postgres') {
-        await knex.transaction(async (trx) => {
+    return forDialect(type, { postgres: rebuildPostgres, sqlite: rebuildSqlite })(knex, options);
+}
 
-            // Whole-library passes outlast the pool's statement timeout.
-            await trx.raw('SET LOCAL statement_timeout = 0');
-            if (!options.derivedColumnsCurrent) {
-                // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
-                // which recomputes search_vector with the one definition in the migration.
-                await trx.raw('UPDATE resources SET title = title');
-            }
+async function rebuildPostgres(knex: Knex, options: RebuildOptions): Promise<void> {
 
-            // Then the side table and the statistics, recomputed from scratch, and
-            // the champion lists from those.
-            await trx.raw('SELECT search_storage_rebuild()');
-            // Rewritten wholesale: fresh statistics, so the champion build and the
-            // first searches are planned on the new data rather than on none.
-            await trx.raw('ANALYZE resource_search, search_lexeme_stats, search_corpus_stats');
-            await trx.raw('SELECT search_champions_refresh()');
-            await trx.raw('ANALYZE search_champions');
-        });
-        return;
-    }
+    await knex.transaction(async (trx) => {
+
+        // Whole-library passes outlast the pool's statement timeout.
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        if (!options.derivedColumnsCurrent) {
+            // Assigning a column to itself fires the BEFORE UPDATE OF title trigger,
+            // which recomputes search_vector with the one definition in the migration.
+            await trx.raw('UPDATE resources SET title = title');
+        }
+
+        // Then the side table and the statistics, recomputed from scratch, and
+        // the champion lists from those.
+        await trx.raw('SELECT search_storage_rebuild()');
+        // Rewritten wholesale: fresh statistics, so the champion build and the
+        // first searches are planned on the new data rather than on none.
+        await trx.raw('ANALYZE resource_search, search_lexeme_stats, search_corpus_stats');
+        await trx.raw('SELECT search_champions_refresh()');
+        await trx.raw('ANALYZE search_champions');
+    });
+}
+
+async function rebuildSqlite(knex: Knex): Promise<void> {
 
     await knex.transaction(async (trx) => {
 

@@ -3,7 +3,7 @@ import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
 import { ConfigError, loadConfig, testDatabaseUrl, testPostgresUrl, testsRunInCi, DEFAULT_TEST_PG_URL } from '../../server/config';
-import { databaseKey, DatabaseUrlError, getDatabaseType, parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
+import { connectionTarget, databaseKey, DatabaseUrlError, displayTarget, forDialect, getDatabaseType, isInMemory, onDatabase, parseDatabaseUrl, redactSecrets, redactUrl, sameDatabase } from '../../server/db/url';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -130,6 +130,41 @@ describe('database URLs', () => {
         expect(databaseKey('postgresql://bob@db.example/library')).to.equal('postgres://db.example:5432/library');
         expect(databaseKey('postgres://db.example:6432/library')).to.not.equal(databaseKey('postgres://db.example/library'));
         expect(databaseKey('sqlite:./data/x.db', '/srv/app')).to.equal(databaseKey('sqlite:///srv/app/data/x.db'));
+    });
+
+    it('answers what a URL connects to, how it is shown, and whether it lives in memory', () => {
+
+        expect(connectionTarget(parseDatabaseUrl('sqlite:rel/x.db', '/base'))).to.equal('/base/rel/x.db');
+        expect(connectionTarget(parseDatabaseUrl('postgres://u:pw@h/db'))).to.equal('postgres://u:pw@h/db');
+        expect(displayTarget(parseDatabaseUrl('sqlite:rel/x.db', '/base'))).to.equal('sqlite:/base/rel/x.db');
+        expect(displayTarget(parseDatabaseUrl('postgres://u:pw@h/db'))).to.equal('postgres://u:***@h/db');
+        expect(isInMemory(parseDatabaseUrl('sqlite::memory:'))).to.be.true();
+        expect(isInMemory(parseDatabaseUrl('sqlite:memory.db'))).to.be.false();
+        expect(isInMemory(parseDatabaseUrl('postgres://h/memory'))).to.be.false();
+    });
+
+    it('knows when two URLs name the same database', () => {
+
+        expect(sameDatabase('postgres://alice:pw@db/library', 'postgresql://bob@db:5432/library?sslmode=require')).to.be.true();
+        expect(sameDatabase('postgres://db/library', 'postgres://db/archive')).to.be.false();
+        expect(sameDatabase('sqlite:./x.db', 'sqlite:///srv/app/x.db', '/srv/app')).to.be.true();
+        expect(sameDatabase('sqlite:///srv/app/x.db', 'postgres://db/x')).to.be.false();
+    });
+
+    it('chooses per dialect in one call', () => {
+
+        expect(forDialect('sqlite', { sqlite: 1, postgres: 2 })).to.equal(1);
+        expect(forDialect('postgres', { sqlite: 1, postgres: 2 })).to.equal(2);
+        const kind = { sqlite: ({ filename }: { filename: string }) => `file ${filename}`, postgres: ({ connectionString }: { connectionString: string }) => `server ${connectionString}` };
+        expect(onDatabase(parseDatabaseUrl('sqlite:///tmp/x.db'), kind)).to.equal('file /tmp/x.db');
+        expect(onDatabase(parseDatabaseUrl('postgres://h/db'), kind)).to.equal('server postgres://h/db');
+    });
+
+    it('refuses a scheme no dialect accepts, whatever its name', () => {
+
+        for (const url of ['mysql://h/db', 'constructor:x', 'toString:x', 'x.db']) {
+            expect(() => parseDatabaseUrl(url), url).to.throw(DatabaseUrlError);
+        }
     });
 
     it('reads the job and upkeep settings', () => {

@@ -85,6 +85,7 @@ const lastChecked = Symbol('lastChecked');
 
 export const postgres: Dialect = {
     type: 'postgres',
+    connectsToServer: true,
 
     poolSettings(overrides: PoolOverrides): PoolSettings {
 
@@ -304,5 +305,16 @@ export const postgres: Dialect = {
 
         const { rows } = await knex.raw('SELECT pg_is_in_recovery() AS standby');
         return rows[0].standby === true;
+    },
+
+    prepareTarget(): void {
+
+        // A server to connect to: nothing to create.
+    },
+
+    async reachedServer(query: RawQuery): Promise<boolean> {
+
+        const [row] = await query('SELECT current_setting($1, true) AS marker', [DIRECT_MARKER]);
+        return row?.marker === 'on';
     }
 };

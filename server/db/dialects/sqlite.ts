@@ -1,10 +1,13 @@
 // SQLite: one writer, WAL, foreign keys on, and the SQL only SQLite speaks.
 
 import Fs from 'node:fs';
+import Path from 'node:path';
 import type { Knex } from 'knex';
 
 import type { PoolOverrides } from '../../config';
+import { makeDirectorySync } from '../../fs';
 import type { ConnectionLimit, Dialect, PoolSettings, SessionSettingMismatch } from '../types';
+import { isInMemoryFilename } from '../url';
 import { errorCode } from './common';
 
 /** The files a SQLite database lives in, in bytes (0 for one that does not exist). */
@@ -43,6 +46,7 @@ export function sqliteFileSizes(filename: string): SqliteFileSizes {
 
 export const sqlite: Dialect = {
     type: 'sqlite',
+    connectsToServer: false,
 
     poolSettings(overrides: PoolOverrides): PoolSettings {
 
@@ -180,7 +184,7 @@ export const sqlite: Dialect = {
     async databaseSize(knex: Knex): Promise<number> {
 
         const filename = (knex.client.config.connection as { filename: string }).filename;
-        if (filename === ':memory:') {
+        if (isInMemoryFilename(filename)) {
             const [{ size }] = await knex.raw('SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()');
             return Number(size);
         }
@@ -203,5 +207,25 @@ export const sqlite: Dialect = {
     isStandby(): Promise<boolean> {
 
         return Promise.resolve(false);
+    },
+
+    prepareTarget(target: string): void {
+
+        if (isInMemoryFilename(target)) {
+            return;
+        }
+
+        try {
+            makeDirectorySync(Path.dirname(target));
+        }
+        catch (error) {
+            throw new Error(`cannot create the directory of the SQLite database ${target}: ${(error as Error).message}`);
+        }
+    },
+
+    reachedServer(): Promise<boolean> {
+
+        // The file is opened by this process: nothing stands in between.
+        return Promise.resolve(true);
     }
 };
