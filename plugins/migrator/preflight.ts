@@ -11,7 +11,8 @@ import { makeDirectorySync } from '../../server/fs';
 import { toIsoTimestamp } from '../../server/time';
 import { sharedColumns } from './schema-check';
 import { MigrationAbortedError, type Context } from './context';
-import { canonicalJson, copyField, sqliteValue, ValueError } from './values';
+import { migratorDialect } from './dialects';
+import { canonicalJson, ValueError } from './values';
 import type { ColumnInfo, InvalidValue, MigrationReport, Side, TableInfo } from './types';
 
 /** Where --on-invalid reject writes the set-aside rows unless told otherwise. */
@@ -46,7 +47,8 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         return null;
     }
 
-    if (typeof raw === 'string' && raw.includes('\u0000') && targetType === 'postgres') {
+    const dialect = migratorDialect(targetType);
+    if (typeof raw === 'string' && raw.includes('\u0000') && !dialect.storesNul) {
         return { reason: 'text holds a NUL character (\\u0000), which PostgreSQL text cannot store', hint: 'remove the NUL characters in the source, or run with --on-invalid reject' };
     }
 
@@ -70,7 +72,7 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         }
     }
 
-    if (target.kind === 'json' && targetType === 'postgres') {
+    if (target.kind === 'json' && !dialect.storesNul) {
         try {
             if (JSON_NUL.test(canonicalJson(target.name, raw))) {
                 return { reason: 'JSON text holds \\u0000, which PostgreSQL jsonb cannot store', hint: 'remove the NUL characters in the source, or run with --on-invalid reject' };
@@ -91,19 +93,14 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         }
 
         const year = yearOf(iso);
-        if (targetType === 'sqlite' ? year < 1 || year > 9999 : year < -4713 || year > 294276) {
-            return { reason: `${iso} is outside the years ${targetType === 'sqlite' ? '1 to 9999 the SQLite form' : '4713 BC to 294276 AD PostgreSQL'} can hold`, hint: 'correct the date in the source' };
+        if (year < dialect.years.min || year > dialect.years.max) {
+            return { reason: `${iso} is outside the years ${dialect.years.description} can hold`, hint: 'correct the date in the source' };
         }
     }
 
     // Whatever else the copy's own conversion refuses.
     try {
-        if (targetType === 'postgres') {
-            copyField(target.kind, target.name, raw);
-        }
-        else {
-            sqliteValue(target.kind, target.name, raw);
-        }
+        dialect.convertValue(target.kind, target.name, raw);
     }
     catch (error) {
         if (error instanceof ValueError) {

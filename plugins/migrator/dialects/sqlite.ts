@@ -2,8 +2,11 @@
 // multi-row INSERTs in one transaction per batch, secondary indexes and
 // user triggers set aside during the load (the FTS5 ones stay on).
 
+import Fs from 'node:fs';
+
 import type { Knex } from 'knex';
 
+import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind } from '../types';
@@ -323,7 +326,41 @@ async function watchChanges(knex: Knex): Promise<ChangeWatch> {
     };
 }
 
+function filename(location: ParsedDatabaseUrl): string {
+
+    return location.type === 'sqlite' ? location.filename : '';
+}
+
+function locationProblem(location: ParsedDatabaseUrl, role: 'source' | 'target'): string | null {
+
+    const file = filename(location);
+    if (file === ':memory:') {
+        return 'an in-memory SQLite database cannot be migrated from or to';
+    }
+
+    const stat = Fs.statSync(file, { throwIfNoEntry: false });
+    if (role === 'source' && !stat) {
+        return `the source SQLite file ${file} does not exist`;
+    }
+
+    return stat?.isDirectory() ? `the ${role} ${file} is a directory, not a SQLite file` : null;
+}
+
+function fileIdentity(location: ParsedDatabaseUrl): string {
+
+    const stat = Fs.statSync(filename(location), { throwIfNoEntry: false });
+    return stat ? `${stat.dev}:${stat.ino}` : 'missing';
+}
+
 export const sqliteMigrator: MigratorDialect = {
+    locationProblem,
+    sameDatabase: (a, b) => a.type === b.type && filename(a) === filename(b),
+    notCreatedYet: (location) => (Fs.existsSync(filename(location)) ? null : filename(location)),
+    fileIdentity,
+    storesNul: true,
+    // The ISO-8601 text form has four-digit years.
+    years: { min: 1, max: 9999, description: '1 to 9999 the SQLite form' },
+    convertValue: sqliteValue,
     // Keyset scans and batched inserts read each page once: a small page
     // cache keeps the process's memory flat whatever the database size.
     poolOverrides: { sqliteCacheMb: 8 },
