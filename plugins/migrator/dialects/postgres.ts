@@ -351,5 +351,7 @@ export const postgresMigrator: MigratorDialect = {
     truncate,
     afterLoad,
     suspectValues,
+    // A UTF8 database refuses invalid text on the way in.
+    invalidText: async () => [],
     watchChanges
 };

@@ -2,6 +2,7 @@
 // multi-row INSERTs in one transaction per batch, secondary indexes and
 // user triggers set aside during the load (the FTS5 ones stay on).
 
+import { isUtf8 } from 'node:buffer';
 import Fs from 'node:fs';
 
 import type { Knex } from 'knex';
@@ -9,10 +10,10 @@ import type { Knex } from 'knex';
 import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
-import type { Catalog, ColumnInfo, ColumnKind } from '../types';
+import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 import { checkpointUpsert, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type InvalidText, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -309,6 +310,46 @@ function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex
     return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
 }
 
+// Any byte outside 0x01-0x7F: SQLite's GLOB reads each such byte, valid
+// UTF-8 or not, as part of a character above U+007F.
+const NON_ASCII_GLOB = '*[^\u0001-\u007f]*';
+
+/**
+ * Text and JSON values with bytes outside ASCII are read as bytes (only
+ * those: most text is ASCII, and the scan runs inside SQLite) and checked
+ * here; SQLite has no function that validates UTF-8.
+ */
+async function invalidText(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[]): Promise<InvalidText[]> {
+
+    const texts = columns.filter((column) => column.kind === 'text' || column.kind === 'json');
+    if (!texts.length || !table.primaryKey.length) {
+        return [];
+    }
+
+    const bytes = texts.map((column, i) => knex.raw(`CASE WHEN typeof(??) = 'text' AND ?? GLOB ? THEN CAST(?? AS BLOB) END AS ??`, [column.name, column.name, NON_ASCII_GLOB, column.name, `b${i}`]));
+    const rows: Array<Record<string, unknown>> = await knex(table.name)
+        .select([...table.primaryKey, ...bytes])
+        .where((query) => {
+
+            for (const column of texts) {
+                query.orWhere(knex.raw(`typeof(??) = 'text' AND ?? GLOB ?`, [column.name, column.name, NON_ASCII_GLOB]));
+            }
+        })
+        .orderBy(table.primaryKey);
+    const found: InvalidText[] = [];
+    for (const row of rows) {
+        texts.forEach((column, i) => {
+
+            const value = row[`b${i}`];
+            if (Buffer.isBuffer(value) && !isUtf8(value)) {
+                found.push({ key: Object.fromEntries(table.primaryKey.map((name) => [name, row[name]])), column: column.name, bytes: value });
+            }
+        });
+    }
+
+    return found;
+}
+
 /**
  * PRAGMA data_version on a connection of its own changes whenever another
  * connection commits to the file (WAL included): exact, and costs nothing.
@@ -382,5 +423,6 @@ export const sqliteMigrator: MigratorDialect = {
     truncate,
     afterLoad,
     suspectValues,
+    invalidText,
     watchChanges
 };

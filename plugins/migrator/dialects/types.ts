@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { PoolOverrides } from '../../../server/config';
 import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import type { Checkpoint } from '../checkpoints';
-import type { Catalog, ColumnInfo, ColumnKind } from '../types';
+import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 
 /** A trigger or index set aside for the bulk load and restored afterwards. */
 export interface DeferredObject {
@@ -89,10 +89,24 @@ export interface MigratorDialect {
      */
     suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null;
     /**
+     * As a source: the text values whose bytes are not valid UTF-8, as
+     * bytes. The driver reads such text with U+FFFD in place of the bad
+     * bytes, so the copy would change them silently (or PostgreSQL would
+     * refuse them): the pre-flight finds them before that loss.
+     */
+    invalidText(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[]): Promise<InvalidText[]>;
+    /**
      * As a source: starts watching these tables for writes by anyone else;
      * changes() then names what changed since (empty when nothing did).
      */
     watchChanges(knex: Knex, tables: readonly string[]): Promise<ChangeWatch>;
+}
+
+/** A source text value that is not valid UTF-8. */
+export interface InvalidText {
+    key: Record<string, unknown>;
+    column: string;
+    bytes: Buffer;
 }
 
 /** Writes to the source seen since a watch started. */
