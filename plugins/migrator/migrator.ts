@@ -488,6 +488,10 @@ async function copyAndFinish(ctx: Context, report: MigrationReport, levels: stri
         report.phases.validate = Date.now() - started;
     };
 
+    // A connection opening a SQLite path whose file was replaced would take
+    // the old shared memory (-shm) over and truncate it under the writer's
+    // mapping (SIGBUS): the path is checked right before.
+    checkTargetFile(options, ctx.targetFile);
     const reader = target.dialect.validationConnection === 'own' ? openSide(options.target, options) : target.engine;
     let unrestored: string[];
     try {
