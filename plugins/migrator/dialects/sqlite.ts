@@ -310,14 +310,21 @@ function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex
     return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
 }
 
-// Any byte outside 0x01-0x7F: SQLite's GLOB reads each such byte, valid
-// UTF-8 or not, as part of a character above U+007F.
-const NON_ASCII_GLOB = '*[^\u0001-\u007f]*';
+// Text that may not be UTF-8, as SQLite reads it: a lead byte followed by
+// continuation bytes (octet_length and length differ: all valid non-ASCII
+// text too); a lead byte without them, an overlong form or a surrogate
+// (SQLite's decoder reads U+FFFD there); a continuation byte without a lead
+// (read as U+0080-U+00BF). Together every invalid sequence; LIKE with a
+// literal and a GLOB range are far cheaper than a GLOB over "not ASCII".
+function mayBeInvalidUtf8(column: string): string {
+
+    return `typeof(${column}) = 'text' AND (octet_length(${column}) <> length(${column}) OR ${column} LIKE '%\ufffd%' OR ${column} GLOB '*[\u0080-\u00bf]*')`;
+}
 
 /**
- * Text and JSON values with bytes outside ASCII are read as bytes (only
+ * Text and JSON values that may not be UTF-8 are read as bytes (only
  * those: most text is ASCII, and the scan runs inside SQLite) and checked
- * here; SQLite has no function that validates UTF-8.
+ * exactly here; SQLite has no function that validates UTF-8.
  */
 async function invalidText(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[]): Promise<InvalidText[]> {
 
@@ -326,13 +333,14 @@ async function invalidText(knex: Knex, table: TableInfo, columns: readonly Colum
         return [];
     }
 
-    const bytes = texts.map((column, i) => knex.raw(`CASE WHEN typeof(??) = 'text' AND ?? GLOB ? THEN CAST(?? AS BLOB) END AS ??`, [column.name, column.name, NON_ASCII_GLOB, column.name, `b${i}`]));
+    const quoted = texts.map((column) => knex.raw('??', [column.name]).toQuery());
+    const bytes = texts.map((column, i) => knex.raw(`CASE WHEN ${mayBeInvalidUtf8(quoted[i]!)} THEN CAST(${quoted[i]} AS BLOB) END AS ??`, [`b${i}`]));
     const rows: Array<Record<string, unknown>> = await knex(table.name)
         .select([...table.primaryKey, ...bytes])
         .where((query) => {
 
-            for (const column of texts) {
-                query.orWhere(knex.raw(`typeof(??) = 'text' AND ?? GLOB ?`, [column.name, column.name, NON_ASCII_GLOB]));
+            for (const column of quoted) {
+                query.orWhere(knex.raw(mayBeInvalidUtf8(column)));
             }
         })
         .orderBy(table.primaryKey);

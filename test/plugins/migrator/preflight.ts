@@ -54,6 +54,9 @@ describe('migrator pre-flight', () => {
             latin1Resource = resources[3];
             await knex.raw(`UPDATE resources SET description = CAST(X'${latin1}' AS TEXT) WHERE id = ?`, [latin1Resource]);
             planted.push(['resources', 'description', latin1Resource, /not valid UTF-8 \(byte 0xe9 at offset 3 of 12\)/]);
+            // "don’t" in Windows-1252: a continuation byte without a lead.
+            await knex.raw(`UPDATE resources SET title = CAST(X'646f6e9274' AS TEXT) WHERE id = ?`, [resources[4]]);
+            planted.push(['resources', 'title', resources[4], /not valid UTF-8 \(byte 0x92 at offset 3 of 5\)/]);
             const user = await knex('users').orderBy('id').first('id');
             await knex('users').where('id', user.id).update({ display_name: 'é'.repeat(201) });
             planted.push(['users', 'display_name', user.id, /201 characters, longer than the 200/]);
@@ -122,7 +125,7 @@ describe('migrator pre-flight', () => {
 
         const report = await migrateData({ source: source.url, target: target.url, validate: true });
         expect(report.ok).to.be.false();
-        expect(report.fatal).to.match(/the source holds 7 value\(s\) the target cannot hold; nothing was written/);
+        expect(report.fatal).to.match(/the source holds 8 value\(s\) the target cannot hold; nothing was written/);
         expect(report.fatal).to.contain('--on-invalid reject');
         expectPlanted(report);
         for (const table of ['users', 'resources', 'annotations', 'authority_subjects']) {
@@ -171,7 +174,8 @@ describe('migrator pre-flight', () => {
         expect(failed.ok).to.be.false();
         expect(failed.fatal).to.contain('nothing was written');
         const utf8 = failed.invalidValues.filter((value) => /UTF-8/.test(value.reason));
-        expect(utf8.map((value) => [value.table, value.column, value.key.id])).to.equal([['resources', 'description', latin1Resource]]);
+        expect(utf8.map((value) => `${value.table}.${value.column}:${value.key.id}`).sort()).to.equal(planted.filter(([, , , why]) => /UTF-8/.test(why.source)).map(([table, name, key]) => `${table}.${name}:${key}`).sort());
+        expect(utf8).to.have.length(2);
         expect(utf8[0]!.hint).to.contain('UTF-8');
 
         const rejectFile = Path.join(dir, 'utf8.jsonl');
