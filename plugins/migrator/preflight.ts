@@ -135,7 +135,7 @@ export function invalidTextProblem(bytes: Buffer): Problem {
     const at = Buffer.byteLength(decoded.slice(0, Math.max(0, decoded.indexOf('\ufffd'))));
     return {
         reason: `text is not valid UTF-8 (byte 0x${bytes.subarray(at, at + 1).toString('hex')} at offset ${at} of ${bytes.length}): PostgreSQL refuses it, and a copy would read it with U+FFFD in place of the bad bytes`,
-        hint: 'store the text as UTF-8 in the source (the reject file of --on-invalid reject holds its exact bytes in hex)'
+        hint: 'store the text as UTF-8 in the source; with --on-invalid reject, the reject file holds its exact bytes in hex'
     };
 }
 
