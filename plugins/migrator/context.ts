@@ -1,11 +1,11 @@
 // What every phase of a run shares: the run's context, its two errors, and
 // small helpers (table reports, counts, the checks that a database is still there).
 
-import Fs from 'node:fs';
 import type { Knex } from 'knex';
 
 import { checkConnection, DatabaseUnreachableError } from '../../server/db/engine';
 import { parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
+import { migratorDialect } from './dialects';
 import type { MigrateOptions, ProgressEvent, Side, TableReport } from './types';
 
 /** Invalid options: nothing was opened or written (the CLI exits 2). */
@@ -36,12 +36,7 @@ export interface Context {
 export function sqliteFileIdentity(url: string, baseDir: string | undefined): string | null {
 
     const parsed = parseDatabaseUrl(url, baseDir);
-    if (parsed.type !== 'sqlite') {
-        return null;
-    }
-
-    const stat = Fs.statSync(parsed.filename, { throwIfNoEntry: false });
-    return stat ? `${stat.dev}:${stat.ino}` : 'missing';
+    return migratorDialect(parsed.type).fileIdentity(parsed);
 }
 
 /** Writes into a SQLite file removed while open land in no file anyone can open: the run fails instead. */

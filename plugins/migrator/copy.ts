@@ -5,7 +5,7 @@
 import { redactSecrets } from '../../server/db/url';
 import { saveCheckpoint, type Checkpoint } from './checkpoints';
 import { TableChecksum } from './checksum';
-import { ensureReachable, MigrationAbortedError, rate, type Context } from './context';
+import { checkTargetFile, ensureReachable, MigrationAbortedError, rate, type Context } from './context';
 import type { EncodedBatch } from './dialects/types';
 import { keyText } from './preflight';
 import { cursorOf, readPage } from './reading';
@@ -69,6 +69,9 @@ export async function copyTable(ctx: Context, table: string, entry: TableReport,
                     throw new MigrationAbortedError('cancelled; run again with --resume to continue');
                 }
 
+                // A stat per batch: a SQLite target removed mid-run stops the copy
+                // at once instead of at its end.
+                checkTargetFile(options, ctx.targetFile);
                 const page = await pending;
                 if (!page.length) {
                     break;

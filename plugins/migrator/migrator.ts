@@ -2,12 +2,10 @@
 // to a target database that has the schema, SQLite ⇄ PostgreSQL. A plain
 // module: the CLI (scripts/migrate-data.ts) and the plugin both wrap it.
 
-import Fs from 'node:fs';
-
 import { checkConnection, createDatabaseEngine, DatabaseUnreachableError } from '../../server/db/engine';
 import type { DatabaseEngine } from '../../server/db/types';
 import { migrationConfig } from '../../server/db/migrations';
-import { parseDatabaseUrl, redactSecrets, redactUrl, type DatabaseType } from '../../server/db/url';
+import { parseDatabaseUrl, redactSecrets, redactUrl } from '../../server/db/url';
 import { MAINTENANCE_CACHE_MS, setMaintenance } from '../../server/maintenance';
 import {
     clearCheckpoints, dropCheckpointTables, ensureCheckpointTables, forgetChecksums, hasCheckpointTables, loadCheckpoints,
@@ -18,9 +16,8 @@ import {
     checkTargetFile, countRows, inParallel, MigrationAbortedError, MigrationUsageError, rate, sqliteFileIdentity, tableReport, type Context
 } from './context';
 import { copyTable } from './copy';
-import { postgresMigrator } from './dialects/postgres';
-import { sqliteMigrator } from './dialects/sqlite';
-import type { ChangeWatch, MigratorDialect } from './dialects/types';
+import { migratorDialect } from './dialects';
+import type { ChangeWatch } from './dialects/types';
 import { selectTables, targetMigrationStatus } from './plan';
 import { DEFAULT_REJECT_FILE, runPreflight } from './preflight';
 import { deferObjects, planSearchRebuild, restoreObjects, SEARCH_SOURCE_TABLES, startSearchRebuild } from './rebuild';
@@ -34,8 +31,6 @@ export { validateSchemas, tableOrder, MigrationAbortedError, MigrationUsageError
 export const DEFAULT_BATCH_SIZE = 1000;
 export const MIGRATION_MAINTENANCE_MESSAGE = 'The library is being moved to another database: reads work, writes are refused until the move is over.';
 export const MAX_BATCH_SIZE = 50_000;
-
-const dialects: Record<DatabaseType, MigratorDialect> = { sqlite: sqliteMigrator, postgres: postgresMigrator };
 
 /** Checks options without opening anything; throws MigrationUsageError. */
 export function checkMigrateOptions(options: MigrateOptions): void {
@@ -73,24 +68,14 @@ export function checkMigrateOptions(options: MigrateOptions): void {
         throw new MigrationUsageError((error as Error).message);
     }
 
-    if (source.type === 'sqlite' && source.filename === ':memory:' || target.type === 'sqlite' && target.filename === ':memory:') {
-        throw new MigrationUsageError('an in-memory SQLite database cannot be migrated from or to');
+    const same = source.type === target.type && migratorDialect(source.type).sameDatabase(source, target);
+    const problem = migratorDialect(source.type).locationProblem(source, 'source') ?? migratorDialect(target.type).locationProblem(target, 'target');
+    if (problem) {
+        throw new MigrationUsageError(problem);
     }
 
-    const same = source.type === 'sqlite' && target.type === 'sqlite' ? source.filename === target.filename :
-        source.type === 'postgres' && target.type === 'postgres' && new URL(source.connectionString).toString() === new URL(target.connectionString).toString();
     if (same) {
         throw new MigrationUsageError('source and target are the same database');
-    }
-
-    if (source.type === 'sqlite' && !Fs.existsSync(source.filename)) {
-        throw new MigrationUsageError(`the source SQLite file ${source.filename} does not exist`);
-    }
-
-    for (const [role, side] of [['source', source], ['target', target]] as const) {
-        if (side.type === 'sqlite' && Fs.statSync(side.filename, { throwIfNoEntry: false })?.isDirectory()) {
-            throw new MigrationUsageError(`the ${role} ${side.filename} is a directory, not a SQLite file`);
-        }
     }
 }
 
@@ -130,7 +115,7 @@ function emptyReport(options: MigrateOptions): MigrationReport {
 function openSide(url: string, options: MigrateOptions): DatabaseEngine {
 
     const type = parseDatabaseUrl(url, options.baseDir).type;
-    return createDatabaseEngine(url, dialects[type].poolOverrides, { baseDir: options.baseDir, kind: 'direct' });
+    return createDatabaseEngine(url, migratorDialect(type).poolOverrides, { baseDir: options.baseDir, kind: 'direct' });
 }
 
 async function connect(engine: DatabaseEngine, role: string): Promise<void> {
@@ -167,17 +152,18 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
     const emit = (event: ProgressEvent) => options.onProgress?.(event);
 
     const targetParsed = parseDatabaseUrl(options.target, options.baseDir);
-    if (options.dryRun && targetParsed.type === 'sqlite' && !Fs.existsSync(targetParsed.filename)) {
-        report.warnings.push(`the target SQLite file ${targetParsed.filename} does not exist; a real run creates it and applies every migration`);
+    const notCreated = options.dryRun ? migratorDialect(targetParsed.type).notCreatedYet(targetParsed) : null;
+    if (notCreated) {
+        report.warnings.push(`the target SQLite file ${notCreated} does not exist; a real run creates it and applies every migration`);
     }
 
     const sourceEngine = openSide(options.source, options);
     let targetEngine: DatabaseEngine | null = null;
     try {
         await connect(sourceEngine, 'source');
-        if (options.dryRun && targetParsed.type === 'sqlite' && !Fs.existsSync(targetParsed.filename)) {
+        if (notCreated) {
             // Nothing to compare with: report what would move.
-            const catalog = await dialects[sourceEngine.type].readCatalog(sourceEngine.knex);
+            const catalog = await migratorDialect(sourceEngine.type).readCatalog(sourceEngine.knex);
             const tables = selectTables(catalog, options.tables);
             for (const table of tableOrder(tables, catalog)) {
                 report.tables.push(tableReport(table, await countRows(sourceEngine.knex, table), 'dry-run'));
@@ -190,7 +176,7 @@ export async function migrateData(input: MigrateOptions): Promise<MigrationRepor
         // A table list naming a table the source lacks is refused before the
         // target is opened (which creates a missing SQLite file).
         if (options.tables?.length) {
-            selectTables(await dialects[sourceEngine.type].readCatalog(sourceEngine.knex), options.tables);
+            selectTables(await migratorDialect(sourceEngine.type).readCatalog(sourceEngine.knex), options.tables);
         }
 
         targetEngine = openSide(options.target, options);
@@ -251,7 +237,7 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
         else {
             // Refuse an occupied target before the migrations write to it.
             if (!options.resume && !options.truncate) {
-                for (const table of (await dialects[targetEngine.type].readCatalog(targetEngine.knex)).keys()) {
+                for (const table of (await migratorDialect(targetEngine.type).readCatalog(targetEngine.knex)).keys()) {
                     if (await targetEngine.knex(table).first(targetEngine.knex.raw('1'))) {
                         throw new MigrationAbortedError(`the target is not empty (table ${table} has rows) and its schema is not up to date; nothing was written. Bring it up to date with \`npm run migrate\`, then use --truncate or --resume`);
                     }
@@ -269,8 +255,8 @@ async function run(options: Context['options'], report: MigrationReport, sourceE
 
     // 2. Catalogs and schema validation, before any row moves.
     emit({ type: 'phase', phase: 'schema', message: 'reading catalogs and validating schemas' });
-    const source: Side = { engine: sourceEngine, dialect: dialects[sourceEngine.type], catalog: await dialects[sourceEngine.type].readCatalog(sourceEngine.knex) };
-    const target: Side = { engine: targetEngine, dialect: dialects[targetEngine.type], catalog: await dialects[targetEngine.type].readCatalog(targetEngine.knex) };
+    const source: Side = { engine: sourceEngine, dialect: migratorDialect(sourceEngine.type), catalog: await migratorDialect(sourceEngine.type).readCatalog(sourceEngine.knex) };
+    const target: Side = { engine: targetEngine, dialect: migratorDialect(targetEngine.type), catalog: await migratorDialect(targetEngine.type).readCatalog(targetEngine.knex) };
     const selected = selectTables(source.catalog, options.tables);
     const { issues, warnings } = validateSchemas(source.catalog, target.catalog, selected);
     if (options.dryRun && report.pendingMigrations.length) {
@@ -502,6 +488,10 @@ async function copyAndFinish(ctx: Context, report: MigrationReport, levels: stri
         report.phases.validate = Date.now() - started;
     };
 
+    // A connection opening a SQLite path whose file was replaced would take
+    // the old shared memory (-shm) over and truncate it under the writer's
+    // mapping (SIGBUS): the path is checked right before.
+    checkTargetFile(options, ctx.targetFile);
     const reader = target.dialect.validationConnection === 'own' ? openSide(options.target, options) : target.engine;
     let unrestored: string[];
     try {

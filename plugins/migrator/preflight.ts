@@ -11,7 +11,8 @@ import { makeDirectorySync } from '../../server/fs';
 import { toIsoTimestamp } from '../../server/time';
 import { sharedColumns } from './schema-check';
 import { MigrationAbortedError, type Context } from './context';
-import { canonicalJson, copyField, sqliteValue, ValueError } from './values';
+import { migratorDialect } from './dialects';
+import { canonicalJson, ValueError } from './values';
 import type { ColumnInfo, InvalidValue, MigrationReport, Side, TableInfo } from './types';
 
 /** Where --on-invalid reject writes the set-aside rows unless told otherwise. */
@@ -46,7 +47,8 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         return null;
     }
 
-    if (typeof raw === 'string' && raw.includes('\u0000') && targetType === 'postgres') {
+    const dialect = migratorDialect(targetType);
+    if (typeof raw === 'string' && raw.includes('\u0000') && !dialect.storesNul) {
         return { reason: 'text holds a NUL character (\\u0000), which PostgreSQL text cannot store', hint: 'remove the NUL characters in the source, or run with --on-invalid reject' };
     }
 
@@ -70,7 +72,7 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         }
     }
 
-    if (target.kind === 'json' && targetType === 'postgres') {
+    if (target.kind === 'json' && !dialect.storesNul) {
         try {
             if (JSON_NUL.test(canonicalJson(target.name, raw))) {
                 return { reason: 'JSON text holds \\u0000, which PostgreSQL jsonb cannot store', hint: 'remove the NUL characters in the source, or run with --on-invalid reject' };
@@ -91,19 +93,14 @@ export function invalidValue(targetType: DatabaseType, target: ColumnInfo, raw: 
         }
 
         const year = yearOf(iso);
-        if (targetType === 'sqlite' ? year < 1 || year > 9999 : year < -4713 || year > 294276) {
-            return { reason: `${iso} is outside the years ${targetType === 'sqlite' ? '1 to 9999 the SQLite form' : '4713 BC to 294276 AD PostgreSQL'} can hold`, hint: 'correct the date in the source' };
+        if (year < dialect.years.min || year > dialect.years.max) {
+            return { reason: `${iso} is outside the years ${dialect.years.description} can hold`, hint: 'correct the date in the source' };
         }
     }
 
     // Whatever else the copy's own conversion refuses.
     try {
-        if (targetType === 'postgres') {
-            copyField(target.kind, target.name, raw);
-        }
-        else {
-            sqliteValue(target.kind, target.name, raw);
-        }
+        dialect.convertValue(target.kind, target.name, raw);
     }
     catch (error) {
         if (error instanceof ValueError) {
@@ -127,14 +124,34 @@ export function keyText(table: TableInfo, row: Record<string, unknown>): string 
     return JSON.stringify(table.primaryKey.map((column) => String(row[column])));
 }
 
-/** Every source value in these tables that the target cannot hold, with the whole rows that hold them. */
-export async function scanSource(source: Side, target: Side, tables: readonly string[]): Promise<Array<InvalidValue & { row: Record<string, unknown> }>> {
+/** A value the target cannot hold, with the whole row; for text that is not UTF-8, its exact bytes. */
+export type InvalidRow = InvalidValue & { row: Record<string, unknown>; bytes?: Buffer };
 
-    const found: Array<InvalidValue & { row: Record<string, unknown> }> = [];
+/** Why text whose bytes are not valid UTF-8 cannot move, naming the first bad byte. */
+export function invalidTextProblem(bytes: Buffer): Problem {
+
+    // The valid prefix decodes to itself; the first replacement character marks the first bad byte.
+    const decoded = bytes.toString('utf8');
+    const at = Buffer.byteLength(decoded.slice(0, Math.max(0, decoded.indexOf('\ufffd'))));
+    return {
+        reason: `text is not valid UTF-8 (byte 0x${bytes.subarray(at, at + 1).toString('hex')} at offset ${at} of ${bytes.length}): PostgreSQL refuses it, and a copy would read it with U+FFFD in place of the bad bytes`,
+        hint: 'store the text as UTF-8 in the source; with --on-invalid reject, the reject file holds its exact bytes in hex'
+    };
+}
+
+/** Every source value in these tables that the target cannot hold, with the whole rows that hold them. */
+export async function scanSource(source: Side, target: Side, tables: readonly string[]): Promise<InvalidRow[]> {
+
+    const found: InvalidRow[] = [];
     const { knex } = source.engine;
     for (const table of tables) {
         const info = source.catalog.get(table)!;
         const columns = sharedColumns(info, target.catalog.get(table)!);
+        for (const { key, column, bytes } of await source.dialect.invalidText(knex, info, columns.source)) {
+            const row = await knex(table).where(key).first();
+            found.push({ table, key, column, ...invalidTextProblem(bytes), row, bytes });
+        }
+
         const suspects = columns.source
             .map((column, i) => source.dialect.suspectValues(knex, column, columns.target[i]!))
             .filter((condition) => condition !== null);
@@ -166,6 +183,11 @@ export interface RejectedRow {
     key: Record<string, unknown>;
     reasons: Array<{ column: string | null; reason: string }>;
     row: Record<string, unknown>;
+    /**
+     * Per column of text that is not valid UTF-8: its exact bytes in hex
+     * (its value in `row` is null: the driver read it with U+FFFD).
+     */
+    bytes?: Record<string, string>;
 }
 
 /**
@@ -173,7 +195,7 @@ export interface RejectedRow {
  * references a set-aside row through a foreign key (it could not be loaded
  * without its parent), to any depth.
  */
-export async function rowsToReject(source: Side, tables: readonly string[], invalid: ReadonlyArray<InvalidValue & { row: Record<string, unknown> }>): Promise<Map<string, Map<string, RejectedRow>>> {
+export async function rowsToReject(source: Side, tables: readonly string[], invalid: readonly InvalidRow[]): Promise<Map<string, Map<string, RejectedRow>>> {
 
     const rejected = new Map<string, Map<string, RejectedRow>>(tables.map((table) => [table, new Map()]));
     for (const entry of invalid) {
@@ -182,6 +204,11 @@ export async function rowsToReject(source: Side, tables: readonly string[], inva
         const rows = rejected.get(entry.table)!;
         const row = rows.get(id) ?? { table: entry.table, key: entry.key, reasons: [], row: entry.row };
         row.reasons.push({ column: entry.column, reason: entry.reason });
+        if (entry.bytes) {
+            row.row = { ...row.row, [entry.column]: null };
+            row.bytes = { ...row.bytes, [entry.column]: entry.bytes.toString('hex') };
+        }
+
         rows.set(id, row);
     }
 
@@ -255,7 +282,7 @@ export async function runPreflight(ctx: Context, order: readonly string[], repor
 
     const { options, source, target } = ctx;
     const invalid = await scanSource(source, target, order);
-    report.invalidValues = invalid.slice(0, INVALID_VALUES_REPORTED).map(({ row: _row, ...value }) => value);
+    report.invalidValues = invalid.slice(0, INVALID_VALUES_REPORTED).map(({ row: _row, bytes: _bytes, ...value }) => value);
     if (!invalid.length) {
         return new Map();
     }

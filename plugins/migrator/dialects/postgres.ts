@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
 
+import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage } from '../../../server/search/storage';
 import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
@@ -26,6 +27,11 @@ const KINDS: Record<string, ColumnKind> = {
     'real': 'float',
     'numeric': 'float'
 };
+
+function connectionString(location: ParsedDatabaseUrl): string {
+
+    return location.type === 'postgres' ? location.connectionString : '';
+}
 
 // Bookkeeping of knex and the migrator, and the per-database maintenance switch.
 function isMigratorTable(name: string): boolean {
@@ -316,6 +322,14 @@ async function watchChanges(knex: Knex, tables: readonly string[]): Promise<Chan
 }
 
 export const postgresMigrator: MigratorDialect = {
+    locationProblem: () => null,
+    sameDatabase: (a, b) => a.type === b.type && new URL(connectionString(a)).toString() === new URL(connectionString(b)).toString(),
+    notCreatedYet: () => null,
+    fileIdentity: () => null,
+    // text and jsonb refuse \u0000.
+    storesNul: false,
+    years: { min: -4713, max: 294276, description: '4713 BC to 294276 AD PostgreSQL' },
+    convertValue: copyField,
     // At most four connections work at once (two loads, or two index builds
     // beside the search rebuild and validation), so nothing waits for one;
     // the default acquire timeout keeps an unreachable server a quick error.
@@ -337,5 +351,7 @@ export const postgresMigrator: MigratorDialect = {
     truncate,
     afterLoad,
     suspectValues,
+    // A UTF8 database refuses invalid text on the way in.
+    invalidText: async () => [],
     watchChanges
 };

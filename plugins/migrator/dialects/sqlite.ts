@@ -2,14 +2,18 @@
 // multi-row INSERTs in one transaction per batch, secondary indexes and
 // user triggers set aside during the load (the FTS5 ones stay on).
 
+import { isUtf8 } from 'node:buffer';
+import Fs from 'node:fs';
+
 import type { Knex } from 'knex';
 
+import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import { MAINTENANCE_TABLE } from '../../../server/maintenance';
 import { derivedSearchStorage, isDerivedSearchTable } from '../../../server/search/storage';
-import type { Catalog, ColumnInfo, ColumnKind } from '../types';
+import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 import { checkpointUpsert, type Checkpoint } from '../checkpoints';
 import { sqliteValue } from '../values';
-import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type MigratorDialect } from './types';
+import { quoteIdentifier, type BatchWriter, type ChangeWatch, type DeferredObject, type EncodedBatch, type InvalidText, type MigratorDialect } from './types';
 
 // SQLite 3.32+ accepts 32766 bound variables per statement.
 const MAX_VARIABLES = 32_000;
@@ -306,6 +310,54 @@ function suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex
     return conditions.length ? knex.raw(`${column} IS NOT NULL AND (${conditions.join(' OR ')})`) : null;
 }
 
+// Text that may not be UTF-8, as SQLite reads it: a lead byte followed by
+// continuation bytes (octet_length and length differ: all valid non-ASCII
+// text too); a lead byte without them, an overlong form or a surrogate
+// (SQLite's decoder reads U+FFFD there); a continuation byte without a lead
+// (read as U+0080-U+00BF). Together every invalid sequence; LIKE with a
+// literal and a GLOB range are far cheaper than a GLOB over "not ASCII".
+function mayBeInvalidUtf8(column: string): string {
+
+    return `typeof(${column}) = 'text' AND (octet_length(${column}) <> length(${column}) OR ${column} LIKE '%\ufffd%' OR ${column} GLOB '*[\u0080-\u00bf]*')`;
+}
+
+/**
+ * Text and JSON values that may not be UTF-8 are read as bytes (only
+ * those: most text is ASCII, and the scan runs inside SQLite) and checked
+ * exactly here; SQLite has no function that validates UTF-8.
+ */
+async function invalidText(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[]): Promise<InvalidText[]> {
+
+    const texts = columns.filter((column) => column.kind === 'text' || column.kind === 'json');
+    if (!texts.length || !table.primaryKey.length) {
+        return [];
+    }
+
+    const quoted = texts.map((column) => knex.raw('??', [column.name]).toQuery());
+    const bytes = texts.map((column, i) => knex.raw(`CASE WHEN ${mayBeInvalidUtf8(quoted[i]!)} THEN CAST(${quoted[i]} AS BLOB) END AS ??`, [`b${i}`]));
+    const rows: Array<Record<string, unknown>> = await knex(table.name)
+        .select([...table.primaryKey, ...bytes])
+        .where((query) => {
+
+            for (const column of quoted) {
+                query.orWhere(knex.raw(mayBeInvalidUtf8(column)));
+            }
+        })
+        .orderBy(table.primaryKey);
+    const found: InvalidText[] = [];
+    for (const row of rows) {
+        texts.forEach((column, i) => {
+
+            const value = row[`b${i}`];
+            if (Buffer.isBuffer(value) && !isUtf8(value)) {
+                found.push({ key: Object.fromEntries(table.primaryKey.map((name) => [name, row[name]])), column: column.name, bytes: value });
+            }
+        });
+    }
+
+    return found;
+}
+
 /**
  * PRAGMA data_version on a connection of its own changes whenever another
  * connection commits to the file (WAL included): exact, and costs nothing.
@@ -323,7 +375,41 @@ async function watchChanges(knex: Knex): Promise<ChangeWatch> {
     };
 }
 
+function filename(location: ParsedDatabaseUrl): string {
+
+    return location.type === 'sqlite' ? location.filename : '';
+}
+
+function locationProblem(location: ParsedDatabaseUrl, role: 'source' | 'target'): string | null {
+
+    const file = filename(location);
+    if (file === ':memory:') {
+        return 'an in-memory SQLite database cannot be migrated from or to';
+    }
+
+    const stat = Fs.statSync(file, { throwIfNoEntry: false });
+    if (role === 'source' && !stat) {
+        return `the source SQLite file ${file} does not exist`;
+    }
+
+    return stat?.isDirectory() ? `the ${role} ${file} is a directory, not a SQLite file` : null;
+}
+
+function fileIdentity(location: ParsedDatabaseUrl): string {
+
+    const stat = Fs.statSync(filename(location), { throwIfNoEntry: false });
+    return stat ? `${stat.dev}:${stat.ino}` : 'missing';
+}
+
 export const sqliteMigrator: MigratorDialect = {
+    locationProblem,
+    sameDatabase: (a, b) => a.type === b.type && filename(a) === filename(b),
+    notCreatedYet: (location) => (Fs.existsSync(filename(location)) ? null : filename(location)),
+    fileIdentity,
+    storesNul: true,
+    // The ISO-8601 text form has four-digit years.
+    years: { min: 1, max: 9999, description: '1 to 9999 the SQLite form' },
+    convertValue: sqliteValue,
     // Keyset scans and batched inserts read each page once: a small page
     // cache keeps the process's memory flat whatever the database size.
     poolOverrides: { sqliteCacheMb: 8 },
@@ -345,5 +431,6 @@ export const sqliteMigrator: MigratorDialect = {
     truncate,
     afterLoad,
     suspectValues,
+    invalidText,
     watchChanges
 };

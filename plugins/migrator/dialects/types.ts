@@ -4,8 +4,9 @@
 import type { Knex } from 'knex';
 
 import type { PoolOverrides } from '../../../server/config';
+import type { ParsedDatabaseUrl } from '../../../server/db/url';
 import type { Checkpoint } from '../checkpoints';
-import type { Catalog, ColumnInfo } from '../types';
+import type { Catalog, ColumnInfo, ColumnKind, TableInfo } from '../types';
 
 /** A trigger or index set aside for the bulk load and restored afterwards. */
 export interface DeferredObject {
@@ -17,7 +18,32 @@ export interface DeferredObject {
     restore: string;
 }
 
+/** The years a target's timestamp columns hold, and how a refusal names them. */
+export interface YearRange {
+    min: number;
+    max: number;
+    description: string;
+}
+
 export interface MigratorDialect {
+    /** Why this database cannot be one end of a run (before anything is opened), or null. */
+    locationProblem(location: ParsedDatabaseUrl, role: 'source' | 'target'): string | null;
+    /** Whether two locations of this dialect name the same database. */
+    sameDatabase(a: ParsedDatabaseUrl, b: ParsedDatabaseUrl): boolean;
+    /** As a target of a dry run: why it cannot be compared with (a SQLite file not created yet), or null. */
+    notCreatedYet(location: ParsedDatabaseUrl): string | null;
+    /**
+     * The database file as opened (device and inode; 'missing' once gone),
+     * or null where there is no file: a SQLite target removed or replaced
+     * mid-run is then noticed before any connection opens the path again.
+     */
+    fileIdentity(location: ParsedDatabaseUrl): string | null;
+    /** As a target: whether text and JSON may hold NUL characters. */
+    readonly storesNul: boolean;
+    /** As a target: the years a timestamp column holds. */
+    readonly years: YearRange;
+    /** As a target: the copy's own conversion of one source value (throws ValueError on one its column cannot hold). */
+    convertValue(kind: ColumnKind, column: string, raw: unknown): unknown;
     /** Pool settings for migrator connections (no statement timeout: index builds take long). */
     readonly poolOverrides: PoolOverrides;
     /** Application tables: no knex bookkeeping, no migrator checkpoints, no derived search storage. */
@@ -63,10 +89,24 @@ export interface MigratorDialect {
      */
     suspectValues(knex: Knex, source: ColumnInfo, target: ColumnInfo): Knex.Raw | null;
     /**
+     * As a source: the text values whose bytes are not valid UTF-8, as
+     * bytes. The driver reads such text with U+FFFD in place of the bad
+     * bytes, so the copy would change them silently (or PostgreSQL would
+     * refuse them): the pre-flight finds them before that loss.
+     */
+    invalidText(knex: Knex, table: TableInfo, columns: readonly ColumnInfo[]): Promise<InvalidText[]>;
+    /**
      * As a source: starts watching these tables for writes by anyone else;
      * changes() then names what changed since (empty when nothing did).
      */
     watchChanges(knex: Knex, tables: readonly string[]): Promise<ChangeWatch>;
+}
+
+/** A source text value that is not valid UTF-8. */
+export interface InvalidText {
+    key: Record<string, unknown>;
+    column: string;
+    bytes: Buffer;
 }
 
 /** Writes to the source seen since a watch started. */

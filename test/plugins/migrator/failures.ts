@@ -202,6 +202,45 @@ describe('migrator: sources and targets that fail', () => {
         expect(report.fatal).to.contain('was removed or replaced during the run');
     });
 
+    it('fails a job whose SQLite target file alone is removed mid-run with the reason, the server keeps serving, and the next job into that path works', { timeout: 180_000 }, async () => {
+
+        // Only the database file goes; its -wal and -shm stay. A connection
+        // opening the path again would take that -shm over and truncate it
+        // under the writer's mapping (SIGBUS, the whole server gone): the
+        // migrator checks the file before every batch and before it opens
+        // another connection.
+        const into = await migrated(target());
+        const inject = (method: string, url: string, payload?: object) => t.server.inject({ method, url, payload, headers: adminHeaders });
+        const started = await inject('POST', '/migrator/jobs', { source: library.url, target: into.url, batchSize: 1, truncate: true });
+        expect(started.statusCode, started.payload).to.equal(202);
+        let job = (await inject('GET', '/migrator/jobs/current')).result as any;
+        for (let i = 0; i < 2000 && job.status === 'running' && !job.tables.some((table: { done: number }) => table.done > 0); ++i) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            job = (await inject('GET', '/migrator/jobs/current')).result;
+        }
+
+        expect(job.status).to.equal('running');
+        expect(Fs.existsSync(`${into.filename}-shm`)).to.be.true();
+        Fs.rmSync(into.filename);
+        for (let i = 0; i < 600 && job.status === 'running'; ++i) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            job = (await inject('GET', '/migrator/jobs/current')).result;
+        }
+
+        expect(job.status).to.equal('failed');
+        expect(job.error).to.contain('was removed or replaced during the run');
+        // Stopped at the next batch, not after copying everything into the removed file.
+        const sum = (key: 'copiedRows' | 'sourceRows'): number => job.report.tables.reduce((total: number, table: any) => total + table[key], 0);
+        expect(sum('copiedRows')).to.be.below(sum('sourceRows') / 2);
+        expect((await inject('GET', '/migrator/schema')).statusCode).to.equal(200);
+        expect((await t.server.inject({ method: 'GET', url: '/health' })).statusCode as number).to.be.below(500);
+
+        removeSqliteFiles(into.filename);
+        const again = await migrateData({ source: library.url, target: into.url, validate: true });
+        expect(again.fatal).to.be.null();
+        expect(again.ok).to.be.true();
+    });
+
     describe('with a PostgreSQL server of its own', () => {
 
         let server: OwnPostgres;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fs from 'node:fs';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
@@ -7,6 +8,7 @@ import { postgresMigrator } from '../../../plugins/migrator/dialects/postgres';
 import { sqliteMigrator } from '../../../plugins/migrator/dialects/sqlite';
 import type { ProgressEvent } from '../../../plugins/migrator/types';
 import { copyEscape, copyField } from '../../../plugins/migrator/values';
+import { refreshChampionsIfStale } from '../../../plugins/fts-postgres/search';
 import { rebuildSearchStorage } from '../../../server/search/storage';
 import { AWKWARD_TEXT, insertAwkwardLibrary, migrated, normalizedDump, scratchPostgres, scratchSqlite, withEngine, type Scratch, type ScratchSqlite } from './fixtures';
 import { needsPostgres } from '../../helpers/requirements';
@@ -202,6 +204,37 @@ describe('migrator', () => {
             expect(Number(migrated.similar.length)).to.be.above(0);
             await rebuildSearchStorage(engine.knex, 'sqlite');
             expect(await derived()).to.equal(migrated);
+        });
+    });
+
+    it('leaves a PostgreSQL target searching at full speed at once: champion lists built, nothing left to rank outside them', { ...postgres, timeout: 240_000 }, async () => {
+
+        // More documents share a word than the champion lists' threshold
+        // (2000), so that word gets a list.
+        const library = await migrated(sqlite('champions'));
+        await withEngine(library.url, async ({ knex }) => {
+
+            await insertAwkwardLibrary(knex, 5);
+            const template = await knex('resources').orderBy('id').first();
+            const rows = Array.from({ length: 2100 }, (_, i) => ({ ...template, id: randomUUID(), title: `Harbour ledger ${i}`, source: `https://example.org/harbour/${i}` }));
+            await knex.batchInsert('resources', rows, 100);
+        });
+
+        const target = await pg('champions');
+        const report = await migrateData({ source: library.url, target: target.url, validate: true });
+        expect(report.fatal).to.be.null();
+        expect(report.ok).to.be.true();
+        await withEngine(target.url, async ({ knex }) => {
+
+            const champions = await knex('search_champions').where('lexeme', 'harbour').count({ n: '*' });
+            expect(Number(champions[0]!.n)).to.be.above(0);
+            // Every document is covered by the lists as built: none is
+            // ranked outside them as "changed since", and the upkeep has
+            // nothing to rebuild.
+            const { rows } = await knex.raw('SELECT count(*)::integer AS n FROM resource_search WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)');
+            expect(rows[0].n).to.equal(0);
+            expect(Number((await knex('resource_search').count({ n: '*' }))[0]!.n)).to.equal(2105);
+            expect(await refreshChampionsIfStale(knex, 1)).to.be.null();
         });
     });
 

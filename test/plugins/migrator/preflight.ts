@@ -30,6 +30,9 @@ describe('migrator pre-flight', () => {
     // The values PostgreSQL refuses, as [table, column, key, why].
     const planted: Array<[string, string, string, RegExp]> = [];
     let nulResource: string;
+    let latin1Resource: string;
+    // 'café au lait' written as Latin-1: SQLite's TEXT holds any bytes.
+    const latin1 = '636166e9206175206c616974';
 
     before({ timeout: 120_000 }, async () => {
 
@@ -48,6 +51,12 @@ describe('migrator pre-flight', () => {
             planted.push(['resources', 'ingestion_started_at', resources[1], /outside the years/]);
             await knex('resources').where('id', resources[2]).update({ ingestion_completed_at: 'yesterday' });
             planted.push(['resources', 'ingestion_completed_at', resources[2], /not a date/]);
+            latin1Resource = resources[3];
+            await knex.raw(`UPDATE resources SET description = CAST(X'${latin1}' AS TEXT) WHERE id = ?`, [latin1Resource]);
+            planted.push(['resources', 'description', latin1Resource, /not valid UTF-8 \(byte 0xe9 at offset 3 of 12\)/]);
+            // "don’t" in Windows-1252: a continuation byte without a lead.
+            await knex.raw(`UPDATE resources SET title = CAST(X'646f6e9274' AS TEXT) WHERE id = ?`, [resources[4]]);
+            planted.push(['resources', 'title', resources[4], /not valid UTF-8 \(byte 0x92 at offset 3 of 5\)/]);
             const user = await knex('users').orderBy('id').first('id');
             await knex('users').where('id', user.id).update({ display_name: 'é'.repeat(201) });
             planted.push(['users', 'display_name', user.id, /201 characters, longer than the 200/]);
@@ -116,7 +125,7 @@ describe('migrator pre-flight', () => {
 
         const report = await migrateData({ source: source.url, target: target.url, validate: true });
         expect(report.ok).to.be.false();
-        expect(report.fatal).to.match(/the source holds 6 value\(s\) the target cannot hold; nothing was written/);
+        expect(report.fatal).to.match(/the source holds 8 value\(s\) the target cannot hold; nothing was written/);
         expect(report.fatal).to.contain('--on-invalid reject');
         expectPlanted(report);
         for (const table of ['users', 'resources', 'annotations', 'authority_subjects']) {
@@ -143,6 +152,11 @@ describe('migrator pre-flight', () => {
         const children = lines.filter((line) => line.table === 'annotations' && line.row.resource_id === nulResource);
         expect(children.length).to.equal(1);
         expect(children[0].reasons[0].reason).to.contain('references a set-aside resources row');
+        // Text that is not UTF-8 keeps its exact bytes.
+        const latin = lines.find((line) => line.table === 'resources' && line.key.id === latin1Resource);
+        expect(latin.bytes).to.equal({ description: latin1 });
+        expect(latin.row.description).to.be.null();
+        expect(latin.reasons[0].reason).to.contain('not valid UTF-8');
 
         for (const table of report.tables) {
             expect(table.status, table.table).to.equal('ok');
@@ -150,6 +164,31 @@ describe('migrator pre-flight', () => {
             expect(table.targetRows, table.table).to.equal(table.sourceRows - table.rejectedRows);
             expect(table.rejectedRows, table.table).to.equal(lines.filter((line) => line.table === table.table).length);
         }
+    });
+
+    it('finds text that is not UTF-8 in a SQLite source before a copy into SQLite would replace its bytes', { timeout: 120_000 }, async () => {
+
+        const target = await migrated(scratchSqlite('preflight-utf8'));
+        cleanup.push(target.drop);
+        const failed = await migrateData({ source: source.url, target: target.url });
+        expect(failed.ok).to.be.false();
+        expect(failed.fatal).to.contain('nothing was written');
+        const utf8 = failed.invalidValues.filter((value) => /UTF-8/.test(value.reason));
+        expect(utf8.map((value) => `${value.table}.${value.column}:${value.key.id}`).sort()).to.equal(planted.filter(([, , , why]) => /UTF-8/.test(why.source)).map(([table, name, key]) => `${table}.${name}:${key}`).sort());
+        expect(utf8).to.have.length(2);
+        expect(utf8[0]!.hint).to.contain('UTF-8');
+
+        const rejectFile = Path.join(dir, 'utf8.jsonl');
+        const report = await migrateData({ source: source.url, target: target.url, validate: true, onInvalid: 'reject', rejectFile, truncate: true });
+        expect(report.fatal).to.be.null();
+        expect(report.ok).to.be.true();
+        const lines = Fs.readFileSync(rejectFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+        const latin = lines.find((line) => line.table === 'resources' && line.key.id === latin1Resource);
+        expect(latin.bytes).to.equal({ description: latin1 });
+        expect(Buffer.from(latin.bytes.description, 'hex').toString('latin1')).to.equal('café au lait');
+        // Nothing with U+FFFD in place of the byte reached the target.
+        expect(await withEngine(target.url, ({ knex }) => knex('resources').where('id', latin1Resource).first())).to.be.undefined();
+        expect(await withEngine(target.url, async ({ knex }) => (await knex('resources').where('description', 'like', '%\ufffd%')).length)).to.equal(0);
     });
 
     it('finds instants SQLite cannot hold in a PostgreSQL source', { ...postgres, timeout: 180_000 }, async () => {
@@ -192,6 +231,7 @@ describe('migrator pre-flight', () => {
         const failed = await cli(['--source', source.url, '--target', failTarget.url]);
         expect(failed.code).to.equal(1);
         expect(failed.stdout).to.contain('invalid: users');
+        expect(failed.stdout).to.contain('not valid UTF-8');
         expect(failed.stdout).to.contain('nothing was written');
 
         const target = await pg('preflight-cli');
@@ -215,7 +255,10 @@ describe('migrator pre-flight', () => {
             expect(job.status, job.error).to.equal('succeeded');
             expect(Number(job.report.rejectedRows)).to.be.above(0);
             expect(String(job.report.rejectFile)).to.startWith(Path.join(ROOT, 'data', 'migration-rejects-'));
-            expect(Fs.readFileSync(job.report.rejectFile, 'utf8').trim().split('\n')).to.have.length(job.report.rejectedRows);
+            const lines = Fs.readFileSync(job.report.rejectFile, 'utf8').trim().split('\n');
+            expect(lines).to.have.length(job.report.rejectedRows);
+            expect(lines.map((line) => JSON.parse(line)).find((line) => line.key.id === latin1Resource).bytes).to.equal({ description: latin1 });
+            expect(job.report.invalidValues.some((value: { reason: string }) => /not valid UTF-8/.test(value.reason))).to.be.true();
             Fs.rmSync(job.report.rejectFile);
         }
         finally {
