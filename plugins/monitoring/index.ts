@@ -97,7 +97,8 @@ export const plugin: Plugin<MonitoringOptions> = {
             pool,
             probe,
             statsKnex: statsEngine?.knex ?? engine.knex,
-            errorCount: (code) => queries.errorCount(code)
+            errorCount: (code) => queries.errorCount(code),
+            replicas: () => server.replicas.status()
         });
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,
