@@ -36,6 +36,7 @@ export interface ReplicaReport {
     replay_lsn: string | null;
     sampled_at: string | null;
     reads: number;
+    fallbacks: number;
     error: string | null;
 }
 
@@ -51,6 +52,7 @@ export function replicaReport(status: ReplicaStatus): ReplicaReport {
         replay_lsn: status.replayLsn,
         sampled_at: status.sampledAt,
         reads: status.reads,
+        fallbacks: status.fallbacks,
         error: status.error
     };
 }

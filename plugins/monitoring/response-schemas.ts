@@ -55,6 +55,7 @@ export const databaseReportSchema = responseObject('DatabaseReport', {
         replay_lsn: Joi.string().allow(null).description('pg_last_wal_replay_lsn() at the last sample'),
         sampled_at: timestamp.allow(null),
         reads: count.description('Reads routed to it since start'),
+        fallbacks: count.description('Reads it failed that the primary answered instead'),
         error: Joi.string().allow(null).description('The last failure, credentials removed')
     })).description('The read replicas (DATABASE_REPLICA_URLS) as last sampled; empty when none are configured')
 });

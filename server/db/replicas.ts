@@ -29,8 +29,10 @@ export interface ReplicaStatus {
     sampledAt: string | null;
     /** The last failure, credentials removed. */
     error: string | null;
-    /** Reads served since start (including those that fell back to the primary afterwards). */
+    /** Reads routed to it since start (including those that fell back to the primary afterwards). */
     reads: number;
+    /** Reads it failed that the primary answered instead. */
+    fallbacks: number;
 }
 
 export interface Replica {
@@ -103,6 +105,7 @@ interface ReplicaInternals extends Replica {
     caughtUpAt: number | null;
     error: string | null;
     reads: number;
+    fallbacks: number;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -135,6 +138,7 @@ export function createReplicaSet(primary: DatabaseEngine, options: ReplicaSetOpt
             caughtUpAt: null,
             error: null,
             reads: 0,
+            fallbacks: 0,
             status: () => ({
                 target: engine.target,
                 role: replica.role,
@@ -145,7 +149,8 @@ export function createReplicaSet(primary: DatabaseEngine, options: ReplicaSetOpt
                 replayLsn: replica.replayLsnText,
                 sampledAt: replica.sampledAt?.toISOString() ?? null,
                 error: replica.error,
-                reads: replica.reads
+                reads: replica.reads,
+                fallbacks: replica.fallbacks
             })
         };
         return replica;
@@ -274,6 +279,7 @@ export function createReplicaSet(primary: DatabaseEngine, options: ReplicaSetOpt
         markFailed(replica, error) {
 
             const internals = replica as ReplicaInternals;
+            ++internals.fallbacks;
             internals.error = redactSecrets((error as Error)?.message ?? String(error));
             setState(internals, 'unreachable');
         },

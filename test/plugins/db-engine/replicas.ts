@@ -2,6 +2,7 @@ import { expect } from '@hapi/code';
 import type { Server } from '@hapi/hapi';
 import * as Lab from '@hapi/lab';
 
+import { renderPoolPanel } from '../../../plugins/monitoring/panel';
 import { loadConfig, type Env } from '../../../server/config';
 import { parseLsn } from '../../../server/db/replicas';
 import { createServer, prepareDatabase } from '../../../server/index';
@@ -217,7 +218,9 @@ describe('db-engine: read replicas', () => {
 
         it('takes a replica over the lag bound out of rotation and back in when it catches up', requirement, async () => {
 
-            const lagging = await startServer({ DATABASE_URL: pair.primary.url(DATABASE), DATABASE_REPLICA_URLS: pair.replica.url(DATABASE), REPLICA_MAX_LAG_MS: '400' });
+            // A password in the URL (trust authentication ignores it) that no report may show.
+            const replicaUrl = pair.replica.url(DATABASE).replace('postgres@', 'postgres:s3cret-pw@');
+            const lagging = await startServer({ DATABASE_URL: pair.primary.url(DATABASE), DATABASE_REPLICA_URLS: replicaUrl, REPLICA_MAX_LAG_MS: '400' });
             try {
                 expect(lagging.replicas.status()[0]!.state).to.equal('in-rotation');
                 await pair.replica.psql('SELECT pg_wal_replay_pause()');
@@ -237,6 +240,20 @@ describe('db-engine: read replicas', () => {
                 const report = await lagging.inject({ url: '/monitoring/database', headers: adminHeaders });
                 expect(report.statusCode).to.equal(200);
                 expect((report.result as any).replicas[0]).to.include({ role: 'standby', state: 'lagging', in_rotation: false });
+                expect(report.payload).to.not.contain('s3cret-pw');
+                const target = (report.result as any).replicas[0].target;
+                expect(target).to.equal(`postgres://postgres:***@127.0.0.1:${pair.replica.port}/${DATABASE}`);
+                const metrics = await lagging.inject({ url: '/metrics', headers: adminHeaders });
+                expect(metrics.statusCode).to.equal(200);
+                expect(metrics.payload).to.contain(`na_db_replica_in_rotation{replica="${target}"} 0`);
+                const lagLine = metrics.payload.split('\n').find((line) => line.startsWith(`na_db_replica_lag_bytes{replica="${target}"} `));
+                expect(Number(lagLine!.split(' ').pop())).to.be.above(0);
+                expect(metrics.payload).to.contain(`na_db_replica_info{replica="${target}",role="standby",state="lagging"} 1`);
+                expect(metrics.payload).to.not.contain('s3cret-pw');
+                const panel = renderPoolPanel(report.result as any).toString();
+                expect(panel).to.contain('Read replicas');
+                expect(panel).to.contain('lagging');
+                expect(panel).to.not.contain('s3cret-pw');
 
                 await pair.replica.psql('SELECT pg_wal_replay_resume()');
                 await eventually(() => expect(lagging.replicas.status()[0]!.state).to.equal('in-rotation'), { timeoutMs: 15_000 });
