@@ -72,6 +72,11 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        // Reads served by a replica count for their route like any other.
+        for (const replica of server.replicas.replicas) {
+            queries.observe(replica.engine.knex);
+        }
+
         const probe = probeFor(engine);
         const metrics = new MonitoringMetrics(probe);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {

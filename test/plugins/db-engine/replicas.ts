@@ -161,6 +161,10 @@ describe('db-engine: read replicas', () => {
             const seen = Number(await pair.replica.psql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = '${APPLICATION}' AND datname = '${DATABASE}' AND query ILIKE '%from "resources"%'`));
             expect(seen).to.be.above(0);
             expect(server.replicas.status()[0]!.reads).to.be.above(reads.length - 1);
+            // The query monitor counts the replica's statements for their route.
+            const queries = await server.inject({ url: '/monitoring/queries', headers: adminHeaders });
+            const route = (queries.result as any).routes.find((row: any) => row.route === 'GET /resources');
+            expect(Number(route.queries)).to.be.above(reads.length - 1);
             // /health checks the primary itself and reports each database's role.
             const health = await server.inject('/health');
             expect(health.statusCode).to.equal(200);
