@@ -37,7 +37,15 @@ async function startServer(env: Env): Promise<Server> {
         ...env
     });
     const server = await createServer(config);
-    await prepareDatabase(server, config);
+    try {
+        await prepareDatabase(server, config);
+    }
+    catch (error) {
+        await server.replicas.destroy();
+        await server.db.destroy();
+        throw error;
+    }
+
     await server.initialize();
     return server;
 }
@@ -302,6 +310,12 @@ describe('db-engine: read replicas', () => {
         });
 
         it('pointed at the standby only: writes and schema control answer 503 naming it, /health reports the role', requirement, async () => {
+
+            // Demo data to load: the start says why it cannot, instead of failing on a lock or an INSERT.
+            await pair.primary.psql('DELETE FROM resources', DATABASE);
+            await pair.caughtUp();
+            const error = await expect(startServer({ DATABASE_URL: pair.replica.url(DATABASE), SEED_DEMO: '1' })).to.reject() as Error;
+            expect(error.message).to.contain('DATABASE_URL is a read-only standby');
 
             const standby = await startServer({ DATABASE_URL: pair.replica.url(DATABASE) });
             try {
