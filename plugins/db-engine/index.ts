@@ -182,9 +182,12 @@ async function readAgain(request: Request, h: ResponseToolkit) {
     const handler = request.route.settings.handler as (request: Request, h: ResponseToolkit) => unknown;
     try {
         const result = await handler.call(request.route.settings.bind ?? null, request, h);
-        return result !== null && typeof result === 'object' && 'statusCode' in result && 'source' in result ? result : h.response(result as any);
+        const response = (result !== null && typeof result === 'object' && 'statusCode' in result && 'source' in result ? result : h.response(result as any)) as ResponseObject;
+        return response.header(READ_FROM_HEADER, 'primary');
     }
     catch (error) {
-        return Boom.boomify(error as Error);
+        const boom = Boom.boomify(error as Error);
+        boom.output.headers[READ_FROM_HEADER] = 'primary';
+        return boom;
     }
 }

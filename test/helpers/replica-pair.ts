@@ -26,6 +26,11 @@ export interface ReplicaPair {
     replica: PairMember & {
         /** pg_ctl stop (fast): the server goes away under open connections. */
         stop(): Promise<void>;
+        /**
+         * Refuses (or accepts again) new TCP connections to `database` (pg_hba
+         * reject + reload); connections over the socket directory still work.
+         */
+        refuseConnections(database: string, refuse: boolean): Promise<void>;
         start(): Promise<void>;
     };
     /** Waits until the replica has replayed everything the primary has written so far. */
@@ -109,6 +114,14 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
             async start() {
 
                 await startReplica();
+            },
+            async refuseConnections(database, refuse) {
+
+                const hba = Path.join(replicaData, 'pg_hba.conf');
+                const rule = `host ${database} all 127.0.0.1/32 reject\n`;
+                const rest = Fs.readFileSync(hba, 'utf8').replace(rule, '');
+                Fs.writeFileSync(hba, refuse ? rule + rest : rest);
+                await asPostgres('pg_ctl', ['-D', replicaData, 'reload']);
             }
         },
         async caughtUp(timeoutMs = 30_000) {

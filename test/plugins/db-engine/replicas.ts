@@ -277,6 +277,28 @@ describe('db-engine: read replicas', () => {
             }
         });
 
+        it('answers a read the replica fails from the primary', requirement, async () => {
+
+            expect(server.replicas.status()[0]!.state).to.equal('in-rotation');
+            const before = server.replicas.status()[0]!.fallbacks;
+            // New connections refused, the open ones closed: the next read on the replica fails.
+            await pair.replica.refuseConnections(DATABASE, true);
+            try {
+                await pair.replica.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${APPLICATION}'`);
+                const res = await server.inject('/resources?limit=5');
+                expect(res.statusCode).to.equal(200);
+                expect(res.headers['x-read-from']).to.equal('primary');
+                expect((res.result as any).items.length).to.equal(5);
+                expect(server.replicas.status()[0]!.fallbacks).to.equal(before + 1);
+                expect(server.replicas.status()[0]!.inRotation).to.be.false();
+            }
+            finally {
+                await pair.replica.refuseConnections(DATABASE, false);
+            }
+
+            await eventually(() => expect(server.replicas.status()[0]!.state).to.equal('in-rotation'), { timeoutMs: 30_000 });
+        });
+
         it('falls back to the primary when the replica stops: no 5xx', requirement, async () => {
 
             const statuses: number[] = [];
