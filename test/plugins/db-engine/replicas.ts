@@ -7,6 +7,7 @@ import { loadConfig, type Env } from '../../../server/config';
 import { parseLsn } from '../../../server/db/replicas';
 import { createServer, prepareDatabase } from '../../../server/index';
 import { pgClusterUnavailable } from '../../helpers/pg-cluster';
+import { freePort } from '../../helpers/ports';
 import { startReplicaPair, type ReplicaPair } from '../../helpers/replica-pair';
 import { needsPostgres } from '../../helpers/requirements';
 import { adminHeaders, TEST_ADMIN_TOKEN, TEST_SESSION_SECRET } from '../../helpers/server';
@@ -274,6 +275,26 @@ describe('db-engine: read replicas', () => {
             finally {
                 await pair.replica.psql('SELECT pg_wal_replay_resume()');
                 await lagging.stop();
+            }
+        });
+
+        it('never reads from a listed database that is not a standby, or does not answer', requirement, async () => {
+
+            const nowhere = `postgres://postgres:pw@127.0.0.1:${await freePort()}/${DATABASE}`;
+            const odd = await startServer({ DATABASE_URL: pair.primary.url(DATABASE), DATABASE_REPLICA_URLS: `${pair.primary.url('postgres')},${nowhere}` });
+            try {
+                const [primaryListed, dead] = odd.replicas.status();
+                expect(primaryListed).to.include({ role: 'primary', state: 'not-a-standby', inRotation: false });
+                expect(dead).to.include({ role: 'unknown', state: 'unreachable', inRotation: false });
+                expect(dead!.error).to.not.contain(':pw@');
+                const res = await odd.inject('/resources');
+                expect(res.statusCode).to.equal(200);
+                expect(res.headers['x-read-from']).to.equal('primary');
+                const health = await odd.inject('/health');
+                expect((health.result as any).replicas.map((replica: any) => replica.state)).to.equal(['not-a-standby', 'unreachable']);
+            }
+            finally {
+                await odd.stop();
             }
         });
 
