@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Path from 'node:path';
 import Joi from 'joi';
 
-import { DATABASE_NAMES, forDialect, getDatabaseType, parseDatabaseUrl, sameDialect, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
+import { DATABASE_NAMES, databaseKey, forDialect, getDatabaseType, hasReplicas, parseDatabaseUrl, redactUrl, sameDialect, type DatabaseType, type ParsedDatabaseUrl } from './db/url';
 import { parseTrustProxy, TrustProxyError, type TrustedProxies } from './security/client-address';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -118,6 +118,14 @@ export interface AuthSettings {
     apiAuth: ApiAuthMode;
 }
 
+/** Streaming replicas that serve the read-only routes (PostgreSQL only). */
+export interface ReplicaSettings {
+    /** DATABASE_REPLICA_URLS, in order; empty: every read goes to the primary. */
+    urls: string[];
+    /** REPLICA_MAX_LAG_MS: a replica further behind leaves the rotation until it catches up. */
+    maxLagMs: number;
+}
+
 export interface Config {
     env: NodeEnv;
     host: string;
@@ -132,6 +140,7 @@ export interface Config {
      * migrations from the CLI and data migration.
      */
     directDatabase: ParsedDatabaseUrl & { url: string };
+    replicas: ReplicaSettings;
     pool: PoolOverrides;
     adminToken: string | null;
     adminTokenSource: AdminTokenSource;
@@ -187,6 +196,8 @@ const schema = Joi.object({
     LOG_FORMAT: Joi.string().lowercase().valid('auto', 'pretty', 'json').default('auto'),
     DATABASE_URL: Joi.string().trim().min(1),
     DATABASE_DIRECT_URL: Joi.string().trim().min(1),
+    DATABASE_REPLICA_URLS: Joi.string().trim().allow(''),
+    REPLICA_MAX_LAG_MS: int(1).max(24 * 3600 * 1000).default(5000),
     DB_POOL_MIN: int(0),
     DB_POOL_MAX: int(1),
     DB_POOL_RECYCLE_S: int(1),
@@ -246,6 +257,55 @@ function parseDirectUrl(url: string, rootDir: string): ParsedDatabaseUrl {
 }
 
 /**
+ * DATABASE_REPLICA_URLS: zero or more PostgreSQL URLs, comma-separated, each
+ * a database other than the primary's. Replicas need a PostgreSQL primary.
+ */
+function parseReplicaUrls(list: string | undefined, primary: ParsedDatabaseUrl & { url: string }, rootDir: string): string[] {
+
+    if (!list) {
+        return [];
+    }
+
+    if (!hasReplicas(primary)) {
+        throw new ConfigError('Invalid DATABASE_REPLICA_URLS: read replicas need PostgreSQL (streaming replication); DATABASE_URL is SQLite, which has one writer and no replicas. Unset DATABASE_REPLICA_URLS, or point DATABASE_URL at PostgreSQL');
+    }
+
+    const urls = list.split(',').map((entry) => entry.trim());
+    const seen = new Set<string>();
+    urls.forEach((url, index) => {
+
+        const position = `entry ${index + 1}`;
+        if (!url) {
+            throw new ConfigError(`Invalid DATABASE_REPLICA_URLS: ${position} is empty (a comma too many?)`);
+        }
+
+        let parsed: ParsedDatabaseUrl;
+        try {
+            parsed = parseDatabaseUrl(url, rootDir);
+        }
+        catch (error) {
+            throw new ConfigError(`Invalid DATABASE_REPLICA_URLS: ${position}: ${(error as Error).message.replace(/^Unsupported DATABASE_URL /, '')}`);
+        }
+
+        if (!hasReplicas(parsed)) {
+            throw new ConfigError(`Invalid DATABASE_REPLICA_URLS: ${position} is not a PostgreSQL URL (postgres://user:password@host:port/database)`);
+        }
+
+        const key = databaseKey(url, rootDir);
+        if (key === databaseKey(primary.url, rootDir)) {
+            throw new ConfigError(`Invalid DATABASE_REPLICA_URLS: ${position} names the primary itself (${redactUrl(url)}); list the standbys only`);
+        }
+
+        if (seen.has(key)) {
+            throw new ConfigError(`Invalid DATABASE_REPLICA_URLS: ${position} repeats ${redactUrl(url)}`);
+        }
+
+        seen.add(key);
+    });
+    return urls;
+}
+
+/**
  * Turns an environment (process.env by default) into a validated Config.
  * Throws ConfigError with one readable line when something is wrong.
  */
@@ -272,6 +332,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         throw new ConfigError(`Invalid DATABASE_DIRECT_URL: it must name the same ${DATABASE_NAMES[parsed.type]} database as DATABASE_URL, without a pooler in between`);
     }
 
+    const replicaUrls = parseReplicaUrls(value.DATABASE_REPLICA_URLS, { ...parsed, url }, rootDir);
     const production = nodeEnv === 'production';
 
     // Development without ADMIN_TOKEN gets a random token for this run (start-up
@@ -313,6 +374,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
         logFormat: value.LOG_FORMAT,
         database: { ...parsed, url },
         directDatabase: { ...direct, url: directUrl },
+        replicas: { urls: replicaUrls, maxLagMs: value.REPLICA_MAX_LAG_MS },
         pool: {
             min: value.DB_POOL_MIN,
             max: value.DB_POOL_MAX,

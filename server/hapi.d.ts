@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { AdminSessions, AuthGate } from './auth';
 import type { Config } from './config';
 import type { RetryOptions } from './db/retry';
+import type { ReadRouting, ReplicaSet } from './db/replicas';
 import type { DatabaseEngine } from './db/types';
 import type { Models } from './models';
 import type { JobRunner } from './jobs/runner';
@@ -19,6 +20,8 @@ declare module '@hapi/hapi' {
         models: Models;
         /** Dialect, pool settings and redacted target (db-engine). */
         db: DatabaseEngine;
+        /** Read replicas: rotation, lag, consistency tokens (db-engine; none configured: empty). */
+        replicas: ReplicaSet;
         /** Runs a whole transaction again on serialization failures/deadlocks/busy (db-engine). */
         withRetry<T>(work: (attempt: number) => Promise<T>, options?: RetryOptions): Promise<T>;
         /** The full-text search of the active dialect (fts-sqlite / fts-postgres). */
@@ -52,7 +55,14 @@ declare module '@hapi/hapi' {
         crumb?: boolean | { restful?: boolean };
     }
 
+    interface RouteOptionsApp {
+        /** 'replica': a GET route whose reads may come from a read replica in rotation (db-engine). */
+        reads?: 'replica' | 'primary';
+    }
+
     interface PluginsStates {
+        /** Where this request reads (db-engine). */
+        'db-engine'?: ReadRouting;
         /** This request's CSRF token, when the route issues one (server/csrf.ts). */
         crumb?: string;
     }

@@ -99,6 +99,12 @@ export async function prepareDatabase(server: Server, config: Config): Promise<P
         return report;
     }
 
+    // Nothing can be written there: say so instead of failing on a lock or an INSERT.
+    if (await server.db.dialect.isStandby(knex)) {
+        throw new StartupError('DATABASE_URL is a read-only standby (PostgreSQL in recovery) and the database needs preparing (pending migrations, or demo data with SEED_DEMO on). ' +
+            'Migrate the primary (the standby receives the change by replication) or point DATABASE_URL at the primary; set SEED_DEMO=0 to start on the standby as it is.');
+    }
+
     // Several instances may start at once on an empty or outdated database:
     // one migrates and seeds under the lock, the others wait, then find the
     // schema current and the library seeded (the checks run under the lock).

@@ -166,6 +166,13 @@ export const healthSchema = responseObject('Health', {
     database: responseObject('HealthDatabase', {
         type: Joi.string().valid('sqlite', 'postgres'),
         reachable: Joi.boolean(),
-        latency_ms: Joi.number().min(0).optional().description('Round trip of SELECT 1, when reachable')
-    })
+        latency_ms: Joi.number().min(0).optional().description('Round trip of SELECT 1, when reachable'),
+        role: Joi.string().valid('primary', 'standby').optional().description('standby: a read-only hot standby, where every write fails (when reachable)')
+    }),
+    replicas: Joi.array().items(responseObject('HealthReplica', {
+        role: Joi.string().valid('standby', 'primary', 'unknown').description('What the replica said it is at the last sample'),
+        in_rotation: Joi.boolean().description('Serves reads now'),
+        state: Joi.string().valid('starting', 'in-rotation', 'lagging', 'unreachable', 'not-a-standby'),
+        lag_seconds: Joi.number().min(0).allow(null).description('How stale its data may be (null: not known)')
+    })).optional().description('The read replicas (DATABASE_REPLICA_URLS), when any are configured')
 });

@@ -14,7 +14,7 @@ import { html, type Html } from '../../server/html';
 import type { JobSnapshot, MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE } from './migrator';
 import { jobPayload, startJob } from './routes';
-import { MigrationBusyError, migrateLatest, rollbackLastBatch, schemaStatus, type SchemaStatus } from './schema-control';
+import { MigrationBusyError, migrateLatest, ReadOnlyStandbyError, rollbackLastBatch, schemaStatus, type SchemaStatus } from './schema-control';
 
 const SCHEMA = '/console/panels/schema-migrations';
 const DATA = '/console/panels/data-migration';
@@ -238,6 +238,10 @@ export function registerPanels(server: Server, jobs: MigrationJobs): void {
                 catch (error) {
                     if (error instanceof MigrationBusyError) {
                         return page(h, schemaFragment(await schemaStatus(knex), alert('error', error.message)), 409);
+                    }
+
+                    if (error instanceof ReadOnlyStandbyError) {
+                        return page(h, schemaFragment(await schemaStatus(knex), alert('error', error.message)), 503);
                     }
 
                     request.log(['migrator', 'error'], redactSecrets((error as Error).message));

@@ -9,10 +9,11 @@ import type { Config } from '../../server/config';
 import { directUrlFor } from '../../server/db/direct';
 import { DatabaseUrlError, parseDatabaseUrl } from '../../server/db/url';
 import { documented } from '../../server/openapi';
+import { serviceUnavailable } from '../../server/errors';
 import { JobConflictError, type JobOptions, type MigrationJobs } from './jobs';
 import { MAX_BATCH_SIZE, MigrationUsageError } from './migrator';
 import { cancellingSchema, migrationJobListSchema, migrationJobSchema, schemaChangeSchema, schemaStatusSchema } from './response-schemas';
-import { MigrationBusyError, migrateLatest, rollbackLastBatch, schemaStatus } from './schema-control';
+import { MigrationBusyError, migrateLatest, ReadOnlyStandbyError, rollbackLastBatch, schemaStatus } from './schema-control';
 
 const databaseUrl = Joi.string().trim().max(2048).custom((value: string) => {
 
@@ -50,6 +51,10 @@ export function mapMigratorError(error: unknown): never {
 
     if (error instanceof JobConflictError || error instanceof MigrationBusyError) {
         throw Boom.conflict(error.message);
+    }
+
+    if (error instanceof ReadOnlyStandbyError) {
+        throw serviceUnavailable(error.message, 30);
     }
 
     throw error;
@@ -94,7 +99,7 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 auth,
                 tags: ['api', 'migrator'],
                 description: 'Apply every pending schema migration',
-                plugins: documented({ responses: { 200: { description: 'The batch applied (empty when nothing was pending)', schema: schemaChangeSchema } }, errors: [409] })
+                plugins: documented({ responses: { 200: { description: 'The batch applied (empty when nothing was pending)', schema: schemaChangeSchema } }, errors: [409, 503] })
             },
             handler: (request) => migrateLatest(request.server.knex).catch(mapMigratorError)
         },
@@ -106,7 +111,7 @@ export function registerRoutes(server: Server, jobs: MigrationJobs): void {
                 tags: ['api', 'migrator'],
                 description: 'Roll back the last batch of schema migrations (send {"confirm": true})',
                 validate: { payload: Joi.object({ confirm: Joi.boolean().valid(true).required() }).label('SchemaRollback') },
-                plugins: documented({ responses: { 200: { description: 'The batch rolled back', schema: schemaChangeSchema } }, errors: [409] })
+                plugins: documented({ responses: { 200: { description: 'The batch rolled back', schema: schemaChangeSchema } }, errors: [409, 503] })
             },
             handler: (request) => rollbackLastBatch(request.server.knex).catch(mapMigratorError)
         },

@@ -3,6 +3,7 @@
 
 import type { Knex } from 'knex';
 
+import { dialectOf } from '../../server/db/engine';
 import { migrationConfig, migrationStatus } from '../../server/db/migrations';
 
 export interface SchemaStatus {
@@ -26,6 +27,16 @@ export class MigrationBusyError extends Error {
     }
 }
 
+/** The database is a read-only hot standby: no migration can run there, lock or not. */
+export class ReadOnlyStandbyError extends Error {
+
+    constructor() {
+
+        super('The database is a read-only standby (PostgreSQL in recovery): schema migrations cannot run on it. Run them against the primary (DATABASE_URL / DATABASE_DIRECT_URL naming the primary); the standby receives the change by replication.');
+        this.name = 'ReadOnlyStandbyError';
+    }
+}
+
 async function isLocked(knex: Knex): Promise<boolean> {
 
     const table = `${migrationConfig.tableName}_lock`;
@@ -44,6 +55,11 @@ export async function schemaStatus(knex: Knex): Promise<SchemaStatus> {
 }
 
 async function guarded<T>(knex: Knex, work: () => Promise<T>): Promise<T> {
+
+    // Before the lock: on a standby, taking it fails as if another process held it.
+    if (await dialectOf(knex).isStandby(knex)) {
+        throw new ReadOnlyStandbyError();
+    }
 
     if (await isLocked(knex)) {
         throw new MigrationBusyError();

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 
 import { errorCode } from '../../server/db/dialects/common';
+import type { ReplicaStatus } from '../../server/db/replicas';
 import type { DatabaseEngine } from '../../server/db/types';
 import { createPostgresProbe } from './dialects/postgres';
 import { createSqliteProbe } from './dialects/sqlite';
@@ -21,6 +22,39 @@ export interface DatabaseReport {
     sqlite?: Record<string, FigureValue>;
     /** Set when the database did not answer the statistics query; pool figures are still current. */
     stats_error?: string;
+    /** The read replicas (DATABASE_REPLICA_URLS) as last sampled; empty when none are configured. */
+    replicas?: ReplicaReport[];
+}
+
+export interface ReplicaReport {
+    target: string;
+    role: ReplicaStatus['role'];
+    state: ReplicaStatus['state'];
+    in_rotation: boolean;
+    lag_bytes: number | null;
+    lag_seconds: number | null;
+    replay_lsn: string | null;
+    sampled_at: string | null;
+    reads: number;
+    fallbacks: number;
+    error: string | null;
+}
+
+export function replicaReport(status: ReplicaStatus): ReplicaReport {
+
+    return {
+        target: status.target,
+        role: status.role,
+        state: status.state,
+        in_rotation: status.inRotation,
+        lag_bytes: status.lagBytes,
+        lag_seconds: status.lagSeconds,
+        replay_lsn: status.replayLsn,
+        sampled_at: status.sampledAt,
+        reads: status.reads,
+        fallbacks: status.fallbacks,
+        error: status.error
+    };
 }
 
 const probes: Record<DatabaseEngine['type'], () => DatabaseProbe> = {
@@ -39,6 +73,8 @@ export interface DatabaseStatusOptions {
     probe: DatabaseProbe;
     statsKnex: Knex;
     errorCount(code: string): number;
+    /** The replicas' sampled state (db-engine's replica set). */
+    replicas?(): ReplicaStatus[];
 }
 
 export class DatabaseStatus {
@@ -49,13 +85,14 @@ export class DatabaseStatus {
 
     async report(): Promise<DatabaseReport> {
 
-        const { engine, pool, probe, statsKnex, errorCount } = this.options;
+        const { engine, pool, probe, statsKnex, errorCount, replicas } = this.options;
         const report: DatabaseReport = {
             database_type: engine.type,
             version: this.version,
             target: engine.target,
             sampled_at: new Date().toISOString(),
-            pool: pool.status()
+            pool: pool.status(),
+            replicas: (replicas?.() ?? []).map(replicaReport)
         };
 
         try {

@@ -71,6 +71,11 @@ export const plugin: Plugin<MonitoringOptions> = {
             }
         });
 
+        // Reads served by a replica count for their route like any other.
+        for (const replica of server.replicas.replicas) {
+            queries.observe(replica.engine.knex);
+        }
+
         const probe = probeFor(engine);
         const metrics = new MonitoringMetrics(probe);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
@@ -96,7 +101,8 @@ export const plugin: Plugin<MonitoringOptions> = {
             pool,
             probe,
             statsKnex: statsEngine?.knex ?? engine.knex,
-            errorCount: (code) => queries.errorCount(code)
+            errorCount: (code) => queries.errorCount(code),
+            replicas: () => server.replicas.status()
         });
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,

@@ -98,6 +98,21 @@ export class MonitoringMetrics {
         this.counter('na_db_pool_closed_connections_total', 'Connections closed by the pool, by reason (dead, recycled, idle)', ['reason'],
             (report) => Object.entries(report.pool.destroyed).map(([reason, count]) => [{ reason }, count]));
 
+        // One series per read replica, by its redacted URL (DATABASE_REPLICA_URLS).
+        const replicas = (report: DatabaseReport) => report.replicas ?? [];
+        this.gauge('na_db_replica_info', 'Each read replica with its role and rotation state (value 1)', ['replica', 'role', 'state'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target, role: replica.role, state: replica.state }, 1]));
+        this.gauge('na_db_replica_in_rotation', '1 while the replica serves reads, else 0 (lagging, unreachable or not a standby)', ['replica'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target }, replica.in_rotation ? 1 : 0]));
+        this.gauge('na_db_replica_lag_bytes', 'WAL the replica has still to replay, in bytes', ['replica'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target }, replica.lag_bytes]));
+        this.gauge('na_db_replica_lag_seconds', 'How stale the replica\'s data may be (0: it replayed everything the primary wrote)', ['replica'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target }, replica.lag_seconds]));
+        this.counter('na_db_replica_reads_total', 'Reads routed to the replica', ['replica'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target }, replica.reads]));
+        this.counter('na_db_replica_fallbacks_total', 'Reads the replica failed that the primary answered instead', ['replica'],
+            (report) => replicas(report).map((replica) => [{ replica: replica.target }, replica.fallbacks]));
+
         this.counter('na_http_requests_total', 'Requests served, by route', ['route'],
             (_report, queries) => queries.routes.map((route) => [{ route: route.route }, route.requests]));
         this.counter('na_db_queries_total', 'Queries run, by the route that issued them', ['route'], (_report, queries) => [

@@ -12,7 +12,7 @@ import { alert, badge, facts, type Fact } from '../../server/console/fragments';
 import type { ConsolePanel } from '../../server/console/panel';
 import { html, type Html } from '../../server/html';
 import type { ConnectionHolds, ConnectionReport } from './connection-holds';
-import type { DatabaseReport, DatabaseStatus } from './database-status';
+import type { DatabaseReport, DatabaseStatus, ReplicaReport } from './database-status';
 import type { QueryMonitor, QueryReport } from './query-monitor';
 
 export const POOL_PANEL: ConsolePanel = { id: 'pool', title: 'Pool', order: 10, path: '/console/panels/pool', refreshSeconds: 2 };
@@ -30,6 +30,24 @@ ${report.routes.length ? html`<table class="data">
 <tbody>${report.routes.slice(0, 20).map((row) => html`<tr><td>${row.route}</td><td class="num">${formatNumber(row.acquires)}</td><td class="num">${formatMilliseconds(row.acquire_wait_mean_ms)} / ${formatMilliseconds(row.acquire_wait_max_ms)}</td><td class="num">${formatMilliseconds(row.hold_total_ms)} / ${formatMilliseconds(row.hold_max_ms)}</td><td class="num">${formatMilliseconds(row.idle_in_transaction_total_ms)} / ${formatMilliseconds(row.idle_in_transaction_max_ms)}${row.idle_in_transaction_max_ms > 1000 ? html` ${badge('kept a transaction open over 1 s', 'warn')}` : ''}</td></tr>`)}</tbody>
 </table>` : ''}
 <p class="muted">Idle in transaction: time a route kept its connection between statements (inside a transaction, the database sees it as idle in transaction, holding its locks).</p>`;
+}
+
+const REPLICA_BADGES: Record<ReplicaReport['state'], 'ok' | 'warn' | 'error'> = {
+    'in-rotation': 'ok',
+    starting: 'warn',
+    lagging: 'warn',
+    unreachable: 'error',
+    'not-a-standby': 'error'
+};
+
+/** The read replicas: role, rotation state and lag of each (targets redacted). */
+function renderReplicas(replicas: readonly ReplicaReport[]): Html {
+
+    return html`<h3>Read replicas</h3>
+<table class="data">
+<thead><tr><th>Replica</th><th>Role</th><th>State</th><th class="num">Lag (bytes)</th><th class="num">Lag</th><th class="num">Reads</th><th>Sampled</th></tr></thead>
+<tbody>${replicas.map((replica) => html`<tr><td><code>${replica.target}</code></td><td>${replica.role}</td><td>${badge(replica.state, REPLICA_BADGES[replica.state])}${replica.error ? html` <span class="detail">${replica.error}</span>` : ''}</td><td class="num">${replica.lag_bytes === null ? '—' : formatBytes(replica.lag_bytes)}</td><td class="num">${replica.lag_seconds === null ? '—' : formatMilliseconds(replica.lag_seconds * 1000)}</td><td class="num">${formatNumber(replica.reads)}</td><td>${replica.sampled_at ? formatTimestamp(replica.sampled_at) : '—'}</td></tr>`)}</tbody>
+</table>`;
 }
 
 export function renderPoolPanel(report: DatabaseReport, connections?: ConnectionReport): Html {
@@ -72,6 +90,7 @@ export function renderPoolPanel(report: DatabaseReport, connections?: Connection
 ${formatPercent(pool.utilization_percent / 100)} in use ${utilization > 90 ? badge('over 90 %', 'warn') : ''}</p>
 ${facts(rows)}
 ${report.stats_error ? alert('warning', report.stats_error) : ''}
+${report.replicas?.length ? renderReplicas(report.replicas) : ''}
 ${connections ? renderConnectionsByRoute(connections) : ''}`;
 }
 

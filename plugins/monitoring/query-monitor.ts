@@ -165,11 +165,25 @@ export class QueryMonitor {
         knex.on('query-error', this.onError);
     }
 
+    private readonly others: Knex[] = [];
+
+    /** Counts the statements of another knex too (a read replica's), attributed the same way. */
+    observe(knex: Knex): void {
+
+        knex.on('query', this.onQuery);
+        knex.on('query-response', this.onResponse);
+        knex.on('query-error', this.onError);
+        this.others.push(knex);
+    }
+
     detach(): void {
 
-        this.knex.off('query', this.onQuery);
-        this.knex.off('query-response', this.onResponse);
-        this.knex.off('query-error', this.onError);
+        for (const knex of [this.knex, ...this.others]) {
+            knex.off('query', this.onQuery);
+            knex.off('query-response', this.onResponse);
+            knex.off('query-error', this.onError);
+        }
+
         this.inFlight.clear();
     }
 

@@ -44,7 +44,20 @@ export const databaseReportSchema = responseObject('DatabaseReport', {
     pool: poolStatusSchema,
     postgres: figures('PostgresFigures', 'PostgreSQL').optional(),
     sqlite: figures('SqliteFigures', 'SQLite').optional(),
-    stats_error: Joi.string().optional().description('Set when the database did not answer the statistics query; pool figures are still current')
+    stats_error: Joi.string().optional().description('Set when the database did not answer the statistics query; pool figures are still current'),
+    replicas: Joi.array().items(responseObject('ReplicaReport', {
+        target: Joi.string().description('Replica URL, credentials removed'),
+        role: Joi.string().valid('standby', 'primary', 'unknown').description('What the server said it is at the last sample'),
+        state: Joi.string().valid('starting', 'in-rotation', 'lagging', 'unreachable', 'not-a-standby'),
+        in_rotation: Joi.boolean().description('Serves reads now'),
+        lag_bytes: Joi.number().integer().min(0).allow(null).description('WAL still to replay, in bytes'),
+        lag_seconds: Joi.number().min(0).allow(null).description('How stale its data may be (0: it has replayed everything the primary wrote)'),
+        replay_lsn: Joi.string().allow(null).description('pg_last_wal_replay_lsn() at the last sample'),
+        sampled_at: timestamp.allow(null),
+        reads: count.description('Reads routed to it since start'),
+        fallbacks: count.description('Reads it failed that the primary answered instead'),
+        error: Joi.string().allow(null).description('The last failure, credentials removed')
+    })).description('The read replicas (DATABASE_REPLICA_URLS) as last sampled; empty when none are configured')
 });
 
 const slowQuerySchema = responseObject('SlowQuery', {

@@ -156,6 +156,15 @@ export function isInMemoryFilename(filename: string | undefined): boolean {
     return filename === IN_MEMORY;
 }
 
+/**
+ * True for a database that can have streaming read replicas (PostgreSQL);
+ * SQLite has one writer and no replicas.
+ */
+export function hasReplicas(parsed: ParsedDatabaseUrl): boolean {
+
+    return forDialect(parsed.type, { sqlite: false, postgres: true });
+}
+
 /** True when two parsed URLs select the same dialect. */
 export function sameDialect(a: ParsedDatabaseUrl, b: ParsedDatabaseUrl): boolean {
 

@@ -47,7 +47,7 @@ export interface PgCluster {
 }
 
 /** Runs a PostgreSQL binary, as the postgres user when we are root. */
-async function asPostgres(binary: string, args: string[]): Promise<string> {
+export async function asPostgres(binary: string, args: string[]): Promise<string> {
 
     const file = Path.join(PG_BIN_DIR, binary);
     const root = process.getuid?.() === 0;
