@@ -1,0 +1,343 @@
+// npm run bench:writes — how resource inserts with text scale with
+// concurrent writers on PostgreSQL (issue 18: bm25's statistics used to be one
+// hot row every writer queued on).
+//
+//   1. driver: pgbench-style loops through pg, one client per writer, each
+//      inserting one resource with a title, a description and subjects per
+//      statement (autocommit) for --duration seconds, at 1 and 16 writers,
+//      into `resources` (every search trigger) and into a copy of it without
+//      them (CREATE TABLE … (LIKE resources INCLUDING DEFAULTS): no trigger,
+//      no index), alternating in --rounds rounds whose order flips each round;
+//      the statistics shards are folded between runs, as the upkeep does.
+//      Prints rows/s per contender (median of the rounds) and the ratios of
+//      the issue's targets: 16 writers ≥ 0.5 × the copy at 16, ≥ 3 × 1 writer.
+//   2. http (--http): POST /resources against the real server (own process)
+//      at 1 and 16 concurrent connections, req/s and p99.
+//
+// Options: --duration <s> (5) --rounds <n> (3) --writers <a,b> (1,16)
+//          --library <n> (2000 resources loaded first) --http
+//          --pg-url <url> (postgres://postgres@127.0.0.1:5432/na_writes_bench)
+// The database named in --pg-url is dropped and recreated, and dropped at
+// the end: use a scratch database.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import Os from 'node:os';
+import Path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import Knex, { type Knex as KnexType } from 'knex';
+import Pg from 'pg';
+
+import { createDatabaseEngine } from '../../server/db/engine';
+import { migrationConfig } from '../../server/db/migrations';
+import { redactUrl } from '../../server/db/url';
+import { positiveInteger } from './options';
+
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+// --- text ------------------------------------------------------------------
+
+// A fixed vocabulary with a Zipf-like use: a few words in most documents
+// (the ones whose statistics rows were hot), most words rare.
+const SYLLABLES = ['ka', 'lo', 'mi', 'ster', 'von', 'ra', 'tel', 'qui', 'dor', 'an', 'bel', 'cu', 'fen', 'gra', 'hul', 'is'];
+const VOCABULARY = Array.from({ length: 4000 }, (_, i) => {
+
+    let word = '';
+    for (let n = i + 1; n > 0; n = Math.floor(n / SYLLABLES.length)) {
+        word += SYLLABLES[n % SYLLABLES.length];
+    }
+
+    return word;
+});
+
+function makeRandom(seed: number): () => number {
+
+    let state = seed >>> 0 || 1;
+    return () => {
+
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        return (state >>> 0) / 4294967296;
+    };
+}
+
+function words(random: () => number, count: number): string {
+
+    // Rank ~ 1 / x: index = vocabulary^u - 1.
+    return Array.from({ length: count }, () => VOCABULARY[Math.floor(VOCABULARY.length ** random()) - 1]!).join(' ');
+}
+
+/** One resource's values: id, title, description (~60 words), subjects. */
+export function resourceText(random: () => number): [string, string, string, string] {
+
+    return [randomUUID(), words(random, 6), `${words(random, 60)}.`, JSON.stringify([words(random, 1), words(random, 1)])];
+}
+
+// --- database --------------------------------------------------------------
+
+async function onMaintenanceDatabase(url: string, work: (admin: KnexType, name: string) => Promise<void>): Promise<void> {
+
+    const parsed = new URL(url);
+    const name = decodeURIComponent(parsed.pathname.slice(1));
+    parsed.pathname = '/postgres';
+    const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
+    try {
+        await work(admin, name);
+    }
+    finally {
+        await admin.destroy();
+    }
+}
+
+export async function prepare(url: string, library: number): Promise<void> {
+
+    await onMaintenanceDatabase(url, async (admin, name) => {
+
+        await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+        await admin.raw('CREATE DATABASE ??', [name]);
+    });
+    const engine = createDatabaseEngine(url, { min: 0, max: 1 });
+    try {
+        await engine.knex.migrate.latest(migrationConfig);
+        const random = makeRandom(7);
+        for (let done = 0; done < library; done += 500) {
+            const rows = Array.from({ length: Math.min(500, library - done) }, () => {
+
+                const [id, title, description, subject] = resourceText(random);
+                return { id, title, description, subject, creator: 'Bench' };
+            });
+            await engine.knex('resources').insert(rows);
+        }
+
+        // The same table without the search triggers (nor any index): the
+        // cost of an insert with nothing derived from its text.
+        await engine.knex.raw('CREATE TABLE resources_plain (LIKE resources INCLUDING DEFAULTS)');
+        await engine.knex.raw('VACUUM ANALYZE');
+    }
+    finally {
+        await engine.destroy();
+    }
+}
+
+function dropDatabase(url: string): Promise<void> {
+
+    return onMaintenanceDatabase(url, async (admin, name) => {
+
+        await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+    });
+}
+
+// --- driver loops ------------------------------------------------------------
+
+/** Rows per second that `writers` clients inserted into `table` in `seconds`. */
+export async function insertRate(url: string, table: string, writers: number, seconds: number, seed: number): Promise<number> {
+
+    const clients = await Promise.all(Array.from({ length: writers }, async () => {
+
+        const client = new Pg.Client({ connectionString: url, application_name: 'bench-writes' });
+        await client.connect();
+        return client;
+    }));
+    try {
+        const sql = `INSERT INTO ${table} (id, title, description, subject, creator) VALUES ($1, $2, $3, $4::jsonb, 'Bench')`;
+        const deadline = Date.now() + seconds * 1000;
+        const started = Date.now();
+        const counts = await Promise.all(clients.map(async (client, i) => {
+
+            const random = makeRandom(seed * 1000 + i + 1);
+            let rows = 0;
+            while (Date.now() < deadline) {
+                // A named statement: parsed and planned once per client, as pgbench -M prepared.
+                await client.query({ name: 'insert', text: sql, values: resourceText(random) });
+                ++rows;
+            }
+
+            return rows;
+        }));
+        return counts.reduce((sum, n) => sum + n, 0) / ((Date.now() - started) / 1000);
+    }
+    finally {
+        await Promise.all(clients.map((client) => client.end()));
+    }
+}
+
+const median = (values: number[]) => {
+
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+export interface WriteFigures {
+    /** Median rows/s per contender, e.g. 'resources@16'. */
+    rates: Record<string, number>;
+    /** The issue's ratios, medians of the per-round ratios. */
+    ratios: { vsPlain: number; vsOneWriter: number };
+}
+
+export async function benchWrites(url: string, options: { seconds: number; rounds: number; writers: number[] }): Promise<WriteFigures> {
+
+    const samples: Record<string, number[]> = {};
+    const vsPlain: number[] = [];
+    const vsOne: number[] = [];
+    const [few, many] = [Math.min(...options.writers), Math.max(...options.writers)];
+    const folder = new Pg.Client({ connectionString: url });
+    await folder.connect();
+    try {
+        for (let round = 0; round < options.rounds; ++round) {
+            const tables = round % 2 ? ['resources_plain', 'resources'] : ['resources', 'resources_plain'];
+            const rates: Record<string, number> = {};
+            for (const writers of round % 2 ? [...options.writers].reverse() : options.writers) {
+                for (const table of tables) {
+                    const rate = await insertRate(url, table, writers, options.seconds, round * 100 + writers);
+                    const key = `${table}@${writers}`;
+                    rates[key] = rate;
+                    (samples[key] ??= []).push(rate);
+                    log(`round ${round + 1}: ${key.padEnd(20)} ${rate.toFixed(0).padStart(6)} rows/s`);
+                    // As the upkeep does between its rounds.
+                    await folder.query('SELECT search_stats_fold()');
+                }
+            }
+
+            vsPlain.push(rates[`resources@${many}`]! / rates[`resources_plain@${many}`]!);
+            vsOne.push(rates[`resources@${many}`]! / rates[`resources@${few}`]!);
+        }
+    }
+    finally {
+        await folder.end();
+    }
+
+    const rates = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
+    return { rates, ratios: { vsPlain: median(vsPlain), vsOneWriter: median(vsOne) } };
+}
+
+// --- HTTP ----------------------------------------------------------------------
+
+const SERVE = Path.join(__dirname, 'serve.ts');
+
+function startServer(url: string, port: number): Promise<ChildProcess> {
+
+    const env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: url, ENABLE_CONSOLE: '0', DB_POOL_MAX: '20' };
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVE, 'hapi', String(port), JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    return new Promise((resolve, reject) => {
+
+        let output = '';
+        const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
+        child.stdout!.on('data', (chunk) => {
+
+            output += String(chunk);
+            if (output.includes(`ready ${port}`)) {
+                clearTimeout(timer);
+                resolve(child);
+            }
+        });
+        child.once('exit', (code) => {
+
+            clearTimeout(timer);
+            reject(new Error(`the server exited with code ${code}`));
+        });
+    });
+}
+
+export async function benchHttpWrites(url: string, options: { seconds: number; writers: number[]; port: number }): Promise<Record<string, { rps: number; p99: number; errors: number }>> {
+
+    const child = await startServer(url, options.port);
+    const random = makeRandom(99);
+    const figures: Record<string, { rps: number; p99: number; errors: number }> = {};
+    try {
+        for (const connections of options.writers) {
+            const result = await autocannon({
+                url: `http://127.0.0.1:${options.port}/resources`,
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                connections,
+                duration: options.seconds,
+                requests: [{
+                    setupRequest: (request) => {
+
+                        const [, title, description, subject] = resourceText(random);
+                        return { ...request, body: JSON.stringify({ title, description, subject: JSON.parse(subject) }) };
+                    }
+                }]
+            });
+            const errors = result.non2xx + result.errors;
+            figures[`POST /resources@${connections}`] = { rps: result.requests.average, p99: result.latency.p99, errors };
+            log(`http: POST /resources at ${connections} connections: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ${errors} errors`);
+        }
+    }
+    finally {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+    }
+
+    return figures;
+}
+
+// --- main ------------------------------------------------------------------
+
+async function main(): Promise<void> {
+
+    const { values: args } = parseArgs({
+        options: {
+            duration: { type: 'string', default: '5' },
+            rounds: { type: 'string', default: '3' },
+            writers: { type: 'string', default: '1,16' },
+            library: { type: 'string', default: '2000' },
+            http: { type: 'boolean', default: false },
+            port: { type: 'string', default: '3461' },
+            'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_writes_bench' }
+        }
+    });
+    const seconds = positiveInteger('duration', args.duration, 3600);
+    const rounds = positiveInteger('rounds', args.rounds, 100);
+    const library = positiveInteger('library', args.library, 10_000_000);
+    const port = positiveInteger('port', args.port, 65_000);
+    const writers = args.writers!.split(',').map((value) => positiveInteger('writers', value, 90));
+    const url = args['pg-url']!;
+
+    log(`PostgreSQL ${redactUrl(url)}, ${Os.cpus().length} cores, load average ${Os.loadavg().map((n) => n.toFixed(1)).join(' ')}`);
+    await prepare(url, library);
+    try {
+        const settings = new Pg.Client({ connectionString: url });
+        await settings.connect();
+        const { rows } = await settings.query(`SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sync,
+            current_setting('fsync') AS fsync, current_setting('wal_sync_method') AS method, current_setting('commit_delay') AS delay`);
+        await settings.end();
+        log(`server ${rows[0].version}: synchronous_commit=${rows[0].sync}, fsync=${rows[0].fsync}, wal_sync_method=${rows[0].method}, commit_delay=${rows[0].delay}; library of ${library} resources`);
+
+        const driver = await benchWrites(url, { seconds, rounds, writers });
+        const [few, many] = [Math.min(...writers), Math.max(...writers)];
+        console.log('\ninserts of resources with text through the driver (rows/s, median of rounds):');
+        for (const [key, rate] of Object.entries(driver.rates).sort()) {
+            console.log(`  ${key.padEnd(22)} ${rate.toFixed(0).padStart(7)}`);
+        }
+
+        const verdict = (ok: boolean) => ok ? 'meets' : 'MISSES';
+        console.log(`  ${many} writers vs the trigger-less copy at ${many}: ${driver.ratios.vsPlain.toFixed(2)} × (target ≥ 0.5: ${verdict(driver.ratios.vsPlain >= 0.5)})`);
+        console.log(`  ${many} writers vs ${few} writer${few === 1 ? '' : 's'}: ${driver.ratios.vsOneWriter.toFixed(2)} × (target ≥ 3: ${verdict(driver.ratios.vsOneWriter >= 3)})`);
+
+        if (args.http) {
+            console.log('\nPOST /resources through the server (own process, pool of 20):');
+            const http = await benchHttpWrites(url, { seconds, writers, port });
+            for (const [key, figure] of Object.entries(http)) {
+                console.log(`  ${key.padEnd(22)} ${figure.rps.toFixed(0).padStart(7)} req/s, p99 ${figure.p99} ms, ${figure.errors} errors`);
+            }
+        }
+
+        // Read replicas (issue 18): benchReplicaReads() of ./replica-reads.ts runs here.
+    }
+    finally {
+        await dropDatabase(url);
+    }
+}
+
+if (require.main === module) {
+    main().catch((error) => {
+
+        console.error(error);
+        process.exit(1);
+    });
+}
