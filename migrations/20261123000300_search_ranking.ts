@@ -75,6 +75,8 @@ export interface StatisticsWrites {
     begin: string;
     add(source: string): string;
     subtract(ids: string, remove: boolean): string;
+    /** Replaces the documents of `source` (changed rows), when not a subtract then an add. */
+    change?(source: string): string;
     /** The statistics tables, emptied with the side table. */
     tables: readonly string[];
 }
@@ -97,8 +99,8 @@ export const searchIndexFunctions = (verb: 'CREATE' | 'CREATE OR REPLACE', write
         $$`, `
         ${verb} FUNCTION resources_search_index_update() RETURNS trigger LANGUAGE plpgsql AS $$${writes.declare}
         BEGIN${writes.begin}
-            ${writes.subtract(`SELECT id FROM (${PG_CHANGED}) c`, false)};
-            ${writes.add(PG_CHANGED)};
+            ${writes.change ? writes.change(PG_CHANGED) : `${writes.subtract(`SELECT id FROM (${PG_CHANGED}) c`, false)};
+            ${writes.add(PG_CHANGED)}`};
             -- Ties are broken by updated_at, so the side table follows it on every update.
             UPDATE resource_search s SET updated_at = n.updated_at
             FROM new_rows n WHERE s.resource_id = n.id AND s.updated_at IS DISTINCT FROM n.updated_at;

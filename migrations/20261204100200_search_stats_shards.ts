@@ -66,6 +66,38 @@ const SUBTRACT = (ids: string, remove: boolean) => `
             ON CONFLICT (shard) DO UPDATE SET ndocs = search_corpus_shards.ndocs + excluded.ndocs,
                                               total_len = search_corpus_shards.total_len + excluded.total_len`;
 
+// Replaces the documents of `source` in the side table and adds the net
+// change of each word to the shard: a text edit that keeps most words writes
+// only the words it adds or drops. (Every part of one statement reads the
+// same snapshot, so `previous` sees the vectors from before the upsert;
+// `old` would be the trigger's OLD.)
+const CHANGE = (source: string) => `
+            WITH changed AS MATERIALIZED (${source}
+            ), previous AS MATERIALIZED (
+                SELECT s.doc_len, s.vec FROM resource_search s WHERE s.resource_id IN (SELECT id FROM changed)
+            ), added AS (
+                INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
+                SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM changed
+                ON CONFLICT (resource_id) DO UPDATE SET doc_len = excluded.doc_len, updated_at = excluded.updated_at, vec = excluded.vec
+                RETURNING doc_len, vec
+            ), lexemes AS (
+                INSERT INTO search_lexeme_shards (lexeme, shard, ndoc)
+                SELECT lexeme, stats_shard, sum(n) FROM (
+                    SELECT lexeme, 1 AS n FROM added, unnest(tsvector_to_array(added.vec)) lexeme
+                    UNION ALL
+                    SELECT lexeme, -1 FROM previous, unnest(tsvector_to_array(previous.vec)) lexeme
+                ) d
+                GROUP BY lexeme HAVING sum(n) <> 0 ORDER BY lexeme
+                ON CONFLICT (lexeme, shard) DO UPDATE SET ndoc = search_lexeme_shards.ndoc + excluded.ndoc
+            )
+            INSERT INTO search_corpus_shards (shard, ndocs, total_len)
+            SELECT stats_shard, a.n - o.n, a.len - o.len
+            FROM (SELECT count(*) AS n, coalesce(sum(doc_len), 0) AS len FROM added) a,
+                 (SELECT count(*) AS n, coalesce(sum(doc_len), 0) AS len FROM previous) o
+            WHERE a.n <> o.n OR a.len <> o.len
+            ON CONFLICT (shard) DO UPDATE SET ndocs = search_corpus_shards.ndocs + excluded.ndocs,
+                                              total_len = search_corpus_shards.total_len + excluded.total_len`;
+
 const SHARDED_WRITES: StatisticsWrites = {
     declare: `
         DECLARE
@@ -74,6 +106,7 @@ const SHARDED_WRITES: StatisticsWrites = {
             stats_shard := search_stats_shard();`,
     add: ADD,
     subtract: SUBTRACT,
+    change: CHANGE,
     tables: ['search_lexeme_shards', 'search_corpus_shards']
 };
 

@@ -3,22 +3,26 @@
 // hot row every writer queued on).
 //
 //   1. driver: pgbench-style loops through pg, one client per writer, each
-//      inserting one resource with a title, a description and subjects per
-//      statement (autocommit) for --duration seconds, at 1 and 16 writers,
-//      into `resources` (every search trigger) and into a copy of it without
-//      them (CREATE TABLE … (LIKE resources INCLUDING DEFAULTS): no trigger,
-//      no index), alternating in --rounds rounds whose order flips each round;
-//      the statistics shards are folded between runs, as the upkeep does.
-//      Prints rows/s per contender (median of the rounds) and the ratios of
-//      the issue's targets: 16 writers ≥ 0.5 × the copy at 16, ≥ 3 × 1 writer.
+//      inserting one resource with a title, a description (~60 words) and
+//      subjects per statement (autocommit) for --duration seconds, at 1 and
+//      16 writers, into
+//        - `resources` with the sharded statistics (the statistics shards are
+//          folded between runs, as the upkeep does),
+//        - a copy of it without the search triggers (CREATE TABLE …
+//          (LIKE resources INCLUDING DEFAULTS): no trigger, no index),
+//        - `resources` of a second database at the schema before migration
+//          20261204100200 (one corpus row, one row per word),
+//      alternating in --rounds rounds whose order flips each round. Prints
+//      rows/s (median of the rounds) and the ratios of the issue's targets:
+//      16 writers ≥ 0.5 × the copy at 16, and ≥ 3 × 1 writer.
 //   2. http (--http): POST /resources against the real server (own process)
-//      at 1 and 16 concurrent connections, req/s and p99.
+//      at 1 and 16 concurrent connections, req/s and p99 (sharded schema).
 //
 // Options: --duration <s> (5) --rounds <n> (3) --writers <a,b> (1,16)
 //          --library <n> (2000 resources loaded first) --http
 //          --pg-url <url> (postgres://postgres@127.0.0.1:5432/na_writes_bench)
-// The database named in --pg-url is dropped and recreated, and dropped at
-// the end: use a scratch database.
+// The database named in --pg-url and the same name + _one_row are dropped
+// and recreated, and dropped at the end: use a scratch name.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -91,7 +95,8 @@ async function onMaintenanceDatabase(url: string, work: (admin: KnexType, name: 
     }
 }
 
-export async function prepare(url: string, library: number): Promise<void> {
+/** A scratch database at the latest schema, or (`before`) at the schema before that migration. */
+export async function prepare(url: string, library: number, before?: string): Promise<void> {
 
     await onMaintenanceDatabase(url, async (admin, name) => {
 
@@ -101,6 +106,10 @@ export async function prepare(url: string, library: number): Promise<void> {
     const engine = createDatabaseEngine(url, { min: 0, max: 1 });
     try {
         await engine.knex.migrate.latest(migrationConfig);
+        while (before && (await engine.knex.migrate.list(migrationConfig))[0].some((entry: { name: string }) => entry.name >= before)) {
+            await engine.knex.migrate.down(migrationConfig);
+        }
+
         const random = makeRandom(7);
         for (let done = 0; done < library; done += 500) {
             const rows = Array.from({ length: Math.min(500, library - done) }, () => {
@@ -170,52 +179,66 @@ const median = (values: number[]) => {
     return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-export interface WriteFigures {
-    /** Median rows/s per contender, e.g. 'resources@16'. */
-    rates: Record<string, number>;
-    /** The issue's ratios, medians of the per-round ratios. */
-    ratios: { vsPlain: number; vsOneWriter: number };
+/** One kind of insert: a table of a database. */
+export interface Contender {
+    label: string;
+    url: string;
+    table: string;
+    /** Run between measurements, as the upkeep would (folding the statistics shards). */
+    upkeep?: string;
 }
 
-export async function benchWrites(url: string, options: { seconds: number; rounds: number; writers: number[] }): Promise<WriteFigures> {
+export interface WriteFigures {
+    /** Median rows/s per contender and writer count, e.g. 'sharded@16'. */
+    rates: Record<string, number>;
+    /** Medians of the per-round ratios: the first contender at most writers vs each other contender there, and vs itself at fewest. */
+    ratios: Record<string, number>;
+}
+
+export async function benchWrites(contenders: Contender[], options: { seconds: number; rounds: number; writers: number[] }): Promise<WriteFigures> {
 
     const samples: Record<string, number[]> = {};
-    const vsPlain: number[] = [];
-    const vsOne: number[] = [];
+    const ratios: Record<string, number[]> = {};
     const [few, many] = [Math.min(...options.writers), Math.max(...options.writers)];
-    const folder = new Pg.Client({ connectionString: url });
-    await folder.connect();
-    try {
-        for (let round = 0; round < options.rounds; ++round) {
-            const tables = round % 2 ? ['resources_plain', 'resources'] : ['resources', 'resources_plain'];
-            const rates: Record<string, number> = {};
-            for (const writers of round % 2 ? [...options.writers].reverse() : options.writers) {
-                for (const table of tables) {
-                    const rate = await insertRate(url, table, writers, options.seconds, round * 100 + writers);
-                    const key = `${table}@${writers}`;
-                    rates[key] = rate;
-                    (samples[key] ??= []).push(rate);
-                    log(`round ${round + 1}: ${key.padEnd(20)} ${rate.toFixed(0).padStart(6)} rows/s`);
-                    // As the upkeep does between its rounds.
-                    await folder.query('SELECT search_stats_fold()');
+    const main = contenders[0]!;
+    for (let round = 0; round < options.rounds; ++round) {
+        // The order flips each round, so drift on a shared machine hits every contender alike.
+        const order = round % 2 ? [...contenders].reverse() : contenders;
+        const rates: Record<string, number> = {};
+        for (const writers of round % 2 ? [...options.writers].reverse() : options.writers) {
+            for (const contender of order) {
+                const rate = await insertRate(contender.url, contender.table, writers, options.seconds, round * 100 + writers);
+                const key = `${contender.label}@${writers}`;
+                rates[key] = rate;
+                (samples[key] ??= []).push(rate);
+                log(`round ${round + 1}: ${key.padEnd(24)} ${rate.toFixed(0).padStart(6)} rows/s`);
+                if (contender.upkeep) {
+                    const client = new Pg.Client({ connectionString: contender.url });
+                    await client.connect();
+                    await client.query(contender.upkeep).finally(() => client.end());
                 }
             }
+        }
 
-            vsPlain.push(rates[`resources@${many}`]! / rates[`resources_plain@${many}`]!);
-            vsOne.push(rates[`resources@${many}`]! / rates[`resources@${few}`]!);
+        for (const other of contenders.slice(1)) {
+            (ratios[`${main.label}@${many} / ${other.label}@${many}`] ??= []).push(rates[`${main.label}@${many}`]! / rates[`${other.label}@${many}`]!);
+        }
+
+        for (const contender of contenders) {
+            (ratios[`${contender.label}@${many} / ${contender.label}@${few}`] ??= []).push(rates[`${contender.label}@${many}`]! / rates[`${contender.label}@${few}`]!);
         }
     }
-    finally {
-        await folder.end();
-    }
 
-    const rates = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
-    return { rates, ratios: { vsPlain: median(vsPlain), vsOneWriter: median(vsOne) } };
+    return {
+        rates: Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)])),
+        ratios: Object.fromEntries(Object.entries(ratios).map(([key, values]) => [key, median(values)]))
+    };
 }
 
 // --- HTTP ----------------------------------------------------------------------
 
 const SERVE = Path.join(__dirname, 'serve.ts');
+const SHARDS_MIGRATION = '20261204100200_search_stats_shards.ts';
 
 function startServer(url: string, port: number): Promise<ChildProcess> {
 
@@ -241,11 +264,11 @@ function startServer(url: string, port: number): Promise<ChildProcess> {
     });
 }
 
-export async function benchHttpWrites(url: string, options: { seconds: number; writers: number[]; port: number }): Promise<Record<string, { rps: number; p99: number; errors: number }>> {
+export async function benchHttpWrites(url: string, options: { seconds: number; writers: number[]; port: number }): Promise<Record<string, { rps: number; p99: number; errors: string }>> {
 
     const child = await startServer(url, options.port);
     const random = makeRandom(99);
-    const figures: Record<string, { rps: number; p99: number; errors: number }> = {};
+    const figures: Record<string, { rps: number; p99: number; errors: string }> = {};
     try {
         for (const connections of options.writers) {
             const result = await autocannon({
@@ -262,9 +285,10 @@ export async function benchHttpWrites(url: string, options: { seconds: number; w
                     }
                 }]
             });
-            const errors = result.non2xx + result.errors;
+            const statuses = Object.entries(result.statusCodeStats ?? {}).filter(([code]) => code !== '201').map(([code, { count }]) => `${count} × ${code}`);
+            const errors = `${statuses.length ? statuses.join(', ') : 'no other status'}, ${result.errors} errors (${result.timeouts} timeouts)`;
             figures[`POST /resources@${connections}`] = { rps: result.requests.average, p99: result.latency.p99, errors };
-            log(`http: POST /resources at ${connections} connections: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ${errors} errors`);
+            log(`http: POST /resources at ${connections} connections: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ${errors}`);
         }
     }
     finally {
@@ -298,9 +322,12 @@ async function main(): Promise<void> {
     const writers = args.writers!.split(',').map((value) => positiveInteger('writers', value, 90));
     const url = args['pg-url']!;
 
+    // The same schema before the statistics were sharded, for comparison.
+    const oneRowUrl = `${url}_one_row`;
     log(`PostgreSQL ${redactUrl(url)}, ${Os.cpus().length} cores, load average ${Os.loadavg().map((n) => n.toFixed(1)).join(' ')}`);
-    await prepare(url, library);
     try {
+        await prepare(url, library);
+        await prepare(oneRowUrl, library, SHARDS_MIGRATION);
         const settings = new Pg.Client({ connectionString: url });
         await settings.connect();
         const { rows } = await settings.query(`SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sync,
@@ -308,22 +335,33 @@ async function main(): Promise<void> {
         await settings.end();
         log(`server ${rows[0].version}: synchronous_commit=${rows[0].sync}, fsync=${rows[0].fsync}, wal_sync_method=${rows[0].method}, commit_delay=${rows[0].delay}; library of ${library} resources`);
 
-        const driver = await benchWrites(url, { seconds, rounds, writers });
+        const driver = await benchWrites([
+            { label: 'sharded', url, table: 'resources', upkeep: 'SELECT search_stats_fold()' },
+            { label: 'no search triggers', url, table: 'resources_plain' },
+            { label: 'one-row statistics', url: oneRowUrl, table: 'resources' }
+        ], { seconds, rounds, writers });
         const [few, many] = [Math.min(...writers), Math.max(...writers)];
-        console.log('\ninserts of resources with text through the driver (rows/s, median of rounds):');
+        console.log(`\ninserts of resources with text through the driver, one client per writer (rows/s, median of ${rounds} rounds):`);
         for (const [key, rate] of Object.entries(driver.rates).sort()) {
-            console.log(`  ${key.padEnd(22)} ${rate.toFixed(0).padStart(7)}`);
+            console.log(`  ${key.padEnd(26)} ${rate.toFixed(0).padStart(7)}`);
+        }
+
+        console.log('ratios (median of the per-round ratios):');
+        for (const [key, ratio] of Object.entries(driver.ratios)) {
+            console.log(`  ${key.padEnd(50)} ${ratio.toFixed(2)}`);
         }
 
         const verdict = (ok: boolean) => ok ? 'meets' : 'MISSES';
-        console.log(`  ${many} writers vs the trigger-less copy at ${many}: ${driver.ratios.vsPlain.toFixed(2)} × (target ≥ 0.5: ${verdict(driver.ratios.vsPlain >= 0.5)})`);
-        console.log(`  ${many} writers vs ${few} writer${few === 1 ? '' : 's'}: ${driver.ratios.vsOneWriter.toFixed(2)} × (target ≥ 3: ${verdict(driver.ratios.vsOneWriter >= 3)})`);
+        const vsPlain = driver.ratios[`sharded@${many} / no search triggers@${many}`]!;
+        const vsFew = driver.ratios[`sharded@${many} / sharded@${few}`]!;
+        console.log(`targets: ${many} writers ≥ 0.5 × the trigger-less copy: ${vsPlain.toFixed(2)} (${verdict(vsPlain >= 0.5)}); ≥ 3 × ${few} writer(s): ${vsFew.toFixed(2)} (${verdict(vsFew >= 3)})`);
 
         if (args.http) {
+            // (The server refuses to start on the older schema, so only the sharded one.)
             console.log('\nPOST /resources through the server (own process, pool of 20):');
             const http = await benchHttpWrites(url, { seconds, writers, port });
             for (const [key, figure] of Object.entries(http)) {
-                console.log(`  ${key.padEnd(22)} ${figure.rps.toFixed(0).padStart(7)} req/s, p99 ${figure.p99} ms, ${figure.errors} errors`);
+                console.log(`  ${key.padEnd(22)} ${figure.rps.toFixed(0).padStart(7)} req/s, p99 ${figure.p99} ms, ${figure.errors}`);
             }
         }
 
@@ -331,6 +369,7 @@ async function main(): Promise<void> {
     }
     finally {
         await dropDatabase(url);
+        await dropDatabase(oneRowUrl);
     }
 }
 
