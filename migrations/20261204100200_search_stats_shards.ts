@@ -14,8 +14,8 @@
 // are exactly the counts of a full recount. A word's frequency is at most 64
 // rows read through the primary key (lexeme, shard); the upkeep folds the
 // other shards into the lowest free one (search_stats_fold(), under the
-// shards' locks, so it never waits for a writer nor a writer for it), which
-// brings a word back to one row.
+// locks of at most half of the shards, so it never waits for a writer nor a
+// writer for it), which brings a word back to one row.
 //
 // Existing statistics become shard 0; rolling back folds every shard into
 // one row per word and one corpus row again.
@@ -176,13 +176,20 @@ async function upPostgres(knex: Knex): Promise<void> {
     await knex.raw(`
         CREATE FUNCTION search_stats_fold() RETURNS integer LANGUAGE plpgsql AS $$
         DECLARE
+            candidate smallint;
             claimed smallint[] := '{}';
             moved integer;
         BEGIN
-            -- Only the shards no transaction is writing; writers take others meanwhile.
-            FOR s IN 0..${STATISTICS_SHARDS - 1} LOOP
-                IF pg_try_advisory_xact_lock(${SHARD_LOCK}, s) THEN
-                    claimed := claimed || s::smallint;
+            -- Shard 0 and the shards that hold counts, as far as no transaction
+            -- is writing them, and at most half of all shards: a writer that
+            -- starts meanwhile always finds a free one. The rest is folded next time.
+            FOR candidate IN
+                SELECT 0::smallint UNION SELECT DISTINCT shard FROM search_lexeme_shards WHERE shard > 0
+                UNION SELECT shard FROM search_corpus_shards WHERE shard > 0 ORDER BY 1
+            LOOP
+                EXIT WHEN cardinality(claimed) >= ${STATISTICS_SHARDS / 2};
+                IF pg_try_advisory_xact_lock(${SHARD_LOCK}, candidate) THEN
+                    claimed := claimed || candidate;
                 END IF;
             END LOOP;
             IF cardinality(claimed) < 2 THEN

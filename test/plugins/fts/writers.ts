@@ -190,6 +190,37 @@ describe('fts: concurrent writers', () => {
         expect(await maintained(knex)).to.equal(await recount(knex));
     });
 
+    it('postgres only: a writer does not wait for a fold in progress', { ...postgresOnly, timeout: 60_000 }, async () => {
+
+        const knex = t.server.knex;
+        // Counts in several shards, as concurrent writers leave them.
+        await Promise.all(Array.from({ length: 6 }, (_, i) => knex.transaction(async (trx) => {
+
+            await trx('resources').insert({ title: `harbour cobalt ${i}`, description: text(seeded(80 + i), 20) });
+            await trx.raw('SELECT pg_sleep(0.2)');
+        })));
+        expect(await shardsInUse(knex)).to.be.above(1);
+        const [first, second]: Array<{ id: string }> = await knex('resources').where('title', 'like', 'harbour cobalt %').orderBy('title').select('id');
+
+        const fold = await knex.transaction();
+        try {
+            const { rows: [folded] }: { rows: Array<{ moved: number }> } = await fold.raw('SELECT search_stats_fold() AS moved');
+            expect(folded!.moved).to.be.above(0);
+            await knex.transaction(async (trx) => {
+
+                await trx.raw("SET LOCAL lock_timeout = '2s'");
+                await trx('resources').insert({ title: 'harbour cobalt lantern', description: 'granite harbour' });
+                await trx('resources').where({ id: first!.id }).update({ title: 'harbour saffron' });
+                await trx('resources').where({ id: second!.id }).delete();
+            });
+        }
+        finally {
+            await fold.commit();
+        }
+
+        expect(await maintained(knex)).to.equal(await recount(knex));
+    });
+
     it('postgres only: the migration takes an existing library to shards and back, and the one-row statistics made writers wait', { ...postgresOnly, timeout: 120_000 }, async () => {
 
         const knex = t.server.knex;
