@@ -76,7 +76,9 @@ function words(random: () => number, count: number): string {
 /** One resource's values: id, title, description (~60 words), subjects. */
 export function resourceText(random: () => number): [string, string, string, string] {
 
-    return [randomUUID(), words(random, 6), `${words(random, 60)}.`, JSON.stringify([words(random, 1), words(random, 1)])];
+    // Two subjects, or one when both draws are the same word (the API refuses duplicates).
+    const subjects = [...new Set([words(random, 1), words(random, 1)])];
+    return [randomUUID(), words(random, 6), `${words(random, 60)}.`, JSON.stringify(subjects)];
 }
 
 // --- database --------------------------------------------------------------
@@ -140,8 +142,39 @@ function dropDatabase(url: string): Promise<void> {
 
 // --- driver loops ------------------------------------------------------------
 
-/** Rows per second that `writers` clients inserted into `table` in `seconds`. */
-export async function insertRate(url: string, table: string, writers: number, seconds: number, seed: number): Promise<number> {
+/** What the writers' backends wait on, sampled every 50 ms: share of samples per wait event ('CPU' when none). */
+async function sampleWaits(url: string, until: Promise<unknown>): Promise<Record<string, number>> {
+
+    const client = new Pg.Client({ connectionString: url });
+    await client.connect();
+    const counts: Record<string, number> = {};
+    let done = false;
+    void until.finally(() => {
+
+        done = true;
+    });
+    try {
+        while (!done) {
+            const { rows } = await client.query(`
+                SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait, count(*)::integer AS n FROM pg_stat_activity
+                WHERE application_name = 'bench-writes' AND datname = current_database() AND state = 'active' GROUP BY 1`);
+            for (const row of rows) {
+                counts[row.wait] = (counts[row.wait] ?? 0) + row.n;
+            }
+
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    }
+    finally {
+        await client.end();
+    }
+
+    const total = Object.values(counts).reduce((sum, n) => sum + n, 0) || 1;
+    return Object.fromEntries(Object.entries(counts).map(([wait, n]) => [wait, n / total]));
+}
+
+/** Rows per second that `writers` clients inserted into `table` in `seconds`, and what their backends waited on. */
+export async function insertRate(url: string, table: string, writers: number, seconds: number, seed: number): Promise<{ rate: number; waits: Record<string, number> }> {
 
     const clients = await Promise.all(Array.from({ length: writers }, async () => {
 
@@ -153,7 +186,7 @@ export async function insertRate(url: string, table: string, writers: number, se
         const sql = `INSERT INTO ${table} (id, title, description, subject, creator) VALUES ($1, $2, $3, $4::jsonb, 'Bench')`;
         const deadline = Date.now() + seconds * 1000;
         const started = Date.now();
-        const counts = await Promise.all(clients.map(async (client, i) => {
+        const inserting = Promise.all(clients.map(async (client, i) => {
 
             const random = makeRandom(seed * 1000 + i + 1);
             let rows = 0;
@@ -165,7 +198,8 @@ export async function insertRate(url: string, table: string, writers: number, se
 
             return rows;
         }));
-        return counts.reduce((sum, n) => sum + n, 0) / ((Date.now() - started) / 1000);
+        const [counts, waits] = await Promise.all([inserting, sampleWaits(url, inserting)]);
+        return { rate: counts.reduce((sum, n) => sum + n, 0) / ((Date.now() - started) / 1000), waits };
     }
     finally {
         await Promise.all(clients.map((client) => client.end()));
@@ -207,11 +241,12 @@ export async function benchWrites(contenders: Contender[], options: { seconds: n
         const rates: Record<string, number> = {};
         for (const writers of round % 2 ? [...options.writers].reverse() : options.writers) {
             for (const contender of order) {
-                const rate = await insertRate(contender.url, contender.table, writers, options.seconds, round * 100 + writers);
+                const { rate, waits } = await insertRate(contender.url, contender.table, writers, options.seconds, round * 100 + writers);
                 const key = `${contender.label}@${writers}`;
                 rates[key] = rate;
                 (samples[key] ??= []).push(rate);
-                log(`round ${round + 1}: ${key.padEnd(24)} ${rate.toFixed(0).padStart(6)} rows/s`);
+                const top = Object.entries(waits).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([wait, share]) => `${wait} ${(share * 100).toFixed(0)}%`);
+                log(`round ${round + 1}: ${key.padEnd(24)} ${rate.toFixed(0).padStart(6)} rows/s; active backends: ${top.join(', ')}`);
                 if (contender.upkeep) {
                     const client = new Pg.Client({ connectionString: contender.url });
                     await client.connect();
