@@ -28,14 +28,14 @@ const SQLITE_SUBJECTS = (row: string) => `coalesce((SELECT group_concat(value, '
 const SQLITE_DOCID = (row: string) => `(SELECT docid FROM resource_search_docs WHERE resource_id = ${row}.id)`;
 
 // Changed rows of an UPDATE statement: those whose indexed text changed.
-export const PG_CHANGED = `
+const PG_CHANGED = `
     SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE n.search_vector IS DISTINCT FROM o.search_vector OR n.title IS DISTINCT FROM o.title
        OR n.description IS DISTINCT FROM o.description OR n.subject IS DISTINCT FROM o.subject`;
 
 // Adds the documents of `source` (columns resource_id-compatible: id, title,
 // description, subject, updated_at, search_vector) to the side table and stats.
-export const PG_ADD = (source: string) => `
+const PG_ADD = (source: string) => `
     WITH added AS (
         INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
         SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM (${source}) s
@@ -53,7 +53,7 @@ export const PG_ADD = (source: string) => `
 
 // Removes the documents whose ids `ids` selects from the stats (and, when
 // `remove` is set, from the side table).
-export const PG_SUBTRACT = (ids: string, remove: boolean) => `
+const PG_SUBTRACT = (ids: string, remove: boolean) => `
     WITH gone AS (
         ${remove ?
         `DELETE FROM resource_search s WHERE s.resource_id IN (${ids}) RETURNING s.doc_len, s.vec` :
