@@ -67,20 +67,81 @@ const PG_SUBTRACT = (ids: string, remove: boolean) => `
                                    total_len = total_len - (SELECT coalesce(sum(doc_len), 0) FROM gone)
     WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)`;
 
+// How the trigger functions write the statistics: their first shape. A later
+// migration shards them, and restores this default on rollback.
+export interface StatisticsWrites {
+    /** plpgsql declarations and statements that open each trigger function. */
+    declare: string;
+    begin: string;
+    add(source: string): string;
+    subtract(ids: string, remove: boolean): string;
+    /** Replaces the documents of `source` (changed rows), when not a subtract then an add. */
+    change?(source: string): string;
+    /** The statistics tables, emptied with the side table. */
+    tables: readonly string[];
+}
+
+export const FIRST_STATISTICS_WRITES: StatisticsWrites = {
+    declare: '',
+    begin: '',
+    add: PG_ADD,
+    subtract: PG_SUBTRACT,
+    tables: ['search_lexeme_stats', 'search_corpus_stats']
+};
+
+/** The trigger functions of resources that keep the side table and statistics current. */
+export const searchIndexFunctions = (verb: 'CREATE' | 'CREATE OR REPLACE', writes = FIRST_STATISTICS_WRITES): string[] => [`
+        ${verb} FUNCTION resources_search_index_insert() RETURNS trigger LANGUAGE plpgsql AS $$${writes.declare}
+        BEGIN${writes.begin}
+            ${writes.add('SELECT * FROM new_rows')};
+            RETURN NULL;
+        END
+        $$`, `
+        ${verb} FUNCTION resources_search_index_update() RETURNS trigger LANGUAGE plpgsql AS $$${writes.declare}
+        BEGIN${writes.begin}
+            ${writes.change ? writes.change(PG_CHANGED) : `${writes.subtract(`SELECT id FROM (${PG_CHANGED}) c`, false)};
+            ${writes.add(PG_CHANGED)}`};
+            -- Ties are broken by updated_at, so the side table follows it on every update.
+            UPDATE resource_search s SET updated_at = n.updated_at
+            FROM new_rows n WHERE s.resource_id = n.id AND s.updated_at IS DISTINCT FROM n.updated_at;
+            RETURN NULL;
+        END
+        $$`, `
+        ${verb} FUNCTION resources_search_index_delete() RETURNS trigger LANGUAGE plpgsql AS $$${writes.declare}
+        BEGIN${writes.begin}
+            ${writes.subtract('SELECT id FROM old_rows', true)};
+            RETURN NULL;
+        END
+        $$`, `
+        ${verb} FUNCTION resources_search_index_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            -- DELETE, not TRUNCATE: a TRUNCATE that lists these tables too is still using them.
+            DELETE FROM resource_search;${writes.tables.map((table) => `
+            DELETE FROM ${table};`).join('')}
+            RETURN NULL;
+        END
+        $$`];
+
 // How the full rebuild fills the side table: its first definition, and the
 // fallback of the faster one a later migration puts in its place.
 export const FILL_SIDE_TABLE = `
             INSERT INTO resource_search (resource_id, doc_len, updated_at, vec)
             SELECT id, search_document_length(title, description, subject), updated_at, coalesce(search_vector, ''::tsvector) FROM resources;`;
 
-// The full rebuild around the statements that fill the side table. A later
-// migration passes a faster fill, and restores this default on rollback.
-export const storageRebuildFunction = (verb: 'CREATE' | 'CREATE OR REPLACE', fill = FILL_SIDE_TABLE) => `
+// How the full rebuild stores the statistics: their first shape (one row
+// per word, one corpus row). A later migration shards them.
+export const STORE_STATISTICS = `
+            INSERT INTO search_lexeme_stats (lexeme, ndoc) SELECT word, ndoc FROM ts_stat('SELECT vec FROM resource_search');
+            INSERT INTO search_corpus_stats (id, ndocs, total_len) SELECT 1, count(*), coalesce(sum(doc_len), 0) FROM resource_search;`;
+
+// The full rebuild around the statements that fill the side table. Later
+// migrations pass a faster fill and another statistics shape, and restore
+// these defaults on rollback.
+export const storageRebuildFunction = (verb: 'CREATE' | 'CREATE OR REPLACE', fill = FILL_SIDE_TABLE,
+    statistics = { tables: 'search_lexeme_stats, search_corpus_stats', store: STORE_STATISTICS }) => `
         ${verb} FUNCTION search_storage_rebuild() RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            TRUNCATE resource_search, search_lexeme_stats, search_corpus_stats;${fill}
-            INSERT INTO search_lexeme_stats (lexeme, ndoc) SELECT word, ndoc FROM ts_stat('SELECT vec FROM resource_search');
-            INSERT INTO search_corpus_stats (id, ndocs, total_len) SELECT 1, count(*), coalesce(sum(doc_len), 0) FROM resource_search;
+            TRUNCATE resource_search, ${statistics.tables};${fill}${statistics.store}
         END
         $$`;
 
@@ -118,41 +179,10 @@ async function upPostgres(knex: Knex): Promise<void> {
             total_len bigint NOT NULL
         )`);
 
-    await knex.raw(`
-        CREATE FUNCTION resources_search_index_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            ${PG_ADD('SELECT * FROM new_rows')};
-            RETURN NULL;
-        END
-        $$`);
-    await knex.raw(`
-        CREATE FUNCTION resources_search_index_update() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            ${PG_SUBTRACT(`SELECT id FROM (${PG_CHANGED}) c`, false)};
-            ${PG_ADD(PG_CHANGED)};
-            -- Ties are broken by updated_at, so the side table follows it on every update.
-            UPDATE resource_search s SET updated_at = n.updated_at
-            FROM new_rows n WHERE s.resource_id = n.id AND s.updated_at IS DISTINCT FROM n.updated_at;
-            RETURN NULL;
-        END
-        $$`);
-    await knex.raw(`
-        CREATE FUNCTION resources_search_index_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            ${PG_SUBTRACT('SELECT id FROM old_rows', true)};
-            RETURN NULL;
-        END
-        $$`);
-    await knex.raw(`
-        CREATE FUNCTION resources_search_index_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            -- DELETE, not TRUNCATE: a TRUNCATE that lists these tables too is still using them.
-            DELETE FROM resource_search;
-            DELETE FROM search_lexeme_stats;
-            DELETE FROM search_corpus_stats;
-            RETURN NULL;
-        END
-        $$`);
+    for (const statement of searchIndexFunctions('CREATE')) {
+        await knex.raw(statement);
+    }
+
     await knex.raw(storageRebuildFunction('CREATE'));
 
     await knex.raw(`

@@ -27,7 +27,7 @@ import { dialectOf } from '../server/db/engine';
 import { FILL_SIDE_TABLE, storageRebuildFunction } from './20261123000300_search_ranking';
 import { championsRefreshFunction } from './20261123000400_search_champions';
 
-const FILL_SIDE_TABLE_PARALLEL = `
+export const FILL_SIDE_TABLE_PARALLEL = `
             IF has_database_privilege(current_database(), 'TEMPORARY') THEN
                 -- A parallel query: the token counts are most of the work.
                 CREATE TEMPORARY TABLE search_rebuild_lengths ON COMMIT DROP AS

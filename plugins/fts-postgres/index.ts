@@ -1,12 +1,12 @@
 // fts-postgres: the FullTextSearch of a PostgreSQL database (bm25 in SQL),
-// decorated as server.search, and its upkeep: champion lists and planner
-// statistics.
+// decorated as server.search, and its upkeep: champion lists, the fold of
+// the bm25 statistics' shards and planner statistics.
 
 import type { Plugin } from '@hapi/hapi';
 
 import { createFullTextSearch, resourceShaper } from '../../server/search/service';
 import { createPostgresSearchBackend, refreshChampionsIfStale } from './search';
-import { analyzeSearchIfStale } from './statistics';
+import { analyzeSearchIfStale, foldSearchStatistics } from './statistics';
 
 // Champion lists are rebuilt after 2,000 changed documents (a rebuild takes
 // seconds at 100,000 documents, so it should not run for a handful);
@@ -30,6 +30,16 @@ export const plugin: Plugin<Record<string, never>> = {
 
                 const changed = await refreshChampionsIfStale(trx, CHAMPION_REFRESH_AFTER);
                 return changed === null ? null : `champion lists rebuilt after ${changed} changed documents`;
+            }
+        });
+        // Writers spread bm25's counts over shards so none waits on another;
+        // folding them back keeps a word's frequency one row to read.
+        server.upkeep.register({
+            name: 'search-stats-fold',
+            run: async (trx) => {
+
+                const moved = await foldSearchStatistics(trx);
+                return moved ? `folded ${moved} statistics rows of other shards` : null;
             }
         });
         server.upkeep.register({

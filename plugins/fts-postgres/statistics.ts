@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 
 /** The tables the ranking statements read, whose statistics shape their plans. */
-export const SEARCH_PLANNED_TABLES = ['resource_search', 'search_lexeme_stats', 'search_champions'] as const;
+export const SEARCH_PLANNED_TABLES = ['resource_search', 'search_lexeme_shards', 'search_champions'] as const;
 
 export interface AnalyzeThreshold {
     /** Rows changed since the last analyze, at least… */
@@ -51,4 +51,15 @@ export async function analyzeSearchIfStale(knex: Knex, threshold: AnalyzeThresho
         await trx.raw(`ANALYZE ${stale.map((table) => `"${table}"`).join(', ')}`);
     });
     return stale;
+}
+
+/**
+ * Folds the statistics shards no transaction is writing into the lowest of
+ * them (search_stats_fold(), migration 20261204100200); returns how many word
+ * rows it moved. Ranking reads the same sums before and after.
+ */
+export async function foldSearchStatistics(knex: Knex): Promise<number> {
+
+    const { rows } = await knex.raw('SELECT search_stats_fold() AS moved');
+    return rows[0].moved;
 }

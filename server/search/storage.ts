@@ -39,9 +39,10 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
         rowTriggersSuffice: true
     },
     postgres: {
-        // The ranking side table and the bm25 statistics (migration 20261123000300)
-        // and the champion lists (migration 20261123000400).
-        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
+        // The ranking side table and the bm25 statistics (migration 20261123000300,
+        // sharded by 20261204100200; search_lexeme_stats and search_corpus_stats
+        // are views of their sums) and the champion lists (migration 20261123000400).
+        tables: ['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_champions', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }],
         rowTriggers: ['resources_search_vector_trigger'],
         // The side table, statistics and champion lists are kept by statement
@@ -88,7 +89,13 @@ async function rebuildPostgres(knex: Knex, options: RebuildOptions): Promise<voi
         await trx.raw('SELECT search_storage_rebuild()');
         // Rewritten wholesale: fresh statistics, so the champion build and the
         // first searches are planned on the new data rather than on none.
-        await trx.raw('ANALYZE resource_search, search_lexeme_stats, search_corpus_stats');
+        // (Migration 20261204000401 rebuilds through here while the
+        // statistics are still the tables that later became views.)
+        const { rows: analyzed } = await trx.raw(`
+            SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS tables FROM pg_tables
+            WHERE schemaname = current_schema() AND tablename = ANY(?)`,
+        [['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_lexeme_stats', 'search_corpus_stats']]);
+        await trx.raw(`ANALYZE ${analyzed[0].tables}`);
         await trx.raw('SELECT search_champions_refresh()');
         await trx.raw('ANALYZE search_champions');
     });
