@@ -40,8 +40,8 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
     },
     postgres: {
         // The ranking side table and the bm25 statistics (migration 20261123000300)
-        // and the champion lists (migration 20261123000400).
-        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_state'],
+        // and the champion lists with their floors (migrations 20261123000400, 20261204100300).
+        tables: ['resource_search', 'search_lexeme_stats', 'search_corpus_stats', 'search_champions', 'search_champion_floors', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }],
         rowTriggers: ['resources_search_vector_trigger'],
         // The side table, statistics and champion lists are kept by statement
@@ -87,6 +87,8 @@ export async function rebuildSearchStorage(knex: Knex, type: DatabaseType, optio
             await trx.raw('ANALYZE resource_search, search_lexeme_stats, search_corpus_stats');
             await trx.raw('SELECT search_champions_refresh()');
             await trx.raw('ANALYZE search_champions');
+            // The floors exist from migration 20261204100300 on; earlier migrations rebuild too.
+            await trx.raw("DO $$ BEGIN IF to_regclass('search_champion_floors') IS NOT NULL THEN ANALYZE search_champion_floors; END IF; END $$");
         });
         return;
     }
