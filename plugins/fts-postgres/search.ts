@@ -131,11 +131,12 @@ type WordTerm = Extract<SearchTerm, { kind: 'word' }>;
 const isListable = (term: SearchTerm): term is WordTerm => term.kind === 'word' && !term.prefix;
 
 /**
- * The ranking statement: one page of (id, rank, updated, exact) in the shared
- * tie order. With `champions`, only the candidates of candidatesSql are
- * ranked, and `exact` says whether they prove the page: the page's last
- * document outranks every document that is not a candidate (false: rank
- * every match instead). Without, `exact` is true.
+ * The ranking statement: one page of (id, rank, updated, listed, exact) in
+ * the shared tie order. With `champions` and one word of the query with a
+ * champion list (`listed`), only the candidates of candidatesSql are ranked,
+ * and `exact` says whether they prove the page: the page's last document
+ * outranks every document that is not a candidate (false: rank every match
+ * instead). Otherwise every match is ranked and `exact` is true.
  */
 export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
 
@@ -185,7 +186,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
 
     if (!champions) {
         const all = ranked('resource_search rs', { sql: '', bindings: [] });
-        return { sql: `${corpus} SELECT *, true AS exact FROM (${all.sql}) ranked ${order} LIMIT ? OFFSET ?`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
+        return { sql: `${corpus} SELECT *, false AS listed, true AS exact FROM (${all.sql}) ranked ${order} LIMIT ? OFFSET ?`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
     }
 
     // Two branches behind one-time filters, so exactly one runs and each
@@ -195,9 +196,12 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     // BitmapAnd, it read every match of a frequent word). Otherwise the
     // candidates are every match anyway, read through the GIN index alone.
     const candidates = candidatesSql(query);
-    const listed = terms.some(({ term }) => isListable(term)) ?
-        terms.map(({ term }, i) => (isListable(term) ? `s.floor${i} IS NOT NULL` : 'false')).join(' OR ') :
-        'false';
+    // Candidates are worth ranking for one listed word. A list's floor is
+    // close to the best impact a word can have (bm25 saturates at 2.2), so
+    // with two or more listed words the page almost never beats the sum of
+    // their floors: such queries rank every match at once.
+    const listable = terms.flatMap(({ term }, i) => (isListable(term) ? [`(s.floor${i} IS NOT NULL)::int`] : []));
+    const listed = listable.length ? `${listable.join(' + ')} = 1` : 'false';
     // A group of one term whose every match is a candidate: no other document matches.
     const enumerated = query.groups
         .filter((group) => group.length === 1)
@@ -226,7 +230,7 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
             ), top AS MATERIALIZED (
                 SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order} LIMIT ?
             )
-            SELECT top.*, (NOT c.listed OR c.enumerated
+            SELECT top.*, c.listed, (NOT c.listed OR c.enumerated
                            OR ((SELECT count(*) FROM top) = ? AND (SELECT min(rank) FROM top) > c.bound * (1 + 1e-12) + ${BOUND_MARGIN})) AS exact
             FROM top CROSS JOIN cand c ${order} OFFSET ?`,
         bindings: [...stats.bindings, ...candidates.bindings, ...byKey.bindings, ...byIndex.bindings, offset + limit, offset + limit, offset]

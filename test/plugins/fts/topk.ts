@@ -3,7 +3,8 @@
 // candidates prove it) must give exactly the page that ranking every match
 // gives: same documents, same ranks, same tie order. Checked on random
 // libraries and random queries, after random creates, updates and deletes,
-// before and after the upkeep folds the changes into the lists.
+// before and after the upkeep folds the changes into the lists. SQLite ranks
+// every match inside FTS5: there GET /search is compared with the reference.
 
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
@@ -31,8 +32,8 @@ interface FastPage {
 interface Engine {
     /** Every match ranked: the reference. */
     full(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<RankedRow[]>;
-    /** The fast path alone. */
-    fast(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): Promise<FastPage>;
+    /** The fast path alone; null where the engine ranks every match (SQLite: FTS5). */
+    fast: ((query: ParsedQuery, filters: SearchFilters, limit: number, offset: number) => Promise<FastPage>) | null;
     /** What the upkeep does: folds every change into the lists (small lists, so the bounds matter). */
     fold(): Promise<void>;
 }
@@ -47,13 +48,14 @@ const engines: Record<string, (t: TestServer) => Engine> = {
             const sql = FtsPostgres.rankSql(query, filters, limit, offset);
             return ranked(rows(await t.server.knex.raw(sql.sql, sql.bindings)));
         },
-        async fast(query, filters, limit, offset) {
+        fast: async (query, filters, limit, offset) => {
 
             const sql = FtsPostgres.rankSql(query, filters, limit, offset, true);
             const result = rows(await t.server.knex.raw(sql.sql, sql.bindings));
-            return { rows: ranked(result), exact: result.length > 0 && result[0]!.exact === true };
+            // Only pages a champion list proved count as the fast path's.
+            return { rows: ranked(result), exact: result.length > 0 && result[0]!.listed === true && result[0]!.exact === true };
         },
-        async fold() {
+        fold: async () => {
 
             await t.server.knex.raw('SELECT search_champions_refresh(4, 6)');
         }
@@ -64,13 +66,9 @@ const engines: Record<string, (t: TestServer) => Engine> = {
             const sql = FtsSqlite.rankSql(query, filters, limit, offset);
             return ranked(rows(await t.server.knex.raw(sql.sql, sql.bindings)));
         },
-        async fast(query, filters, limit, offset) {
-
-            return { rows: await this.full(query, filters, limit, offset), exact: false };
-        },
-        async fold() {
-
-        }
+        // FTS5 ranks every match; GET /search must still equal the reference after every write.
+        fast: null,
+        fold: async () => {}
     })
 };
 
@@ -197,7 +195,7 @@ describe('fts: exact top-k', () => {
                 const offset = next() < 0.7 ? 0 : Math.floor(next() * 8);
                 const label = `seed ${seed}, ${stage}: "${text}" ${JSON.stringify(filters)} limit ${limit} offset ${offset}`;
                 const full = await engine.full(parsed, filters, limit, offset);
-                const fast = await engine.fast(parsed, filters, limit, offset);
+                const fast = engine.fast ? await engine.fast(parsed, filters, limit, offset) : { rows: [], exact: false };
                 if (fast.exact) {
                     expect(fast.rows, label).to.equal(full);
                     proved += stage === 'written, never folded' ? 0 : 1;
@@ -235,7 +233,9 @@ describe('fts: exact top-k', () => {
         await compare('folded after deletes and updates');
         expect(compared).to.equal(300);
         // After a fold the fast path proves many pages; otherwise it would never be used.
-        flags.note(`seed ${seed}: the fast path proved ${proved} of the ${compared - 50} pages after a fold`);
-        expect(proved, `seed ${seed}`).to.be.above(25);
+        if (engine.fast) {
+            flags.note(`seed ${seed}: the fast path proved ${proved} of the ${compared - 50} pages after a fold`);
+            expect(proved, `seed ${seed}`).to.be.above(25);
+        }
     });
 });
