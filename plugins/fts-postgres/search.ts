@@ -86,11 +86,15 @@ const LEXEME = "(tsvector_to_array(to_tsvector('english_nostop', ?)))[1]";
 // number alone misses a writer that drew a lower number than the build read
 // but committed after it), and those numbered after the build (a restored
 // dump brings another cluster's transaction ids, not its sequence's).
-const CHANGED = `SELECT resource_id FROM resource_search, search_champion_state b
-                 WHERE b.id = 1 AND changed_xid >= pg_snapshot_xmin(b.snap) AND NOT pg_visible_in_snapshot(changed_xid, b.snap)
+// The build's values are scalar subqueries (one-time parameters), so both
+// parts are ranges on their indexes: as a join with the state row, the
+// planner scanned resource_search sequentially.
+const CHANGED = `SELECT resource_id FROM resource_search
+                 WHERE changed_xid >= (SELECT pg_snapshot_xmin(snap) FROM search_champion_state WHERE id = 1)
+                   AND NOT pg_visible_in_snapshot(changed_xid, (SELECT snap FROM search_champion_state WHERE id = 1))
                  UNION
-                 SELECT resource_id FROM resource_search, search_champion_state b
-                 WHERE b.id = 1 AND changed_seq > b.built_seq`;
+                 SELECT resource_id FROM resource_search
+                 WHERE changed_seq > (SELECT built_seq FROM search_champion_state WHERE id = 1)`;
 
 /** The number of documents changed since the champion lists were built. */
 export const CHANGED_COUNT_SQL = `SELECT count(*)::integer AS changed FROM (${CHANGED}) c`;
@@ -132,7 +136,7 @@ const isListable = (term: SearchTerm): term is WordTerm => term.kind === 'word' 
 
 /**
  * The ranking statement: one page of (id, rank, updated, listed, exact) in
- * the shared tie order. With `champions` and one word of the query with a
+ * the shared tie order. With `champions` and a word of the query with a
  * champion list (`listed`), only the candidates of candidatesSql are ranked,
  * and `exact` says whether they prove the page: the page's last document
  * outranks every document that is not a candidate (false: rank every match
@@ -196,12 +200,8 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     // BitmapAnd, it read every match of a frequent word). Otherwise the
     // candidates are every match anyway, read through the GIN index alone.
     const candidates = candidatesSql(query);
-    // Candidates are worth ranking for one listed word. A list's floor is
-    // close to the best impact a word can have (bm25 saturates at 2.2), so
-    // with two or more listed words the page almost never beats the sum of
-    // their floors: such queries rank every match at once.
-    const listable = terms.flatMap(({ term }, i) => (isListable(term) ? [`(s.floor${i} IS NOT NULL)::int`] : []));
-    const listed = listable.length ? `${listable.join(' + ')} = 1` : 'false';
+    const listable = terms.flatMap(({ term }, i) => (isListable(term) ? [`s.floor${i} IS NOT NULL`] : []));
+    const listed = listable.length ? listable.join(' OR ') : 'false';
     // A group of one term whose every match is a candidate: no other document matches.
     const enumerated = query.groups
         .filter((group) => group.length === 1)
