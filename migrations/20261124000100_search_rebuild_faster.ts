@@ -39,7 +39,7 @@ export const FILL_SIDE_TABLE_PARALLEL = `
             ELSE${FILL_SIDE_TABLE}
             END IF;`;
 
-const RANK_CHAMPIONS_BY_NUMBER = `
+export const RANK_CHAMPIONS_BY_NUMBER = `
             -- Compiling this one large query costs more than it saves.
             PERFORM set_config('jit', 'off', true);
             INSERT INTO search_champions (lexeme, resource_id)

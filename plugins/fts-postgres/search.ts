@@ -81,6 +81,28 @@ export const CHAMPION_PAGE_LIMIT = 500;
 
 const LEXEME = "(tsvector_to_array(to_tsvector('english_nostop', ?)))[1]";
 
+// The documents whose text changed since the champion lists were built: those
+// whose last writer is not visible in the snapshot the build read (a change
+// number alone misses a writer that drew a lower number than the build read
+// but committed after it), and those numbered after the build (a restored
+// dump brings another cluster's transaction ids, not its sequence's).
+// The build's values are scalar subqueries (one-time parameters), so both
+// parts are ranges on their indexes: as a join with the state row, the
+// planner scanned resource_search sequentially.
+const CHANGED = `SELECT resource_id FROM resource_search
+                 WHERE changed_xid >= (SELECT pg_snapshot_xmin(snap) FROM search_champion_state WHERE id = 1)
+                   AND NOT pg_visible_in_snapshot(changed_xid, (SELECT snap FROM search_champion_state WHERE id = 1))
+                 UNION
+                 SELECT resource_id FROM resource_search
+                 WHERE changed_seq > (SELECT built_seq FROM search_champion_state WHERE id = 1)`;
+
+/** The number of documents changed since the champion lists were built. */
+export const CHANGED_COUNT_SQL = `SELECT count(*)::integer AS changed FROM (${CHANGED}) c`;
+
+// bm25 scores are rounded to 9 decimals; a candidate proves its place when it
+// beats the bound by more than that rounding and float8's error.
+const BOUND_MARGIN = 1e-8;
+
 /**
  * The documents worth ranking: for each plain word with a champion list, its
  * champions; for any other term, all of its matches (few, or it would have a
@@ -96,23 +118,29 @@ function candidatesSql(query: ParsedQuery): CompiledSql {
                 sql: `SELECT resource_id FROM search_champions WHERE lexeme = ${LEXEME}
                       UNION ALL
                       SELECT d.resource_id FROM resource_search d
-                      WHERE NOT EXISTS (SELECT 1 FROM search_champions c WHERE c.lexeme = ${LEXEME}) AND d.vec @@ ${tsquery.sql}`,
+                      WHERE NOT EXISTS (SELECT 1 FROM search_champion_floors f WHERE f.lexeme = ${LEXEME}) AND d.vec @@ ${tsquery.sql}`,
                 bindings: [term.text, term.text, ...tsquery.bindings]
             };
         }
 
         return { sql: `SELECT d.resource_id FROM resource_search d WHERE d.vec @@ ${tsquery.sql}`, bindings: tsquery.bindings };
     });
-    parts.push({
-        sql: 'SELECT resource_id FROM resource_search WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)',
-        bindings: []
-    });
+    parts.push({ sql: CHANGED, bindings: [] });
     return join(parts, ' UNION ');
 }
 
+type WordTerm = Extract<SearchTerm, { kind: 'word' }>;
+
+/** A plain word: one lexeme, which may have a champion list. */
+const isListable = (term: SearchTerm): term is WordTerm => term.kind === 'word' && !term.prefix;
+
 /**
- * The ranking statement: one page of (id, rank) in the shared tie order.
- * With `champions`, only the candidates of candidatesSql are ranked.
+ * The ranking statement: one page of (id, rank, updated, listed, exact) in
+ * the shared tie order. With `champions` and a word of the query with a
+ * champion list (`listed`), only the candidates of candidatesSql are ranked,
+ * and `exact` says whether they prove the page: the page's last document
+ * outranks every document that is not a candidate (false: rank every match
+ * instead). Otherwise every match is ranked and `exact` is true.
  */
 export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number, champions = false): CompiledSql {
 
@@ -123,17 +151,23 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     const terms = positiveTerms(query).map((term) => ({ term, tsquery: termQuery(term) }));
     const idf: CompiledSql[] = terms.map(({ term, tsquery }, i) => {
 
-        const df = term.kind === 'word' && !term.prefix ?
+        const df = isListable(term) ?
             { sql: `coalesce((SELECT ndoc FROM search_lexeme_stats WHERE lexeme = ${LEXEME}), 0)`, bindings: [term.text] } :
             { sql: `(SELECT count(*) FROM resource_search d WHERE d.vec @@ ${tsquery.sql})`, bindings: tsquery.bindings };
         return { sql: `greatest(ln((c.n - ${df.sql}::float8 + 0.5) / (${df.sql}::float8 + 0.5)), 1e-6) AS idf${i}`, bindings: [...df.bindings, ...df.bindings] };
     });
+    // The floor of each plain word's champion list (NULL: the word has none).
+    const floors: CompiledSql[] = champions ?
+        terms.map(({ term }, i) => (isListable(term) ?
+            { sql: `(SELECT floor FROM search_champion_floors WHERE lexeme = ${LEXEME}) AS floor${i}`, bindings: [term.text] } :
+            { sql: `NULL::float8 AS floor${i}`, bindings: [] })) :
+        [];
     const tf = terms.map(({ tsquery }, i) => ({
         sql: `round(ts_rank_cd('{0.1,0.2,0.5,1.0}', rs.vec, ${tsquery.sql}, 0)::float8 * 10) AS tf${i}`,
         bindings: tsquery.bindings
     }));
     const score = terms.map((_, i) => `s.idf${i} * (f.tf${i} * 2.2) / (f.tf${i} + 1.2 * (0.25 + 0.75 * rs.doc_len / s.avgdl))`).join(' + ');
-    const stats = join(idf, ', ');
+    const stats = join([...idf, ...floors], ', ');
     const tfs = join(tf, ', ');
     const tsquery = compileTsquery(query);
     const filter = filterSql(filters);
@@ -152,11 +186,11 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
               WHERE ${condition.sql}rs.vec @@ ${tsquery.sql}${filter.sql}`,
         bindings: [...tfs.bindings, ...condition.bindings, ...tsquery.bindings, ...filter.bindings]
     });
-    const order = 'ORDER BY rank DESC, updated DESC, id ASC LIMIT ? OFFSET ?';
+    const order = 'ORDER BY rank DESC, updated DESC, id ASC';
 
     if (!champions) {
         const all = ranked('resource_search rs', { sql: '', bindings: [] });
-        return { sql: `${corpus} SELECT * FROM (${all.sql}) ranked ${order}`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
+        return { sql: `${corpus} SELECT *, false AS listed, true AS exact FROM (${all.sql}) ranked ${order} LIMIT ? OFFSET ?`, bindings: [...stats.bindings, ...all.bindings, limit, offset] };
     }
 
     // Two branches behind one-time filters, so exactly one runs and each
@@ -166,10 +200,20 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     // BitmapAnd, it read every match of a frequent word). Otherwise the
     // candidates are every match anyway, read through the GIN index alone.
     const candidates = candidatesSql(query);
-    const words = positiveTerms(query).filter((term) => term.kind === 'word' && !term.prefix);
-    const listed = words.length ?
-        { sql: `EXISTS (SELECT 1 FROM search_champions WHERE lexeme IN (${words.map(() => LEXEME).join(', ')}))`, bindings: words.map((term) => (term as { text: string }).text) } :
-        { sql: 'false', bindings: [] };
+    const listable = terms.flatMap(({ term }, i) => (isListable(term) ? [`s.floor${i} IS NOT NULL`] : []));
+    const listed = listable.length ? listable.join(' OR ') : 'false';
+    // A group of one term whose every match is a candidate: no other document matches.
+    const enumerated = query.groups
+        .filter((group) => group.length === 1)
+        .map((group) => terms.findIndex(({ term }) => term === group[0]))
+        .map((i) => (isListable(terms[i]!.term) ? `s.floor${i} IS NULL` : 'true'));
+    // The best score a document outside the candidates can have: each listed
+    // word's floor at its idf, the impacts rescaled for the average length's
+    // change since the build (a longer average raises every length factor,
+    // by at most the ratio; a shorter one lowers them).
+    const bound = terms
+        .map(({ term }, i) => (isListable(term) ? `coalesce(s.idf${i} * s.floor${i}, 0)` : '0'))
+        .join(' + ');
     const byKey = ranked(
         '(SELECT * FROM resource_search WHERE resource_id = ANY((SELECT ids FROM cand)::uuid[]) OFFSET 0) rs',
         { sql: '(SELECT listed FROM cand) AND ', bindings: [] });
@@ -177,14 +221,21 @@ export function rankSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     return {
         sql: `${corpus}, cand AS MATERIALIZED (
                 -- The candidates are gathered only when they will be used.
-                SELECT l.listed, CASE WHEN l.listed THEN (SELECT array_agg(DISTINCT resource_id) FROM (${candidates.sql}) u) END AS ids
-                FROM (SELECT ${listed.sql} AS listed) l
+                SELECT l.listed, l.enumerated, l.bound, CASE WHEN l.listed THEN (SELECT array_agg(DISTINCT resource_id) FROM (${candidates.sql}) u) END AS ids
+                FROM (
+                    SELECT ${listed} AS listed, ${enumerated.length ? enumerated.join(' OR ') : 'false'} AS enumerated,
+                           (${bound}) * greatest(1, s.avgdl / coalesce((SELECT avgdl FROM search_champion_state WHERE id = 1), s.avgdl)) AS bound
+                    FROM stats s
+                ) l
+            ), top AS MATERIALIZED (
+                SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order} LIMIT ?
             )
-            SELECT * FROM (${byKey.sql} UNION ALL ${byIndex.sql}) ranked ${order}`,
-        bindings: [...stats.bindings, ...candidates.bindings, ...listed.bindings, ...byKey.bindings, ...byIndex.bindings, limit, offset]
+            SELECT top.*, c.listed, (NOT c.listed OR c.enumerated
+                           OR ((SELECT count(*) FROM top) = ? AND (SELECT min(rank) FROM top) > c.bound * (1 + 1e-12) + ${BOUND_MARGIN})) AS exact
+            FROM top CROSS JOIN cand c ${order} OFFSET ?`,
+        bindings: [...stats.bindings, ...candidates.bindings, ...byKey.bindings, ...byIndex.bindings, offset + limit, offset + limit, offset]
     };
 }
-
 
 /**
  * The number of matches; with `upTo`, exact up to it and otherwise upTo + 1
@@ -233,11 +284,12 @@ export function pageSql(query: ParsedQuery, filters: SearchFilters, limit: numbe
     return {
         sql: `
             WITH page AS (${rank.sql})
-            SELECT page.rank AS search_rank, ${rowOf(columns)},
-                   ts_headline('english_nostop', concat_ws(E'\\n', r.title, r.description,
+            SELECT page.rank AS search_rank, page.exact AS search_exact, ${rowOf(columns)},
+                   -- A page the candidates cannot prove is ranked again over every match.
+                   CASE WHEN page.exact THEN ts_headline('english_nostop', concat_ws(E'\\n', r.title, r.description,
                        (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(
                            CASE WHEN jsonb_typeof(r.subject) = 'array' THEN r.subject ELSE '[]'::jsonb END))),
-                       ${tsquery.sql}, ?) AS search_snippet
+                       ${tsquery.sql}, ?) END AS search_snippet
             FROM page JOIN resources r ON r.id = page.id
             ORDER BY page.rank DESC, page.updated DESC, page.id ASC`,
         bindings: [...rank.bindings, ...tsquery.bindings, HEADLINE_OPTIONS]
@@ -264,14 +316,14 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
             // remain past the page: countUpTo is far above the deepest champion page.
             const [paged, total] = await Promise.all([knex.raw(page.sql, page.bindings), count(query, filters, countUpTo ?? undefined)]);
             let rows: Array<Record<string, unknown>> = paged.rows;
-            if (champions && rows.length < limit && total > offset + rows.length) {
-                // The candidates ran out before the page was full (filters, or
-                // common words rarely found together): rank every match.
+            if (champions && (rows.length ? !rows[0]!.search_exact : total > offset)) {
+                // The candidates do not prove the page (filters, common words
+                // rarely found together, a page past them): rank every match.
                 const full = pageSql(query, filters, limit, offset, false, columns);
                 rows = (await knex.raw(full.sql, full.bindings)).rows;
             }
 
-            const hits = rows.map(({ search_rank: rank, search_snippet: snippet, ...row }): PageHit =>
+            const hits = rows.map(({ search_rank: rank, search_exact: _exact, search_snippet: snippet, ...row }): PageHit =>
                 ({ row: row as PageHit['row'], rank: Number(rank), snippet: String(snippet ?? '') }));
             return { total, hits };
         },
@@ -304,11 +356,9 @@ export function createPostgresSearchBackend(knex: Knex): SearchBackend {
  */
 export async function refreshChampionsIfStale(knex: Knex, threshold: number): Promise<number | null> {
 
-    const { rows } = await knex.raw(`
-        SELECT count(*)::integer AS changed FROM resource_search
-        WHERE changed_seq > (SELECT coalesce(max(built_seq), 0) FROM search_champion_state)`);
+    const { rows } = await knex.raw(`SELECT (${CHANGED_COUNT_SQL}) AS changed, EXISTS (SELECT 1 FROM search_champion_state) AS built`);
     const changed: number = rows[0].changed;
-    if (changed < threshold) {
+    if (changed < threshold && rows[0].built) {
         return null;
     }
 

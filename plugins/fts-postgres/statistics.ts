@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 
 /** The tables the ranking statements read, whose statistics shape their plans. */
-export const SEARCH_PLANNED_TABLES = ['resource_search', 'search_lexeme_shards', 'search_champions'] as const;
+export const SEARCH_PLANNED_TABLES = ['resource_search', 'search_lexeme_shards', 'search_champions', 'search_champion_floors'] as const;
 
 export interface AnalyzeThreshold {
     /** Rows changed since the last analyze, at least… */

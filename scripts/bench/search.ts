@@ -33,7 +33,7 @@ import type { DatabaseEngine } from '../../server/db/types';
 import { createServer } from '../../server/index';
 import { parseQuery, type ParsedQuery } from '../../server/search/query';
 import { EXACT_TOTAL_UP_TO } from '../../server/search/service';
-import type { SearchFilters } from '../../server/search/types';
+import type { SearchBackend, SearchFilters } from '../../server/search/types';
 import { ensurePostgresDatabase } from '../../test/helpers/database';
 import { benchmarkQueries, createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
 import { positiveInteger } from './options';
@@ -45,9 +45,26 @@ interface CompiledSql {
     bindings: Knex.RawBinding[];
 }
 
-interface SqlBuilder {
+/** What differs between the dialects, in one place: the rest of the benchmark asks this. */
+interface BenchDialect {
+    /** The library's database for one size: as given, or with the size appended when several sizes run. */
+    url(size: number): string;
+    /** Creates the database when the engine needs one (PostgreSQL). */
+    prepare(url: string): Promise<void>;
+    /** How the library's database is named in the output. */
+    describe(url: string): string;
+    /** Refreshes the planner statistics after a bulk load. */
+    analyze: string;
+    /** Folds the changes into the top-k lists, as the upkeep does on its first round; returns a line to print, if any. */
+    fold(engine: DatabaseEngine): Promise<string | null>;
+    backend(knex: Knex): SearchBackend;
+    /** The ranking alone, as the plugin runs it for one page. */
+    ranking(knex: Knex): (query: ParsedQuery) => Promise<unknown>;
     countSql(query: ParsedQuery, filters: SearchFilters): CompiledSql;
-    rankSql(query: ParsedQuery, filters: SearchFilters, limit: number, offset: number): CompiledSql;
+    /** The rows of a raw result. */
+    rows(result: any): Array<Record<string, unknown>>;
+    /** How the queries' first pages were ranked (null: every match, always). */
+    paths(knex: Knex, queries: ParsedQuery[]): Promise<string | null>;
 }
 
 const rootDir = Path.resolve(__dirname, '../..');
@@ -77,6 +94,89 @@ if (new Set(SIZES).size !== SIZES.length) {
 const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PAGE = 25;
 const CONCURRENCY = 8;
+
+const dialects: Record<Dialect, BenchDialect> = {
+    sqlite: {
+        url(size) {
+
+            const file = Path.resolve(rootDir, args['sqlite-file']!);
+            // data/bench/search-100k.db → data/bench/search-300000.db
+            return `sqlite:${SIZES.length > 1 ? file.replace(/(-\d+k)?(\.db)?$/, `-${size}.db`) : file}`;
+        },
+        prepare: async () => {},
+        describe: (url) => url,
+        analyze: 'ANALYZE',
+        fold: async () => null,
+        backend: FtsSqlite.createSqliteSearchBackend,
+        ranking: (knex) => async (query) => {
+
+            // One statement: every match ranked inside FTS5, the page in tie order, the total.
+            const rank = FtsSqlite.rankSql(query, {}, PAGE, 0);
+            return await knex.raw(rank.sql, rank.bindings);
+        },
+        countSql: FtsSqlite.countSql,
+        rows: (result) => result,
+        paths: async () => null
+    },
+    postgres: {
+        url(size) {
+
+            const url = new URL(args['postgres-url']!);
+            if (SIZES.length > 1) {
+                url.pathname = `${url.pathname}_${size}`;
+            }
+
+            return url.toString();
+        },
+        prepare: async (url) => {
+
+            await ensurePostgresDatabase(url);
+        },
+        describe: (url) => new URL(url).pathname.slice(1),
+        analyze: 'VACUUM ANALYZE',
+        async fold(engine) {
+
+            // A running server rebuilds the champion lists on its first upkeep
+            // round after start; measure the state it serves from.
+            const started = performance.now();
+            const changed = await FtsPostgres.refreshChampionsIfStale(engine.knex, 1);
+            if (changed === null) {
+                return null;
+            }
+
+            await engine.knex.raw('ANALYZE search_champions, search_champion_floors');
+            return `champion lists rebuilt for ${changed} changed documents in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        },
+        backend: FtsPostgres.createPostgresSearchBackend,
+        ranking: (knex) => async (query) => {
+
+            // The champion-list ranking and the count side by side, then the
+            // full ranking when the candidates do not prove the page, as the plugin does.
+            const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
+            const count = FtsPostgres.countSql(query, {}, EXACT_TOTAL_UP_TO);
+            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
+            if (ranked.rows.length ? !ranked.rows[0].exact : Number(counted.rows[0].total) > 0) {
+                const full = FtsPostgres.rankSql(query, {}, PAGE, 0);
+                await knex.raw(full.sql, full.bindings);
+            }
+        },
+        countSql: FtsPostgres.countSql,
+        rows: (result) => result.rows,
+        async paths(knex, queries) {
+
+            let proved = 0;
+            let again = 0;
+            for (const query of queries) {
+                const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
+                const [row] = (await knex.raw(rank.sql, rank.bindings)).rows;
+                proved += row?.listed && row.exact ? 1 : 0;
+                again += row?.listed && !row.exact ? 1 : 0;
+            }
+
+            return `first pages proved by a champion list: ${proved} of ${queries.length}; ranked over every match after the list could not prove them: ${again}; the others ranked over every match at once`;
+        }
+    }
+};
 
 function log(message: string): void {
 
@@ -135,11 +235,19 @@ async function libraryReady(engine: DatabaseEngine, size: number): Promise<boole
     return Number(count) === size;
 }
 
-async function buildLibrary(engine: DatabaseEngine, size: number): Promise<void> {
+async function fold(dialect: BenchDialect, engine: DatabaseEngine): Promise<void> {
+
+    const done = await dialect.fold(engine);
+    if (done) {
+        log(`  ${done}`);
+    }
+}
+
+async function buildLibrary(dialect: BenchDialect, engine: DatabaseEngine, size: number): Promise<void> {
 
     if (await libraryReady(engine, size)) {
         log(`  reusing the library of ${size} resources`);
-        await currentChampions(engine);
+        await fold(dialect, engine);
         return;
     }
 
@@ -154,103 +262,39 @@ async function buildLibrary(engine: DatabaseEngine, size: number): Promise<void>
             log(`  ${inserted}/${size} resources (${((performance.now() - started) / 1000).toFixed(0)} s)`);
         }
     });
-    await engine.knex.raw(engine.type === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
+    await engine.knex.raw(dialect.analyze);
     log(`  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    await currentChampions(engine);
-}
-
-// A running server rebuilds the champion lists on its first maintenance tick
-// after start; measure the state it serves from, not the minute before.
-async function currentChampions(engine: DatabaseEngine): Promise<void> {
-
-    if (engine.type !== 'postgres') {
-        return;
-    }
-
-    const started = performance.now();
-    const changed = await FtsPostgres.refreshChampionsIfStale(engine.knex, 1);
-    if (changed !== null) {
-        await engine.knex.raw('ANALYZE search_champions');
-        log(`  champion lists rebuilt for ${changed} changed documents in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    }
-}
-
-function rawRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
-
-    // The backend's page(): exactly the statements the plugin sends through
-    // the driver for one page (plus the fallback ranking when champion lists
-    // run short), without HTTP, validation or shaping the results.
-    const backend = dialect === 'postgres' ? FtsPostgres.createPostgresSearchBackend(knex) : FtsSqlite.createSqliteSearchBackend(knex);
-    return async (query) => await backend.page(query, {}, PAGE, 0, EXACT_TOTAL_UP_TO);
-}
-
-function rankingRunner(dialect: Dialect, knex: Knex): (query: ParsedQuery) => Promise<unknown> {
-
-    // Ranking alone: on PostgreSQL the champion-list ranking and the count
-    // side by side, then the full ranking when the candidates ran short, as
-    // the plugin does; on SQLite one statement.
-    if (dialect === 'postgres') {
-        return async (query) => {
-
-            const rank = FtsPostgres.rankSql(query, {}, PAGE, 0, true);
-            const count = FtsPostgres.countSql(query, {}, EXACT_TOTAL_UP_TO);
-            const [ranked, counted] = await Promise.all([knex.raw(rank.sql, rank.bindings), knex.raw(count.sql, count.bindings)]);
-            if (ranked.rows.length < PAGE && Number(counted.rows[0].total) > ranked.rows.length) {
-                const full = FtsPostgres.rankSql(query, {}, PAGE, 0);
-                await knex.raw(full.sql, full.bindings);
-            }
-        };
-    }
-
-    return async (query) => {
-
-        const rank = FtsSqlite.rankSql(query, {}, PAGE, 0);
-        return await knex.raw(rank.sql, rank.bindings);
-    };
+    await fold(dialect, engine);
 }
 
 const fmt = (ms: number) => ms.toFixed(2).padStart(8);
-
-/** The library's database for one size: as given, or with the size appended when several sizes run. */
-function urlFor(dialect: Dialect, size: number): string {
-
-    if (dialect === 'sqlite') {
-        const file = Path.resolve(rootDir, args['sqlite-file']!);
-        // data/bench/search-100k.db → data/bench/search-300000.db
-        return `sqlite:${SIZES.length > 1 ? file.replace(/(-\d+k)?(\.db)?$/, `-${size}.db`) : file}`;
-    }
-
-    const url = new URL(args['postgres-url']!);
-    if (SIZES.length > 1) {
-        url.pathname = `${url.pathname}_${size}`;
-    }
-
-    return url.toString();
-}
 
 function peakRssMb(): string {
 
     return (process.resourceUsage().maxRSS / 1024).toFixed(0);
 }
 
-async function benchDialect(dialect: Dialect, size: number): Promise<Record<string, Figures>> {
+async function benchDialect(name: Dialect, size: number): Promise<Record<string, Figures>> {
 
-    const url = urlFor(dialect, size);
-    log(`\n== ${dialect}, ${size} resources (${dialect === 'sqlite' ? url : new URL(url).pathname.slice(1)}) ==`);
-    if (dialect === 'postgres') {
-        await ensurePostgresDatabase(url);
-    }
+    const dialect = dialects[name];
+    const url = dialect.url(size);
+    log(`\n== ${name}, ${size} resources (${dialect.describe(url)}) ==`);
+    await dialect.prepare(url);
 
     const engine = createDatabaseEngine(url, { min: 0, max: 10 });
-    await buildLibrary(engine, size);
+    await buildLibrary(dialect, engine, size);
 
     const queries = benchmarkQueries(createCorpus().vocabulary).map((text) => ({ text, parsed: parseQuery(text) }));
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: '0', AUTO_MIGRATE: '0', DB_POOL_MAX: '10' }, rootDir);
     const server = await createServer(config);
     await server.initialize();
 
-    const raw = rawRunner(dialect, engine.knex);
-    const ranking = rankingRunner(dialect, engine.knex);
+    // The backend's page(): exactly the statements the plugin sends through
+    // the driver for one page (plus the full ranking when the fast path
+    // cannot prove it), without HTTP, validation or shaping the results.
+    const backend = dialect.backend(engine.knex);
+    const raw = async (query: ParsedQuery) => await backend.page(query, {}, PAGE, 0, EXACT_TOTAL_UP_TO);
+    const ranking = dialect.ranking(engine.knex);
     const api = async (text: string) => {
 
         const res = await server.inject(`/search?q=${encodeURIComponent(text)}&limit=${PAGE}`);
@@ -291,15 +335,15 @@ async function benchDialect(dialect: Dialect, size: number): Promise<Record<stri
         }
     }
 
-    const builder: SqlBuilder = dialect === 'postgres' ? FtsPostgres : FtsSqlite;
     let hits = 0;
     for (const query of queries) {
-        const count = builder.countSql(query.parsed, {});
-        const result = await engine.knex.raw(count.sql, count.bindings);
-        hits += Number((dialect === 'postgres' ? result.rows : result)[0].total);
+        const count = dialect.countSql(query.parsed, {});
+        hits += Number(dialect.rows(await engine.knex.raw(count.sql, count.bindings))[0]!.total);
     }
 
+    const paths = await dialect.paths(engine.knex, queries.map((query) => query.parsed));
     log(`  ${queries.length} queries × ${ROUNDS} rounds, LIMIT ${PAGE}; mean hits per query ${(hits / queries.length).toFixed(0)}`);
+    log(`  ${paths ?? 'every page ranked over every match'}`);
     log('                          p50 ms   p95 ms   req/s');
     for (const concurrency of [1, CONCURRENCY]) {
         const labels: Record<Kind, string> = { ranking: 'ranking only', raw: 'raw SQL', api: 'GET /search' };
@@ -323,15 +367,15 @@ async function benchDialect(dialect: Dialect, size: number): Promise<Record<stri
 
 async function main(): Promise<void> {
 
-    const dialects: Dialect[] = args.dialect === 'both' ? ['sqlite', 'postgres'] : [args.dialect as Dialect];
-    for (const dialect of dialects) {
-        if (dialect !== 'sqlite' && dialect !== 'postgres') {
+    const chosen = args.dialect === 'both' ? Object.keys(dialects) : [args.dialect!];
+    for (const dialect of chosen) {
+        if (!Object.hasOwn(dialects, dialect)) {
             throw new Error(`--dialect must be sqlite, postgres or both (got ${dialect})`);
         }
 
         const bySize = new Map<number, Record<string, Figures>>();
         for (const size of SIZES) {
-            bySize.set(size, await benchDialect(dialect, size));
+            bySize.set(size, await benchDialect(dialect as Dialect, size));
         }
 
         const [first, ...later] = SIZES;

@@ -41,8 +41,9 @@ export const derivedSearchStorage: Record<DatabaseType, DerivedSearchStorage> = 
     postgres: {
         // The ranking side table and the bm25 statistics (migration 20261123000300,
         // sharded by 20261204100200; search_lexeme_stats and search_corpus_stats
-        // are views of their sums) and the champion lists (migration 20261123000400).
-        tables: ['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_champions', 'search_champion_state'],
+        // are views of their sums) and the champion lists with their floors
+        // (migrations 20261123000400, 20261204100300).
+        tables: ['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_champions', 'search_champion_floors', 'search_champion_state'],
         columns: [{ table: 'resources', column: 'search_vector' }],
         rowTriggers: ['resources_search_vector_trigger'],
         // The side table, statistics and champion lists are kept by statement
@@ -97,7 +98,12 @@ async function rebuildPostgres(knex: Knex, options: RebuildOptions): Promise<voi
         [['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_lexeme_stats', 'search_corpus_stats']]);
         await trx.raw(`ANALYZE ${analyzed[0].tables}`);
         await trx.raw('SELECT search_champions_refresh()');
-        await trx.raw('ANALYZE search_champions');
+        // (The floors exist from migration 20261204100300 on.)
+        const { rows: lists } = await trx.raw(`
+            SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS tables FROM pg_tables
+            WHERE schemaname = current_schema() AND tablename = ANY(?)`,
+        [['search_champions', 'search_champion_floors']]);
+        await trx.raw(`ANALYZE ${lists[0].tables}`);
     });
 }
 

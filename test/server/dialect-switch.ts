@@ -17,13 +17,6 @@ const SCANNED = ['server', 'plugins', 'scripts'];
 // Where dialect branches belong: each of these is one dialect's implementation.
 const DIALECT_MODULE = /(^|\/)(dialects|fts-postgres|fts-sqlite)\/|(^|\/)(postgres|sqlite)[^/]*\.ts$/;
 
-// Owned by another branch in session 10 (the migrator and topk helpers
-// convert them): remove each entry when its branch has landed. The test fails
-// for an entry that no longer has a branch, so the list only shrinks.
-const TEMPORARILY_ALLOWED = new Set([
-    'scripts/bench/search.ts'
-]);
-
 const TYPE = `['"](?:postgres|postgresql|sqlite|sqlite3|pg)['"]`;
 const DIALECT_BRANCHES: RegExp[] = [
     new RegExp(`(?:===|!==|==|!=)\\s*${TYPE}`),
@@ -105,10 +98,7 @@ describe('dialect switch', () => {
     it('finds no dialect-type comparison in server, plugins or scripts outside the dialect modules', () => {
 
         const found = scan();
-        const unexpected = [...found].filter(([file]) => !TEMPORARILY_ALLOWED.has(file)).flatMap(([file, lines]) => lines.map((line) => `${file}:${line}`));
+        const unexpected = [...found].flatMap(([file, lines]) => lines.map((line) => `${file}:${line}`));
         expect(unexpected, 'choose the implementation once per feature: the dialect object, forDialect()/onDatabase() or a function of server/db/url.ts').to.equal([]);
-
-        const stale = [...TEMPORARILY_ALLOWED].filter((file) => !found.has(file));
-        expect(stale, 'these files have no dialect branch any more: remove them from TEMPORARILY_ALLOWED').to.equal([]);
     });
 });
