@@ -247,7 +247,8 @@ describe('fts: concurrent writers', () => {
             const { rows: [row] } = await knex.raw('SELECT id, ndocs::integer AS ndocs, total_len::integer AS total_len FROM search_corpus_stats');
             expect(row).to.equal({ id: 1, ...expected.corpus });
             expect(await maintained(knex)).to.equal(expected);
-            expect(await Promise.all(QUERIES.map(search))).to.equal(before);
+            // (No search here: with later migrations rolled back too, the
+            // server refuses to serve a schema that is not up to date.)
 
             // With one corpus row, a second writer waits for the first one's commit.
             const open = await knex.transaction();
