@@ -61,7 +61,13 @@ export const plugin: Plugin<MonitoringOptions> = {
         const engine = server.db;
         const settings = config.monitoring;
 
-        const queries = new QueryMonitor(engine.knex, {
+        // Told of checkouts by the pool monitor and of statements by the query
+        // monitor: one set of pool and knex listeners on the request path.
+        const holds: ConnectionHolds = new ConnectionHolds(engine.knex.client.pool as TarnPool,
+            (query): Request | null => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+
+        const queries: QueryMonitor = new QueryMonitor(engine.knex, {
+            statements: holds,
             attribution: settings.queryAttribution,
             slowQueryMs: config.slowQueryMs,
             slowLogSize: settings.slowLogSize,
@@ -73,7 +79,7 @@ export const plugin: Plugin<MonitoringOptions> = {
         });
 
         const probe = probeFor(engine);
-        const metrics = new MonitoringMetrics(probe);
+        const metrics = new MonitoringMetrics(probe, settings.instanceName);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
             settings: engine.pool,
             warnPercent: settings.poolWarnPercent,
@@ -85,11 +91,12 @@ export const plugin: Plugin<MonitoringOptions> = {
                     ...pressure
                 });
             },
-            onAcquire: (ms) => metrics.observeAcquire(ms)
-        });
+            onAcquire(ms, resource, now) {
 
-        const holds = new ConnectionHolds(engine.knex.client.pool as TarnPool, engine.knex,
-            (query) => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+                metrics.observeAcquire(ms);
+                holds.acquired(resource, ms, now);
+            }
+        });
 
         const statsEngine = statsEngineFor(engine, config);
         const status = new DatabaseStatus({
@@ -122,9 +129,11 @@ export const plugin: Plugin<MonitoringOptions> = {
         const history = new MetricsHistory();
         server.events.on('response', (request: Request) => {
 
-            queries.complete(request);
-            history.record(request);
-            metrics.observeRequest(routeOf(request), (request.info.completed || request.info.responded || Date.now()) - request.info.received);
+            const route = routeOf(request);
+            const ms = (request.info.completed || request.info.responded || Date.now()) - request.info.received;
+            queries.complete(request, route);
+            history.record(route, ms);
+            metrics.observeRequest(route, ms);
         });
 
         // The charts' samples: one timer per instance, off the request path.
