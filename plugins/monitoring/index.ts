@@ -7,10 +7,13 @@ import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { createDatabaseEngine } from '../../server/db/engine';
 import { originOf } from '../../server/db/scope';
+import { databaseKey } from '../../server/db/url';
 import type { DatabaseEngine } from '../../server/db/types';
 import { DatabaseAdvisor } from './advisor';
 import { ADVISOR_PANEL } from './advisor-panel';
 import { advisorRoutes } from './advisor-routes';
+import { IntegrityChecks } from './integrity-checks';
+import { integrityRoutes } from './integrity-routes';
 import { chartsRoutes, CHARTS_PANEL } from './charts';
 import { ConnectionHolds } from './connection-holds';
 import { DatabaseStatus, probeFor } from './database-status';
@@ -55,7 +58,7 @@ function statsEngineFor(engine: DatabaseEngine, config: Config): DatabaseEngine 
 
 export const plugin: Plugin<MonitoringOptions> = {
     name: 'monitoring',
-    dependencies: ['db-engine'],
+    dependencies: ['db-engine', 'jobs'],
     register(server, { config }) {
 
         const engine = server.db;
@@ -106,12 +109,16 @@ export const plugin: Plugin<MonitoringOptions> = {
             statsKnex: statsEngine?.knex ?? engine.knex,
             errorCount: (code) => queries.errorCount(code)
         });
+        // Long checks get a connection of their own, so the figures above keep coming.
+        const integrityChecks = engine.type === 'sqlite'
+            ? new IntegrityChecks(server.jobs, databaseKey(config.database.url, config.rootDir),
+                () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {}, shared: true }))
+            : null;
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,
             appKnex: engine.knex,
             applicationName: config.pool.applicationName ?? 'neo-alexandria',
-            // Long checks get a connection of their own, so the figures above keep coming.
-            openEngine: () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {} })
+            integrityChecks
         });
 
         if (queries.tracksAsyncContext) {
@@ -175,6 +182,7 @@ export const plugin: Plugin<MonitoringOptions> = {
             ...monitoringRoutes({ status, queries, metrics, holds, metricsPublic: settings.metricsPublic }),
             ...panelRoutes(status, queries, holds),
             ...advisorRoutes(advisor),
+            ...integrityRoutes(integrityChecks),
             ...chartsRoutes(history)
         ]);
 
