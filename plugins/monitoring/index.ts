@@ -22,6 +22,7 @@ import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
 import { PoolMonitor, type TarnPool } from './pool-monitor';
 import { QueryMonitor, routeOf } from './query-monitor';
+import { commentRoutes } from './route-comments';
 import { monitoringRoutes } from './routes';
 
 export type { DatabaseReport } from './database-status';
@@ -133,6 +134,10 @@ export const plugin: Plugin<MonitoringOptions> = {
             }, { before: ['hapi-pino'] });
         }
 
+        // PostgreSQL shows each session's last statement: the route's name
+        // in it tells the advisor which route a session belongs to.
+        const uncomment = engine.type === 'postgres' ? commentRoutes(engine.knex) : null;
+
         const history = new MetricsHistory();
         server.events.on('response', (request: Request) => {
 
@@ -172,6 +177,7 @@ export const plugin: Plugin<MonitoringOptions> = {
 
         server.ext('onPostStop', async () => {
 
+            uncomment?.();
             queries.detach();
             pool.detach();
             holds.detach();
