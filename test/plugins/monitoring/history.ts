@@ -18,6 +18,7 @@ const report = (inUse: number, extra: Partial<DatabaseReport> = {}): DatabaseRep
     version: '15',
     target: 'x',
     sampled_at: '',
+    stats_age_s: 0,
     pool: { in_use: inUse, waiting: 0, acquire: { p95_ms: 1.5 } } as any,
     postgres: { transactions_per_second: 12.5, cache_hit_ratio: 0.99 },
     ...extra
