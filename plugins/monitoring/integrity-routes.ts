@@ -11,7 +11,7 @@ import { ADMIN_STRATEGY, adminCredentials } from '../../server/auth';
 import { documented } from '../../server/openapi';
 import { advisorBoom } from './advisor';
 import type { IntegrityChecks, IntegrityMode } from './integrity-checks';
-import { integrityCheckJobSchema, integrityCheckStartedSchema } from './response-schemas';
+import { integrityCheckJobSchema } from './response-schemas';
 
 export const POSTGRES_NO_INTEGRITY_CHECK = 'Integrity checks (PRAGMA quick_check / integrity_check) are SQLite\'s. On PostgreSQL, check indexes and heap pages with the amcheck extension (pg_amcheck), and enable data checksums (initdb --data-checksums) to catch corrupted pages as they are read.';
 
@@ -25,7 +25,7 @@ export function integrityRoutes(checks: IntegrityChecks | null): ServerRoute[] {
                 tags: ['api', 'monitoring'],
                 description: 'Start a SQLite integrity check as a job (202 with the job to poll; admin token, confirm must be true). 400 on PostgreSQL.',
                 auth: ADMIN_STRATEGY,
-                plugins: documented({ responses: { 202: { description: 'The check started (poll GET /monitoring/integrity-checks/{id})', schema: integrityCheckStartedSchema } }, errors: [409] }),
+                plugins: documented({ responses: { 202: { description: 'The check started (poll GET /monitoring/integrity-checks/{id})', schema: integrityCheckJobSchema } }, errors: [409] }),
                 validate: {
                     payload: Joi.object({
                         mode: Joi.string().valid('quick', 'full').default('quick').description('quick: PRAGMA quick_check; full: PRAGMA integrity_check (slower)'),
@@ -42,7 +42,7 @@ export function integrityRoutes(checks: IntegrityChecks | null): ServerRoute[] {
                     try {
                         const job = await checks.start(mode);
                         request.log(['audit', 'advisor', 'info'], { msg: `Integrity check (${mode}) started as job ${job.id}`, action: 'integrity-check', by: adminCredentials(request)?.via === 'session' ? 'console session' : 'admin token' });
-                        return h.response({ job }).code(202).header('cache-control', 'no-store');
+                        return h.response(job).code(202).header('cache-control', 'no-store');
                     }
                     catch (error) {
                         throw advisorBoom(error);

@@ -158,7 +158,3 @@ export const integrityCheckJobSchema = responseObject('IntegrityCheckJob', {
     started_at: timestamp,
     finished_at: timestamp.allow(null)
 });
-
-export const integrityCheckStartedSchema = responseObject('IntegrityCheckStarted', {
-    job: integrityCheckJobSchema
-});

@@ -153,7 +153,7 @@ describe('contract: real responses match /openapi.json', () => {
         }
         else {
             const check = await call('POST', '/monitoring/integrity-checks', 202, { mode: 'quick', confirm: true });
-            const checked = await finished(`/monitoring/integrity-checks/${check.job.id}`, (job) => job.state !== 'running');
+            const checked = await finished(`/monitoring/integrity-checks/${check.id}`, (job) => job.state !== 'running');
             expect(checked.verdict).to.equal('ok');
         }
 
@@ -245,7 +245,7 @@ describe('contract: real responses match /openapi.json', () => {
                 return res.result as Record<string, any>;
             };
 
-            const { job } = await inject('POST', '/monitoring/integrity-checks', 202, { mode: 'full', confirm: true });
+            const job = await inject('POST', '/monitoring/integrity-checks', 202, { mode: 'full', confirm: true });
             for (;;) {
                 const body = await inject('GET', `/monitoring/integrity-checks/${job.id}`, 200);
                 if (body.state !== 'running') {

@@ -50,7 +50,7 @@ describe('monitoring: integrity checks as jobs', () => {
         for (const mode of ['quick', 'full']) {
             const res = await start({ mode, confirm: true });
             expect(res.statusCode, res.payload).to.equal(202);
-            const { job } = res.result as { job: Record<string, any> };
+            const job = res.result as Record<string, any>;
             expect(job.mode).to.equal(mode);
             // A row of the jobs table, like a backup's: any instance can read it.
             const [row] = await t.server.knex('ops_jobs').where({ id: job.id });
@@ -110,7 +110,7 @@ describe('monitoring: integrity checks as jobs', () => {
 
             const res = await damaged.server.inject({ method: 'POST', url: '/monitoring/integrity-checks', headers: adminHeaders, payload: { mode: 'full', confirm: true } });
             expect(res.statusCode, res.payload).to.equal(202);
-            const id = (res.result as { job: { id: string } }).job.id;
+            const id = (res.result as { id: string }).id;
             return await eventually(async () => {
 
                 const job = (await damaged.server.inject({ url: `/monitoring/integrity-checks/${id}`, headers: adminHeaders })).result as Record<string, any>;
