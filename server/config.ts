@@ -2,6 +2,7 @@
 // validated Config object.
 
 import { randomBytes } from 'node:crypto';
+import Os from 'node:os';
 import Path from 'node:path';
 import Joi from 'joi';
 
@@ -68,6 +69,8 @@ export interface MonitoringSettings {
     poolWarnIntervalS: number;
     /** True: GET /metrics needs no token (scrapers on a private network). */
     metricsPublic: boolean;
+    /** This instance's name in /metrics (na_instance_info's app_instance): INSTANCE_NAME, else host:port. */
+    instanceName: string;
     /**
      * How queries are tied to the route that issued them: `request` through
      * the statements' query context, stamped by request.knex/request.models
@@ -226,6 +229,7 @@ const schema = Joi.object({
     POOL_WARN_PERCENT: Joi.number().min(1).max(100).default(90),
     POOL_WARN_INTERVAL_S: int(0).default(60),
     METRICS_PUBLIC: bool().default(false),
+    INSTANCE_NAME: Joi.string().trim().min(1).max(200).pattern(/^[\x21-\x7e ]+$/),
     // Booleans still mean what they did: on is the default mode.
     QUERY_ATTRIBUTION: Joi.string().lowercase()
         .valid('request', 'async', 'off', '1', 'true', 'yes', 'on', '0', 'false', 'no')
@@ -410,6 +414,7 @@ export function loadConfig(env: Env = process.env, rootDir = Path.resolve(__dirn
             poolWarnPercent: value.POOL_WARN_PERCENT,
             poolWarnIntervalS: value.POOL_WARN_INTERVAL_S,
             metricsPublic: value.METRICS_PUBLIC,
+            instanceName: value.INSTANCE_NAME ?? `${Os.hostname()}:${value.PORT}`,
             queryAttribution: attributionMode(value.QUERY_ATTRIBUTION)
         },
         backupDir: Path.resolve(rootDir, value.BACKUP_DIR),

@@ -82,8 +82,8 @@ function maintenanceSection(report: MaintenanceReport): Html {
 
 function sessionRows(rows: readonly SessionInfo[], withActions: boolean): Html {
 
-    return rows.length ? html`<table class="data"><thead><tr><th>PID</th><th>Application</th><th>State</th><th>Query time</th><th>Transaction time</th><th>Waiting on</th><th>Blocked by</th><th>Statement</th>${withActions ? html`<th></th>` : ''}</tr></thead>
-<tbody>${rows.map((row) => html`<tr><td class="num">${row.pid}</td><td>${row.application_name || '—'} ${row.ours ? badge('this app', 'ok') : ''}</td><td>${row.state ?? '—'}</td><td class="num">${formatDuration(row.duration_s)}</td><td class="num">${formatDuration(row.transaction_s)}</td><td>${row.wait_event ?? '—'}</td><td>${row.blocked_by.join(', ') || '—'}</td><td><code>${row.query.slice(0, 300)}</code></td>${withActions ? html`<td>${actionButton('Cancel', { action: 'cancel', pid: row.pid }, `Cancel the running query of backend ${row.pid}?`)} ${actionButton('Terminate', { action: 'terminate', pid: row.pid }, `Terminate backend ${row.pid}? Its open transaction is rolled back.`, 'btn-danger')}</td>` : ''}</tr>`)}</tbody></table>` : html`<p class="muted">None.</p>`;
+    return rows.length ? html`<table class="data"><thead><tr><th>PID</th><th>Application / route</th><th>State</th><th>Query time</th><th>Transaction time</th><th>Waiting on</th><th>Blocked by</th><th>Statement</th>${withActions ? html`<th></th>` : ''}</tr></thead>
+<tbody>${rows.map((row) => html`<tr><td class="num">${row.pid}</td><td>${row.application_name || '—'} ${row.ours ? badge('this app', 'ok') : ''}${row.route ? html`<br><code>${row.route}</code>` : ''}</td><td>${row.state ?? '—'}</td><td class="num">${formatDuration(row.duration_s)}</td><td class="num">${formatDuration(row.transaction_s)}</td><td>${row.wait_event ?? '—'}</td><td>${row.blocked_by.join(', ') || '—'}</td><td><code>${row.query.slice(0, 300)}</code></td>${withActions ? html`<td>${actionButton('Cancel', { action: 'cancel', pid: row.pid }, `Cancel the running query of backend ${row.pid}?`)} ${actionButton('Terminate', { action: 'terminate', pid: row.pid }, `Terminate backend ${row.pid}? Its open transaction is rolled back.`, 'btn-danger')}</td>` : ''}</tr>`)}</tbody></table>` : html`<p class="muted">None.</p>`;
 }
 
 function sessionsSection(report: SessionsReport): Html {
@@ -124,9 +124,10 @@ ${free.hint ? alert('info', free.hint) : ''}
 <h3>Integrity</h3>
 <p class="muted">quick_check verifies the file's structure; integrity_check also checks every index against its table (slower).</p>
 ${facts([
-        ['Last check', integrity.state === 'never' ? 'never run' : html`${integrity.mode} check ${integrity.state === 'running' ? badge('running', 'warn') : integrity.state === 'ok' ? badge('ok', 'ok') : badge(integrity.state, 'error')}`],
+        ['Last check', integrity.state === 'never' ? 'never run' : html`${integrity.mode} check ${integrity.state === 'running' ? badge('running', 'warn') : integrity.state === 'ok' ? badge('ok', 'ok') : badge(integrity.state, 'error')} <span class="muted">job ${integrity.job_id ?? '—'}</span>`],
         ['Started / finished', `${integrity.started_at ? formatTimestamp(integrity.started_at) : '—'} / ${integrity.finished_at ? formatTimestamp(integrity.finished_at) : '—'}`]
     ])}
+${integrity.error ? alert('error', integrity.error) : ''}
 ${integrity.problems.length ? html`<pre class="output">${integrity.problems.join('\n')}</pre>` : ''}
 <div class="actions">${actionButton('Run quick check', { action: 'integrity-check', mode: 'quick' }, 'Run PRAGMA quick_check now?')} ${actionButton('Run full integrity check', { action: 'integrity-check', mode: 'full' }, 'Run PRAGMA integrity_check now? It reads the whole file.')}</div>`;
 }

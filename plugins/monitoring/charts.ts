@@ -24,6 +24,7 @@ export const CHARTS = [
     { id: 'tps', title: 'Transactions per second', help: 'Commits and rollbacks in the database (PostgreSQL).', dialect: 'postgres' },
     { id: 'cache', title: 'Cache hit ratio', help: 'Share of block reads served from memory (PostgreSQL); below 0.99 on a hot library means too little memory.', dialect: 'postgres' },
     { id: 'wal', title: 'WAL size', help: 'The write-ahead log; it shrinks back after checkpoints (SQLite).', dialect: 'sqlite' },
+    { id: 'busy', title: 'Busy and locked per minute', help: 'Statements that found the database busy (another writer) or a table locked; above zero means writers queue up (SQLite).', dialect: 'sqlite' },
     { id: 'slow', title: 'Slow queries per minute', help: 'Queries over SLOW_QUERY_MS.' }
 ] as const;
 
@@ -35,7 +36,7 @@ export function chartsRoutes(history: MetricsHistory): ServerRoute[] {
             path: '/monitoring/history',
             options: {
                 tags: ['api', 'monitoring'],
-                description: 'The last hour of pool use, acquire p95, request rate and p95 per route, tps, cache hit, slow queries and WAL size, sampled every few seconds by this instance (admin token)',
+                description: 'The last hour of pool use, acquire p95, request rate and p95 per route, tps, cache hit, slow queries, WAL size and SQLite busy/locked errors, sampled every few seconds by this instance (admin token)',
                 auth: ADMIN_STRATEGY,
                 plugins: documented({ responses: { 200: { description: 'Sample times and one column per series', schema: historySchema } } }),
                 validate: { query: Joi.object({ minutes: Joi.number().integer().min(1).max(60).default(60).description('How far back') }) },

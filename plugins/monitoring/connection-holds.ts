@@ -3,14 +3,15 @@
 // route kept a connection idle between its statements (idle in transaction,
 // as the database sees it, but with the route that left it open).
 //
-// Tarn's acquire/release events give the connection and the times; the first
-// statement run on a connection gives the route (from the request stamped on
-// the query, or the async context). Listeners do map lookups and a
-// subtraction; the per-route totals cover the process's lifetime.
+// The pool monitor hands over each connection it saw checked out (with its
+// wait), the query monitor each statement's start and end, so the request
+// path pays for one set of listeners; tarn's release event ends a hold. The
+// first statement run on a connection gives the route (from the request
+// stamped on the query, or the async context). Each call does map lookups and
+// a subtraction; the per-route totals cover the process's lifetime.
 
 import { performance } from 'node:perf_hooks';
 import type { Request } from '@hapi/hapi';
-import type { Knex } from 'knex';
 
 import type { TarnPool } from './pool-monitor';
 import { routeOf } from './query-monitor';
@@ -68,44 +69,57 @@ const round = (value: number) => Math.round(value * 100) / 100;
 
 export class ConnectionHolds {
 
-    private readonly waiting = new Map<number, number>();
     private readonly held = new Map<object, Hold>();
     private readonly byUid = new Map<string, Hold>();
     private readonly totals = new Map<string, RouteTotals>();
-    private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
+    private readonly onRelease = (resource: object) => this.release(resource);
 
     constructor(
         private readonly pool: TarnPool,
-        private readonly knex: Knex,
         /** The request a statement runs for, if any. */
         private readonly requestOf: (query: any) => Request | null
     ) {
 
-        this.listen('acquireRequest', (eventId: number) => this.waiting.set(eventId, performance.now()));
-        this.listen('acquireFail', (eventId: number) => this.waiting.delete(eventId));
-        this.listen('acquireSuccess', (eventId: number, resource: object) => {
-
-            const now = performance.now();
-            const asked = this.waiting.get(eventId) ?? now;
-            this.waiting.delete(eventId);
-            this.held.set(resource, { acquiredAt: now, waitMs: now - asked, route: null, running: 0, idleSince: now, idleMs: 0, maxIdleMs: 0 });
-        });
-        this.listen('release', (resource: object) => this.release(resource));
-
-        knex.on('query', this.onQuery);
-        knex.on('query-response', this.onEnd);
-        knex.on('query-error', this.onEnd);
+        pool.on('release', this.onRelease);
     }
 
     detach(): void {
 
-        for (const [event, listener] of this.listeners) {
-            this.pool.removeListener(event, listener);
+        this.pool.removeListener('release', this.onRelease);
+    }
+
+    /** A connection handed out by the pool after `waitMs` (from the pool monitor). */
+    acquired(resource: object, waitMs: number, now: number): void {
+
+        this.held.set(resource, { acquiredAt: now, waitMs, route: null, running: 0, idleSince: now, idleMs: 0, maxIdleMs: 0 });
+    }
+
+    /** A statement starts (from the query monitor; transaction control is left out there). */
+    started(query: any, now: number): void {
+
+        const hold = this.holdOf(query.__knexUid);
+        if (!hold) {
+            return;
         }
 
-        this.knex.off('query', this.onQuery);
-        this.knex.off('query-response', this.onEnd);
-        this.knex.off('query-error', this.onEnd);
+        if (hold.running === 0) {
+            this.idle(hold, now);
+        }
+
+        ++hold.running;
+        if (hold.route === null) {
+            const request = this.requestOf(query);
+            hold.route = request ? routeOf(request) : BACKGROUND_ROUTE;
+        }
+    }
+
+    /** A statement answered or failed. */
+    ended(query: any, now: number): void {
+
+        const hold = this.holdOf(query.__knexUid);
+        if (hold && hold.running > 0 && --hold.running === 0) {
+            hold.idleSince = now;
+        }
     }
 
     report(): ConnectionReport {
@@ -138,12 +152,6 @@ export class ConnectionHolds {
         };
     }
 
-    private listen(event: string, listener: (...args: any[]) => void): void {
-
-        this.pool.on(event, listener);
-        this.listeners.push([event, listener]);
-    }
-
     private holdOf(uid: string | undefined): Hold | undefined {
 
         if (!uid) {
@@ -165,38 +173,6 @@ export class ConnectionHolds {
 
         return hold;
     }
-
-    private readonly onQuery = (query: any) => {
-
-        // Transaction control (BEGIN, COMMIT) reports no end: not a statement here.
-        if (query.__knexQueryUid === undefined) {
-            return;
-        }
-
-        const hold = this.holdOf(query.__knexUid);
-        if (!hold) {
-            return;
-        }
-
-        const now = performance.now();
-        if (hold.running === 0) {
-            this.idle(hold, now);
-        }
-
-        ++hold.running;
-        if (hold.route === null) {
-            const request = this.requestOf(query);
-            hold.route = request ? routeOf(request) : BACKGROUND_ROUTE;
-        }
-    };
-
-    private readonly onEnd = (_result: unknown, query: any) => {
-
-        const hold = query?.__knexQueryUid === undefined ? undefined : this.holdOf(query.__knexUid);
-        if (hold && hold.running > 0 && --hold.running === 0) {
-            hold.idleSince = performance.now();
-        }
-    };
 
     /** Adds the idle stretch since the last statement (none before the first one). */
     private idle(hold: Hold, now: number): void {

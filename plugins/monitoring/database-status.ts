@@ -16,7 +16,10 @@ export interface DatabaseReport {
     version: string | null;
     /** Connection target with credentials removed. */
     target: string;
+    /** When the database figures (the dialect's section) were read. */
     sampled_at: string;
+    /** Their age in seconds when served (0: read for this request). */
+    stats_age_s: number;
     pool: PoolStatus;
     postgres?: Record<string, FigureValue>;
     sqlite?: Record<string, FigureValue>;
@@ -77,20 +80,47 @@ export interface DatabaseStatusOptions {
     replicas?(): ReplicaStatus[];
 }
 
+/** GET /monitoring/database serves database figures up to this old (the sampler reads them every 5 s). */
+export const STATS_MAX_AGE_MS = 10_000;
+
 export class DatabaseStatus {
 
     private version: string | null = null;
+    private last: { at: number; report: DatabaseReport } | null = null;
 
     constructor(private readonly options: DatabaseStatusOptions) {}
 
+    /**
+     * The pool figures of this moment with the database figures of the last
+     * read (the history sampler's, every few seconds), so a request never
+     * waits for the statistics query; a new read when none is younger than
+     * STATS_MAX_AGE_MS.
+     */
+    async cachedReport(now = Date.now()): Promise<DatabaseReport> {
+
+        if (!this.last || now - this.last.at > STATS_MAX_AGE_MS) {
+            return await this.report();
+        }
+
+        return {
+            ...this.last.report,
+            stats_age_s: Math.round((now - this.last.at) / 100) / 10,
+            pool: this.options.pool.status(),
+            replicas: (this.options.replicas?.() ?? []).map(replicaReport)
+        };
+    }
+
+    /** Reads the database figures now. */
     async report(): Promise<DatabaseReport> {
 
         const { engine, pool, probe, statsKnex, errorCount, replicas } = this.options;
+        const at = Date.now();
         const report: DatabaseReport = {
             database_type: engine.type,
             version: this.version,
             target: engine.target,
-            sampled_at: new Date().toISOString(),
+            sampled_at: new Date(at).toISOString(),
+            stats_age_s: 0,
             pool: pool.status(),
             replicas: (replicas?.() ?? []).map(replicaReport)
         };
@@ -105,6 +135,7 @@ export class DatabaseStatus {
             report.stats_error = `The database did not answer the statistics query (${code})`;
         }
 
+        this.last = { at, report };
         return report;
     }
 }

@@ -5,10 +5,8 @@
 //
 // This is a per-instance statistic, not state: a restart starts a new hour.
 
-import type { Request } from '@hapi/hapi';
-
 import type { DatabaseReport } from './database-status';
-import { routeOf, type QueryReport } from './query-monitor';
+import type { QueryReport } from './query-monitor';
 
 export const HISTORY_INTERVAL_MS = 5_000;
 /** One hour at the default interval. */
@@ -30,7 +28,9 @@ export const SERIES = {
     slow_queries_per_min: 'Slow queries per minute',
     transactions_per_s: 'Transactions per second (PostgreSQL)',
     cache_hit_ratio: 'Cache hit ratio (PostgreSQL)',
-    wal_bytes: 'WAL size in bytes (SQLite)'
+    wal_bytes: 'WAL size in bytes (SQLite)',
+    sqlite_busy_per_min: 'Statements that met SQLITE_BUSY per minute (SQLite)',
+    sqlite_locked_per_min: 'Statements that met SQLITE_LOCKED per minute (SQLite)'
 } as const;
 
 export type SeriesName = keyof typeof SERIES;
@@ -71,17 +71,17 @@ export class MetricsHistory {
     private current = new Map<string, RouteInterval>();
     private intervalStart = Date.now();
     private lastSlowTotal: number | null = null;
+    private lastBusy: number | null = null;
+    private lastLocked: number | null = null;
 
     constructor(private readonly size = HISTORY_SIZE) {
 
         this.ring = new Array(size);
     }
 
-    /** Records a finished request (from the server's 'response' event). */
-    record(request: Request): void {
+    /** Records a finished request (from the server's 'response' event): its route and duration. */
+    record(route: string, duration: number): void {
 
-        const route = routeOf(request);
-        const duration = (request.info.completed || request.info.responded || Date.now()) - request.info.received;
         let entry = this.current.get(route);
         if (!entry) {
             entry = { count: 0, durations: [] };
@@ -119,6 +119,10 @@ export class MetricsHistory {
         const slow = this.lastSlowTotal === null ? null : round(((queries.slow_queries_total - this.lastSlowTotal) / seconds) * 60);
         const pg = report.postgres;
         const lite = report.sqlite;
+        // Busy/locked errors are counters since start: the chart shows their rate.
+        const busy = typeof lite?.busy_errors === 'number' ? lite.busy_errors : null;
+        const locked = typeof lite?.locked_errors === 'number' ? lite.locked_errors : null;
+        const perMinute = (total: number | null, last: number | null) => (total === null || last === null ? null : round(((total - last) / seconds) * 60));
         const values: Record<SeriesName, number | null> = {
             pool_in_use: report.pool.in_use,
             pool_waiting: report.pool.waiting,
@@ -128,7 +132,9 @@ export class MetricsHistory {
             slow_queries_per_min: slow,
             transactions_per_s: typeof pg?.transactions_per_second === 'number' ? pg.transactions_per_second : null,
             cache_hit_ratio: typeof pg?.cache_hit_ratio === 'number' ? pg.cache_hit_ratio : null,
-            wal_bytes: typeof lite?.wal_size_bytes === 'number' ? lite.wal_size_bytes : null
+            wal_bytes: typeof lite?.wal_size_bytes === 'number' ? lite.wal_size_bytes : null,
+            sqlite_busy_per_min: perMinute(busy, this.lastBusy),
+            sqlite_locked_per_min: perMinute(locked, this.lastLocked)
         };
 
         this.ring[this.next] = { t: Math.round(now / 1000), values, routes };
@@ -136,6 +142,8 @@ export class MetricsHistory {
         this.current = new Map();
         this.intervalStart = now;
         this.lastSlowTotal = queries.slow_queries_total;
+        this.lastBusy = busy;
+        this.lastLocked = locked;
     }
 
     /** The samples of the last `minutes`, oldest first, as columns. */

@@ -7,10 +7,13 @@ import type { Config } from '../../server/config';
 import { CONSOLE_PANELS } from '../../server/console/panel';
 import { createDatabaseEngine } from '../../server/db/engine';
 import { originOf } from '../../server/db/scope';
+import { databaseKey, forDialect } from '../../server/db/url';
 import type { DatabaseEngine } from '../../server/db/types';
 import { DatabaseAdvisor } from './advisor';
 import { ADVISOR_PANEL } from './advisor-panel';
 import { advisorRoutes } from './advisor-routes';
+import { IntegrityChecks } from './integrity-checks';
+import { integrityRoutes } from './integrity-routes';
 import { chartsRoutes, CHARTS_PANEL } from './charts';
 import { ConnectionHolds } from './connection-holds';
 import { DatabaseStatus, probeFor } from './database-status';
@@ -19,6 +22,7 @@ import { MonitoringMetrics } from './metrics';
 import { panelRoutes, POOL_PANEL, QUERIES_PANEL } from './panel';
 import { PoolMonitor, type TarnPool } from './pool-monitor';
 import { QueryMonitor, routeOf } from './query-monitor';
+import { commentRoutes } from './route-comments';
 import { monitoringRoutes } from './routes';
 
 export type { DatabaseReport } from './database-status';
@@ -54,13 +58,19 @@ function statsEngineFor(engine: DatabaseEngine, config: Config): DatabaseEngine 
 
 export const plugin: Plugin<MonitoringOptions> = {
     name: 'monitoring',
-    dependencies: ['db-engine', 'admin-auth'],
+    dependencies: ['db-engine', 'admin-auth', 'jobs'],
     register(server, { config }) {
 
         const engine = server.db;
         const settings = config.monitoring;
 
-        const queries = new QueryMonitor(engine.knex, {
+        // Told of checkouts by the pool monitor and of statements by the query
+        // monitor: one set of pool and knex listeners on the request path.
+        const holds: ConnectionHolds = new ConnectionHolds(engine.knex.client.pool as TarnPool,
+            (query): Request | null => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+
+        const queries: QueryMonitor = new QueryMonitor(engine.knex, {
+            statements: holds,
             attribution: settings.queryAttribution,
             slowQueryMs: config.slowQueryMs,
             slowLogSize: settings.slowLogSize,
@@ -77,7 +87,7 @@ export const plugin: Plugin<MonitoringOptions> = {
         }
 
         const probe = probeFor(engine);
-        const metrics = new MonitoringMetrics(probe);
+        const metrics = new MonitoringMetrics(probe, settings.instanceName);
         const pool = new PoolMonitor(engine.knex.client.pool as TarnPool, {
             settings: engine.pool,
             warnPercent: settings.poolWarnPercent,
@@ -89,11 +99,12 @@ export const plugin: Plugin<MonitoringOptions> = {
                     ...pressure
                 });
             },
-            onAcquire: (ms) => metrics.observeAcquire(ms)
-        });
+            onAcquire(ms, resource, now) {
 
-        const holds = new ConnectionHolds(engine.knex.client.pool as TarnPool, engine.knex,
-            (query) => originOf<Request>(query.queryContext) ?? queries.currentRequest());
+                metrics.observeAcquire(ms);
+                holds.acquired(resource, ms, now);
+            }
+        });
 
         const statsEngine = statsEngineFor(engine, config);
         const status = new DatabaseStatus({
@@ -104,12 +115,18 @@ export const plugin: Plugin<MonitoringOptions> = {
             errorCount: (code) => queries.errorCount(code),
             replicas: () => server.replicas.status()
         });
+        // Long checks get a connection of their own, so the figures above keep coming.
+        // (SQLite only: PostgreSQL's equivalent is amcheck, which the route points to.)
+        const integrityChecks = forDialect<(() => IntegrityChecks) | null>(engine.type, {
+            sqlite: () => new IntegrityChecks(server.jobs, databaseKey(config.database.url, config.rootDir),
+                () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {}, shared: true })),
+            postgres: null
+        })?.() ?? null;
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,
             appKnex: engine.knex,
             applicationName: config.pool.applicationName ?? 'neo-alexandria',
-            // Long checks get a connection of their own, so the figures above keep coming.
-            openEngine: () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {} })
+            integrityChecks
         });
 
         if (queries.tracksAsyncContext) {
@@ -124,12 +141,18 @@ export const plugin: Plugin<MonitoringOptions> = {
             }, { before: ['hapi-pino'] });
         }
 
+        // PostgreSQL shows each session's last statement: the route's name
+        // in it tells the advisor which route a session belongs to.
+        const uncomment = forDialect<(() => () => void) | null>(engine.type, { postgres: () => commentRoutes(engine.knex), sqlite: null })?.() ?? null;
+
         const history = new MetricsHistory();
         server.events.on('response', (request: Request) => {
 
-            queries.complete(request);
-            history.record(request);
-            metrics.observeRequest(routeOf(request), (request.info.completed || request.info.responded || Date.now()) - request.info.received);
+            const route = routeOf(request);
+            const ms = (request.info.completed || request.info.responded || Date.now()) - request.info.received;
+            queries.complete(request, route);
+            history.record(route, ms);
+            metrics.observeRequest(route, ms);
         });
 
         // The charts' samples: one timer per instance, off the request path.
@@ -161,6 +184,7 @@ export const plugin: Plugin<MonitoringOptions> = {
 
         server.ext('onPostStop', async () => {
 
+            uncomment?.();
             queries.detach();
             pool.detach();
             holds.detach();
@@ -171,6 +195,7 @@ export const plugin: Plugin<MonitoringOptions> = {
             ...monitoringRoutes({ status, queries, metrics, holds, metricsPublic: settings.metricsPublic }),
             ...panelRoutes(status, queries, holds),
             ...advisorRoutes(advisor),
+            ...integrityRoutes(integrityChecks),
             ...chartsRoutes(history)
         ]);
 

@@ -3,11 +3,12 @@
 // `promtool check metrics` in the tests). Each server has its own registry, so
 // several servers in one process never collide.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric as PromMetric } from 'prom-client';
 
 import type { ConnectionReport } from './connection-holds';
 import type { DatabaseReport } from './database-status';
 import type { DatabaseProbe, FigureValue } from './dialects/types';
+import { PlainHistogram } from './plain-histogram';
 import type { QueryReport } from './query-monitor';
 
 type Metric = Gauge<string> | Counter<string>;
@@ -55,28 +56,26 @@ export class MonitoringMetrics {
     // Fed as connections are handed out, not from the snapshot: a histogram
     // counts every acquire since start, so Prometheus can take quantiles over
     // any range and across instances.
-    private readonly acquire = new Histogram({
-        name: 'na_db_pool_acquire_duration_seconds',
-        help: 'Time requests waited for a pool connection',
-        buckets: ACQUIRE_BUCKETS_S,
-        registers: [this.registry]
-    });
+    private readonly acquire = new PlainHistogram('na_db_pool_acquire_duration_seconds', 'Time requests waited for a pool connection', ACQUIRE_BUCKETS_S);
+    private readonly requests = new PlainHistogram('na_http_request_duration_seconds', 'Time to answer a request, by route',
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], 'route');
 
-    private readonly requests = new Histogram({
-        name: 'na_http_request_duration_seconds',
-        help: 'Time to answer a request, by route',
-        labelNames: ['route'],
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [this.registry]
-    });
+    constructor(probe: DatabaseProbe, instanceName: string) {
 
-    constructor(probe: DatabaseProbe) {
+        // Plain numbers on the request path; prom-client only prints them.
+        this.registry.registerMetric(this.acquire as unknown as PromMetric);
+        this.registry.registerMetric(this.requests as unknown as PromMetric);
 
         const pool = (field: keyof DatabaseReport['pool'], name: string, help: string, scale = 1) => {
 
             this.gauge(name, help, [], (report) => [[{}, (report.pool[field] as number) * scale]]);
         };
 
+        // Prometheus adds `instance` (the scraped address) itself: the app's
+        // own name for itself is an info metric to join on, not a label on
+        // every series (Prometheus' guidance on target labels).
+        this.gauge('na_instance_info', 'This app instance: INSTANCE_NAME, else host:port (value 1)', ['app_instance'],
+            () => [[{ app_instance: instanceName }, 1]]);
         this.gauge('na_db_info', 'Database dialect and server version (value 1)', ['dialect', 'version'],
             (report) => [[{ dialect: report.database_type, version: report.version ?? 'unknown' }, 1]]);
         this.gauge('na_db_stats_up', '1 when the database answered the statistics query, else 0', [],
@@ -174,7 +173,7 @@ export class MonitoringMetrics {
     /** Records one answered request. */
     observeRequest(route: string, ms: number): void {
 
-        this.requests.observe({ route }, ms / 1000);
+        this.requests.observe(ms / 1000, route);
     }
 
     /** Records one connection handed out by the pool after waiting this long. */

@@ -34,8 +34,8 @@ export interface PoolMonitorOptions {
     warnPercent: number;
     warnIntervalMs: number;
     onPressure(pressure: PoolPressure): void;
-    /** Called with each acquire's wait in ms (for the Prometheus histogram). */
-    onAcquire?(ms: number): void;
+    /** Called with each connection handed out, its wait in ms and the time (performance.now()). */
+    onAcquire?(ms: number, resource: object, now: number): void;
 }
 
 /** Acquire-time percentiles cover this recent window. */
@@ -98,14 +98,14 @@ export class PoolMonitor {
             this.checkPressure(full ? 1 : 0);
         });
 
-        this.listen('acquireSuccess', (eventId: number) => {
+        this.listen('acquireSuccess', (eventId: number, resource: object) => {
 
             const now = performance.now();
             const started = this.pending.get(eventId);
             if (started !== undefined) {
                 this.pending.delete(eventId);
                 this.window.add(now - started, now);
-                this.options.onAcquire?.(now - started);
+                this.options.onAcquire?.(now - started, resource, now);
             }
 
             this.checkPressure(0);

@@ -80,6 +80,13 @@ export interface QueryMonitorOptions {
     slowLogSize: number;
     nPlusOneQueries: number;
     onSlowQuery(entry: SlowQuery, request: Request | null): void;
+    /** Told of each statement's start and end too (the connection holds), with the time read once. */
+    statements?: StatementWatcher;
+}
+
+export interface StatementWatcher {
+    started(query: any, now: number): void;
+    ended(query: any, now: number): void;
 }
 
 interface InFlight {
@@ -107,11 +114,29 @@ const STALE_MS = 10 * 60_000;
 
 const round = (value: number) => Number(value.toFixed(3));
 
+// Every answered request asks for its route's name a few times: built once per route.
+const routeNames = new WeakMap<object, string>();
+
 export function routeOf(request: Request): string {
 
     // hapi's catch-all for unknown paths has the method '_special'.
-    const method = request.method.toUpperCase();
-    return (request.route.method as string) === '_special' ? `${method} (no route)` : `${method} ${request.route.path}`;
+    const route = request.route;
+    if ((route.method as string) === '_special') {
+        return `${request.method.toUpperCase()} (no route)`;
+    }
+
+    // A '*' route serves several methods: its name depends on the request's.
+    if ((route.method as string) === '*') {
+        return `${request.method.toUpperCase()} ${route.path}`;
+    }
+
+    let name = routeNames.get(route);
+    if (name === undefined) {
+        name = `${request.method.toUpperCase()} ${route.path}`;
+        routeNames.set(route, name);
+    }
+
+    return name;
 }
 
 export class QueryMonitor {
@@ -136,8 +161,10 @@ export class QueryMonitor {
             this.forgetStale();
         }
 
+        const now = performance.now();
+        this.options.statements?.started(query, now);
         this.inFlight.set(query.__knexQueryUid, {
-            started: performance.now(),
+            started: now,
             context: this.storage ? this.current() : undefined,
             sql: query.sql,
             bindings: query.bindings?.length ?? 0
@@ -205,7 +232,7 @@ export class QueryMonitor {
     }
 
     /** Adds a finished request to its route's totals. */
-    complete(request: Request): void {
+    complete(request: Request, key = routeOf(request)): void {
 
         const context = this.contextOf(request);
         if (context.done) {
@@ -216,7 +243,6 @@ export class QueryMonitor {
         // the caller's context also holds this request: marking it done keeps
         // the caller's later queries out of this route.
         context.done = true;
-        const key = routeOf(request);
         let totals = this.routes.get(key);
         if (!totals) {
             totals = { requests: 0, queries: 0, timeMs: 0, maxMs: 0, maxQueries: 0, nPlusOne: 0 };
@@ -325,7 +351,9 @@ export class QueryMonitor {
         }
 
         this.inFlight.delete(query.__knexQueryUid);
-        const duration = performance.now() - entry.started;
+        const now = performance.now();
+        this.options.statements?.ended(query, now);
+        const duration = now - entry.started;
         const owner = this.owner(query, entry);
         const target = owner && !owner.done ? owner : null;
         if (target) {

@@ -40,7 +40,8 @@ export const databaseReportSchema = responseObject('DatabaseReport', {
     database_type: Joi.string().valid('postgres', 'sqlite'),
     version: Joi.string().allow(null),
     target: Joi.string().description('Connection target, credentials removed'),
-    sampled_at: timestamp,
+    sampled_at: timestamp.description('When the database figures were read'),
+    stats_age_s: Joi.number().min(0).description('Age of the database figures when served (0: read for this request)'),
     pool: poolStatusSchema,
     postgres: figures('PostgresFigures', 'PostgreSQL').optional(),
     sqlite: figures('SqliteFigures', 'SQLite').optional(),
@@ -153,4 +154,20 @@ export const historySchema = responseObject('MonitoringHistory', {
         requests_per_s: Joi.array().items(point),
         p95_ms: Joi.array().items(point)
     })).description('The busiest routes of the window')
+});
+
+export const integrityCheckJobSchema = responseObject('IntegrityCheckJob', {
+    id: Joi.string().guid(),
+    mode: Joi.string().valid('quick', 'full').description('quick: PRAGMA quick_check; full: PRAGMA integrity_check (also checks every index against its table)'),
+    state: Joi.string().valid('running', 'succeeded', 'failed', 'cancelled').description('failed: problems found, or the check could not run (see error)'),
+    verdict: Joi.string().valid('ok', 'problems').allow(null).description('What the check found; null while it runs or when it could not run'),
+    problems: Joi.array().items(Joi.string()).description('The pragma\'s lines when it found problems (at most 100)'),
+    progress: responseObject('IntegrityCheckProgress', {
+        phase: Joi.string(),
+        page_count: count
+    }).allow(null),
+    error: Joi.string().allow(null),
+    instance: Joi.string().description('The instance that runs (or ran) the check'),
+    started_at: timestamp,
+    finished_at: timestamp.allow(null)
 });

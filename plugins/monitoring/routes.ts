@@ -33,10 +33,16 @@ export function monitoringRoutes({ status, queries, metrics, holds, metricsPubli
                 tags: ['api', 'monitoring'],
                 description: 'Database health and connection pool figures (admin token)',
                 auth: ADMIN_STRATEGY,
-                plugins: documented({ responses: { 200: { description: 'Pool figures and the dialect\'s own health figures', schema: databaseReportSchema } } }),
-                async handler(_request: Request, h: ResponseToolkit) {
+                plugins: documented({ responses: { 200: { description: 'Pool figures of this moment and the dialect\'s own health figures of the last sample (stats_age_s old; at most 10 s)', schema: databaseReportSchema } } }),
+                validate: {
+                    query: Joi.object({
+                        fresh: Joi.boolean().default(false).description('Read the database figures now instead of serving the last sample (taken every 5 s in the background)')
+                    })
+                },
+                async handler(request: Request, h: ResponseToolkit) {
 
-                    return noStore(h, await status.report());
+                    const { fresh } = request.query as { fresh: boolean };
+                    return noStore(h, fresh ? await status.report() : await status.cachedReport());
                 }
             }
         },

@@ -35,6 +35,7 @@
         tps: function (d) { return [['transactions/s', seriesOf(d, 'transactions_per_s')]]; },
         cache: function (d) { return [['cache hit ratio', seriesOf(d, 'cache_hit_ratio')]]; },
         wal: function (d) { return [['WAL bytes', seriesOf(d, 'wal_bytes')]]; },
+        busy: function (d) { return [['busy/min', seriesOf(d, 'sqlite_busy_per_min')], ['locked/min', seriesOf(d, 'sqlite_locked_per_min')]]; },
         slow: function (d) { return [['slow queries/min', seriesOf(d, 'slow_queries_per_min')]]; }
     };
 

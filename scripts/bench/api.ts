@@ -13,14 +13,19 @@
 //      the rest get 503 + Retry-After within the acquire timeout;
 //   5. PgBouncer: the same Hapi server connected directly and through a
 //      PgBouncer in transaction mode (docs/pgbouncer.ini, started here), and
-//      the bare server, alternating.
+//      the bare server, alternating;
+//   6. database: GET /monitoring/database p50/p95 on a generated library of
+//      --library resources (100,000) on each dialect, while 10 clients read
+//      resources (target ≥ 100 ms p95).
 //
 // Options: --duration <s> (2) --connections <n> (50) --rounds <n> (15)
 //          --load-duration <s> (30) --load-connections <n> (200)
 //          --pg-url <url> (postgres://postgres@127.0.0.1:5432/na_monitoring_bench)
-//          --port <first port> (3401) --phases compare,sqlite,load,saturation,pgbouncer
+//          --port <first port> (3401) --phases compare,sqlite,load,saturation,pgbouncer,database
+//          --library <n> (100000) --database-samples <n> (200)
 // The PostgreSQL database named in --pg-url is dropped and recreated: use a
-// scratch database.
+// scratch database (the database phase uses <name>_library beside it, also
+// dropped at the end).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,9 +40,10 @@ import Knex, { type Knex as KnexType } from 'knex';
 import type { Env } from '../../server/config';
 import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
-import { redactUrl } from '../../server/db/url';
+import { forDialect, redactUrl } from '../../server/db/url';
 import { bindModels } from '../../server/models';
 import { startPgBouncer } from '../../test/helpers/pgbouncer';
+import { createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
 import { positiveInteger } from './options';
 
 const { values: args } = parseArgs({
@@ -49,7 +55,9 @@ const { values: args } = parseArgs({
         'load-connections': { type: 'string', default: '200' },
         'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/na_monitoring_bench' },
         port: { type: 'string', default: '3401' },
-        phases: { type: 'string', default: 'compare,sqlite,load,saturation,pgbouncer' }
+        phases: { type: 'string', default: 'compare,sqlite,load,saturation,pgbouncer,database' },
+        library: { type: 'string', default: '100000' },
+        'database-samples': { type: 'string', default: '200' }
     }
 });
 
@@ -58,7 +66,7 @@ const CONNECTIONS = positiveInteger('connections', args.connections, 1000);
 const ROUNDS = positiveInteger('rounds', args.rounds, 100);
 const PG_URL = args['pg-url']!;
 const PHASES = new Set(args.phases!.split(','));
-const KNOWN_PHASES = ['compare', 'sqlite', 'load', 'saturation', 'pgbouncer'];
+const KNOWN_PHASES = ['compare', 'sqlite', 'load', 'saturation', 'pgbouncer', 'database'];
 for (const phase of PHASES) {
     if (!KNOWN_PHASES.includes(phase)) {
         console.error(`--phases takes a comma-separated list of ${KNOWN_PHASES.join(', ')} (got ${JSON.stringify(phase)})`);
@@ -472,6 +480,89 @@ async function pgbouncer(ids: string[]): Promise<void> {
     }
 }
 
+/** Builds the schema and a generated library of `size` resources, in batches. */
+async function prepareLibrary(url: string, size: number): Promise<void> {
+
+    const engine = createDatabaseEngine(url, { min: 0, max: 1 });
+    try {
+        await engine.knex.migrate.latest(migrationConfig);
+        const started = performance.now();
+        let reported = 0;
+        await insertCorpus(engine.knex, createCorpus().resources(size), (inserted) => {
+
+            if (inserted - reported >= size / 5 || inserted === size) {
+                reported = inserted;
+                log(`  ${inserted}/${size} resources (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+            }
+        });
+        await engine.knex.raw(forDialect(engine.type, { postgres: 'VACUUM ANALYZE', sqlite: 'ANALYZE' }));
+    }
+    finally {
+        await engine.destroy();
+    }
+}
+
+const percentileOf = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+
+/** GET /monitoring/database, one at a time, while 10 clients read pages of resources. */
+async function databaseLatency(name: string, env: Env, samples: number): Promise<void> {
+
+    const server = await startHapi(name, { ...env, ENABLE_MONITORING: '1' });
+    try {
+        // The first report reads the server version: not what an operator waits for later.
+        await monitoringReport(server);
+        // Long enough to cover the samples at a few tens of ms each; waited for below.
+        const loading = hit(server, [], { connections: 10, duration: 10 + Math.ceil(samples / 20), path: '/resources?limit=20' });
+        const durations: number[] = [];
+        let failures = 0;
+        for (let i = 0; i < samples; ++i) {
+            const started = performance.now();
+            const res = await fetch(`http://127.0.0.1:${server.port}/monitoring/database`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+            const body = await res.json() as { stats_error?: string };
+            durations.push(performance.now() - started);
+            failures += res.status !== 200 || body.stats_error ? 1 : 0;
+        }
+
+        durations.sort((a, b) => a - b);
+        const p95 = percentileOf(durations, 0.95);
+        const line = `${name}: GET /monitoring/database p50 ${percentileOf(durations, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${durations[durations.length - 1]!.toFixed(1)} ms ` +
+            `over ${samples} requests under 10 readers (target p95 ≤ 100 ms: ${p95 <= 100 ? 'met' : 'NOT met'}); failed or without figures: ${failures}`;
+        summary.push(line);
+        log(line);
+        const load = await loading;
+        log(`  readers meanwhile: ${load.rps.toFixed(0)} req/s, statuses ${JSON.stringify(load.statuses)}`);
+    }
+    finally {
+        await stop(server);
+    }
+}
+
+async function databasePhase(): Promise<void> {
+
+    const size = positiveInteger('library', args.library, 10_000_000);
+    const samples = positiveInteger('database-samples', args['database-samples'], 100_000);
+    log(`phase 6: GET /monitoring/database on a library of ${size} resources, both dialects`);
+    const parsed = new URL(PG_URL);
+    parsed.pathname = `${parsed.pathname}_library`;
+    const pgLibrary = parsed.toString();
+    const file = Path.join(Os.tmpdir(), `na_monitoring_library-${process.pid}.db`);
+    try {
+        log(`  PostgreSQL ${redactUrl(pgLibrary)}`);
+        await recreatePostgres(pgLibrary);
+        await prepareLibrary(pgLibrary, size);
+        await databaseLatency(`pg, ${size} resources`, { DATABASE_URL: pgLibrary, DB_POOL_MIN: '4', DB_POOL_MAX: '12' }, samples);
+        log(`  SQLite ${file}`);
+        await prepareLibrary(`sqlite:${file}`, size);
+        await databaseLatency(`sqlite, ${size} resources`, { DATABASE_URL: `sqlite:${file}` }, samples);
+    }
+    finally {
+        await dropPostgres(pgLibrary);
+        for (const suffix of ['', '-wal', '-shm']) {
+            Fs.rmSync(`${file}${suffix}`, { force: true });
+        }
+    }
+}
+
 async function main(): Promise<void> {
 
     log(`node ${process.version}, ${Os.cpus().length} CPUs (shared: figures are noisy; rounds alternate so drift hits every contender)`);
@@ -497,6 +588,10 @@ async function main(): Promise<void> {
 
         if (PHASES.has('pgbouncer')) {
             await pgbouncer(ids);
+        }
+
+        if (PHASES.has('database')) {
+            await databasePhase();
         }
     }
     finally {

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { isUniqueViolation } from '../errors';
 import { redactSecrets } from '../db/url';
 
-export type JobKind = 'backup' | 'data-migration';
+export type JobKind = 'backup' | 'data-migration' | 'integrity-check';
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobRecord<Progress = unknown, Result = unknown, Params = Record<string, unknown>> {

@@ -160,7 +160,7 @@ export function monitoringPanelsSuite(lab: Script): void {
             const body = await openPanel(page, 'charts', 'Connection pool');
             await body.locator('.charts[data-ready="true"]').waitFor({ timeout: 10_000 });
             const figures = body.locator('figure[data-chart]');
-            const expected = live.database.type === 'postgres' ? ['pool', 'acquire', 'rate', 'latency', 'tps', 'cache', 'slow'] : ['pool', 'acquire', 'rate', 'latency', 'wal', 'slow'];
+            const expected = live.database.type === 'postgres' ? ['pool', 'acquire', 'rate', 'latency', 'tps', 'cache', 'slow'] : ['pool', 'acquire', 'rate', 'latency', 'wal', 'busy', 'slow'];
             expect(await figures.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-chart')))).to.equal(expected);
             // One canvas per chart, with at least the first sample in it.
             expect(await body.locator('figure[data-chart] canvas').count()).to.equal(expected.length);

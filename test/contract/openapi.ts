@@ -128,7 +128,7 @@ describe('contract: real responses match /openapi.json', () => {
     it('answers the ops routes as declared, with and without the admin token', { timeout: 120_000 }, async () => {
 
         const anonymous = { headers: {} };
-        for (const url of ['/monitoring/database', '/monitoring/queries', '/monitoring/connections', '/monitoring/advisor', '/monitoring/history', '/metrics', '/ops/overview', '/backups', '/backup-jobs', '/migrator/schema']) {
+        for (const url of ['/monitoring/database', '/monitoring/queries', '/monitoring/connections', '/monitoring/advisor', '/monitoring/history', `/monitoring/integrity-checks/${MISSING}`, '/metrics', '/ops/overview', '/backups', '/backup-jobs', '/migrator/schema']) {
             await call('GET', url, 401, undefined, anonymous);
         }
 
@@ -148,6 +148,17 @@ describe('contract: real responses match /openapi.json', () => {
             // pg_stat_statements is not loaded on the suite's server.
             await call('POST', '/monitoring/advisor/actions', 409, { action: 'reset-query-stats', confirm: true });
         }
+        if (postgres) {
+            await call('POST', '/monitoring/integrity-checks', 400, { mode: 'quick', confirm: true });
+        }
+        else {
+            const check = await call('POST', '/monitoring/integrity-checks', 202, { mode: 'quick', confirm: true });
+            const checked = await finished(`/monitoring/integrity-checks/${check.id}`, (job) => job.state !== 'running');
+            expect(checked.verdict).to.equal('ok');
+        }
+
+        await call('POST', '/monitoring/integrity-checks', 400, { mode: 'quick' });
+        await call('GET', `/monitoring/integrity-checks/${MISSING}`, 404);
         await call('GET', '/metrics', 200);
         await call('GET', '/ops/overview', 200);
         await call('GET', '/ops/maintenance', 200);
@@ -218,6 +229,42 @@ describe('contract: real responses match /openapi.json', () => {
         }
         finally {
             await target.drop();
+        }
+    });
+
+    it('answers the SQLite-only integrity checks on a SQLite server (in the PostgreSQL suite too)', async () => {
+
+        const file = scratchSqlite('contract-integrity');
+        const lite = await createTestServer({ DATABASE_URL: file.url });
+        try {
+            const checker = await ContractChecker.load(lite.server);
+            const inject = async (method: string, url: string, expected: number, payload?: object) => {
+
+                const res = await checker.inject(lite.server, { method, url, payload, headers: adminHeaders });
+                expect(res.statusCode, `${method} ${url}: ${res.payload}`).to.equal(expected);
+                return res.result as Record<string, any>;
+            };
+
+            const job = await inject('POST', '/monitoring/integrity-checks', 202, { mode: 'full', confirm: true });
+            for (;;) {
+                const body = await inject('GET', `/monitoring/integrity-checks/${job.id}`, 200);
+                if (body.state !== 'running') {
+                    expect(body.verdict).to.equal('ok');
+                    break;
+                }
+
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+
+            await inject('POST', '/monitoring/integrity-checks', 400, { mode: 'full' });
+            await inject('GET', `/monitoring/integrity-checks/${MISSING}`, 404);
+            for (const [operation, statuses] of checker.seen) {
+                statuses.forEach((status) => contract.seen.get(operation)?.add(status));
+            }
+        }
+        finally {
+            await lite.stop();
+            await file.drop();
         }
     });
 

@@ -1,3 +1,4 @@
+import Os from 'node:os';
 import Path from 'node:path';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
@@ -15,17 +16,17 @@ describe('config: monitoring settings', () => {
 
         const config = loadConfig({}, root);
         expect(config.slowQueryMs).to.equal(1000);
-        expect(config.monitoring).to.equal({ slowLogSize: 100, nPlusOneQueries: 10, poolWarnPercent: 90, poolWarnIntervalS: 60, metricsPublic: false, queryAttribution: 'request' });
+        expect(config.monitoring).to.equal({ slowLogSize: 100, nPlusOneQueries: 10, poolWarnPercent: 90, poolWarnIntervalS: 60, metricsPublic: false, instanceName: `${Os.hostname()}:3000`, queryAttribution: 'request' });
     });
 
     it('reads every monitoring variable', () => {
 
         const config = loadConfig({
             SLOW_QUERY_MS: '250', SLOW_QUERY_LOG_SIZE: '20', N_PLUS_ONE_QUERIES: '5',
-            POOL_WARN_PERCENT: '75.5', POOL_WARN_INTERVAL_S: '0', METRICS_PUBLIC: 'yes', QUERY_ATTRIBUTION: 'off'
+            POOL_WARN_PERCENT: '75.5', POOL_WARN_INTERVAL_S: '0', METRICS_PUBLIC: 'yes', QUERY_ATTRIBUTION: 'off', INSTANCE_NAME: 'api-2'
         }, root);
         expect(config.slowQueryMs).to.equal(250);
-        expect(config.monitoring).to.equal({ slowLogSize: 20, nPlusOneQueries: 5, poolWarnPercent: 75.5, poolWarnIntervalS: 0, metricsPublic: true, queryAttribution: 'off' });
+        expect(config.monitoring).to.equal({ slowLogSize: 20, nPlusOneQueries: 5, poolWarnPercent: 75.5, poolWarnIntervalS: 0, metricsPublic: true, instanceName: 'api-2', queryAttribution: 'off' });
     });
 
     it('reads the attribution mode, booleans included', () => {
@@ -45,7 +46,8 @@ describe('config: monitoring settings', () => {
             POOL_WARN_PERCENT: '101',
             POOL_WARN_INTERVAL_S: '-1',
             METRICS_PUBLIC: 'maybe',
-            QUERY_ATTRIBUTION: '2'
+            QUERY_ATTRIBUTION: '2',
+            INSTANCE_NAME: 'x'.repeat(201)
         };
         for (const [key, value] of Object.entries(bad)) {
             expect(() => loadConfig({ [key]: value }, root), key).to.throw(ConfigError, new RegExp(`^Invalid ${key}: `));

@@ -60,7 +60,7 @@ async function blockedInsert(knex: Knex): Promise<number> {
     for (let i = 0; i < 200; ++i) {
         const { rows } = await knex.raw(`
             SELECT pid FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'insert into "resources"%'`);
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%insert into "resources"%'`);
         if (rows.length) {
             return rows[0].pid;
         }
@@ -165,7 +165,7 @@ describe('postgres: a connection lost mid-request', () => {
             await lock.raw('LOCK TABLE resources IN ACCESS EXCLUSIVE MODE');
             const pending = t.server.inject('/resources');
             for (let i = 0; i < 200; ++i) {
-                const { rows } = await direct.raw("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'select%resources%'");
+                const { rows } = await direct.raw("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%select%resources%'");
                 if (rows.length) {
                     break;
                 }

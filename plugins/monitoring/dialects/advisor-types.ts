@@ -3,6 +3,8 @@
 
 import type { Knex } from 'knex';
 
+import type { IntegrityChecks } from '../integrity-checks';
+
 export interface AdvisorContext {
     /** Connection used only by monitoring. */
     statsKnex: Knex;
@@ -10,8 +12,8 @@ export interface AdvisorContext {
     appKnex: Knex;
     /** application_name of this server's own PostgreSQL connections. */
     applicationName: string;
-    /** A short-lived engine of its own for long work (SQLite integrity checks). */
-    openEngine(): { knex: Knex; destroy(): Promise<void> };
+    /** SQLite's integrity checks, run as jobs (null on PostgreSQL). */
+    integrityChecks: IntegrityChecks | null;
 }
 
 export interface AdvisorAction {

@@ -8,6 +8,7 @@
 
 import type { Knex } from 'knex';
 
+import { ROUTE_COMMENT, routeFromQuery } from '../route-comments';
 import { AdvisorError, type AdvisorAction, type AdvisorContext, type DatabaseAdvisorProbe } from './advisor-types';
 
 /** Where pg_stat_statements stands on this server. */
@@ -488,6 +489,8 @@ export interface SessionInfo {
     application_name: string;
     /** True for this application's own connections. */
     ours: boolean;
+    /** The app route whose request ran the session's last statement (ours only, from its route comment). */
+    route: string | null;
     state: string | null;
     /** Seconds since the current query (or the transaction, when idle in one) started. */
     duration_s: number | null;
@@ -535,17 +538,25 @@ export function maskLiterals(sql: string): string {
 export async function sessions(knex: Knex, applicationName: string, longRunningS = LONG_RUNNING_S): Promise<SessionsReport> {
 
     const { rows } = await knex.raw(SESSIONS_SQL);
-    const all: SessionInfo[] = rows.map((row: Record<string, unknown>): SessionInfo => ({
-        pid: Number(row.pid),
-        application_name: String(row.application_name),
-        ours: String(row.application_name).startsWith(applicationName),
-        state: (row.state as string | null) ?? null,
-        duration_s: row.duration_s === null ? null : round(Number(row.duration_s)),
-        transaction_s: row.transaction_s === null ? null : round(Number(row.transaction_s)),
-        wait_event: (row.wait_event as string | null) ?? null,
-        query: maskLiterals(String(row.query ?? '')).slice(0, 2000),
-        blocked_by: (row.blocked_by as number[]).map(Number)
-    }));
+    const all: SessionInfo[] = rows.map((row: Record<string, unknown>): SessionInfo => {
+
+        const ours = String(row.application_name).startsWith(applicationName);
+        const query = String(row.query ?? '');
+        // Only our own sessions' comments are believed; the comment is shown as the route, not in the text.
+        const route = ours ? routeFromQuery(query) : null;
+        return {
+            pid: Number(row.pid),
+            application_name: String(row.application_name),
+            ours,
+            route,
+            state: (row.state as string | null) ?? null,
+            duration_s: row.duration_s === null ? null : round(Number(row.duration_s)),
+            transaction_s: row.transaction_s === null ? null : round(Number(row.transaction_s)),
+            wait_event: (row.wait_event as string | null) ?? null,
+            query: maskLiterals(route === null ? query : query.replace(ROUTE_COMMENT, '')).slice(0, 2000),
+            blocked_by: (row.blocked_by as number[]).map(Number)
+        };
+    });
 
     const blocked = all.filter((session) => session.blocked_by.length);
     const blockerPids = new Set(blocked.flatMap((session) => session.blocked_by));

@@ -1,20 +1,18 @@
 // SQLite advice: the write-ahead log against its checkpoint threshold and the
 // last checkpoint's result, free pages a VACUUM would return, and integrity
-// checks run on demand beside the server (PRAGMA quick_check/integrity_check
-// read the whole file: seconds to minutes on a large library).
+// checks on demand (PRAGMA quick_check/integrity_check read the whole file:
+// seconds to minutes on a large library), run as jobs (../integrity-checks.ts).
 //
-// SQLite runs one instance, so the check's progress and the last checkpoint
-// are kept in this process; they are reports, not state another instance needs.
+// The last checkpoint is kept in this process: a report, not state another
+// instance needs.
 
 import Fs from 'node:fs';
 
+import type { IntegrityCheckJob } from '../integrity-checks';
 import { AdvisorError, type AdvisorAction, type AdvisorContext, type DatabaseAdvisorProbe } from './advisor-types';
 
 /** Free pages above this share of the file get a VACUUM hint. */
 export const FREELIST_HINT_RATIO = 0.25;
-/** A check reports at most this many problems (integrity_check's own default is 100). */
-const MAX_PROBLEMS = 100;
-
 export interface CheckpointResult {
     at: string;
     /** True when readers or a writer kept the checkpoint from finishing. */
@@ -26,10 +24,31 @@ export interface CheckpointResult {
 export interface IntegrityState {
     state: 'never' | 'running' | 'ok' | 'problems' | 'failed';
     mode: 'quick' | 'full' | null;
+    /** The job that ran (runs) the check: GET /monitoring/integrity-checks/{id}. */
+    job_id: string | null;
     started_at: string | null;
     finished_at: string | null;
     problems: string[];
     error?: string;
+}
+
+/** The newest check's job, as the report shows it. */
+function integrityOf(job: IntegrityCheckJob | null): IntegrityState {
+
+    if (!job) {
+        return { state: 'never', mode: null, job_id: null, started_at: null, finished_at: null, problems: [] };
+    }
+
+    const state = job.state === 'running' ? 'running' : job.verdict ?? 'failed';
+    return {
+        state,
+        mode: job.mode,
+        job_id: job.id,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
+        problems: job.problems,
+        ...(state === 'failed' ? { error: job.error ?? 'the check could not run' } : {})
+    };
 }
 
 const PRAGMAS_SQL = `
@@ -54,26 +73,6 @@ function walSize(context: AdvisorContext): number {
 export function createSqliteAdvisor(): DatabaseAdvisorProbe {
 
     let lastCheckpoint: CheckpointResult | null = null;
-    let integrity: IntegrityState = { state: 'never', mode: null, started_at: null, finished_at: null, problems: [] };
-
-    const runCheck = async (context: AdvisorContext, mode: 'quick' | 'full') => {
-
-        const engine = context.openEngine();
-        try {
-            const pragma = mode === 'quick' ? 'quick_check' : 'integrity_check';
-            const rows: Array<Record<string, string>> = await engine.knex.raw(`PRAGMA ${pragma}(${MAX_PROBLEMS})`);
-            const messages = rows.map((row) => String(Object.values(row)[0]));
-            const ok = messages.length === 1 && messages[0] === 'ok';
-            integrity = { ...integrity, state: ok ? 'ok' : 'problems', finished_at: new Date().toISOString(), problems: ok ? [] : messages };
-        }
-        catch (error) {
-            integrity = { ...integrity, state: 'failed', finished_at: new Date().toISOString(), error: (error as { code?: string }).code ?? 'the check could not run' };
-        }
-        finally {
-            await engine.destroy();
-        }
-    };
-
     return {
         section: 'sqlite',
         actions: ['checkpoint', 'integrity-check'],
@@ -105,7 +104,7 @@ export function createSqliteAdvisor(): DatabaseAdvisorProbe {
                         ? `${Math.round(ratio * 100)} % of the file is free pages: VACUUM (with the server stopped or during a quiet hour) would return them to the file system.`
                         : null
                 },
-                integrity
+                integrity: integrityOf(await context.integrityChecks?.latest() ?? null)
             };
         },
         async act(context, request: AdvisorAction) {
@@ -123,15 +122,9 @@ export function createSqliteAdvisor(): DatabaseAdvisorProbe {
                     : `Checkpoint done: ${lastCheckpoint.checkpointed_frames} of ${lastCheckpoint.log_frames} WAL frames written to the database file`;
             }
 
-            if (request.action === 'integrity-check') {
-                if (integrity.state === 'running') {
-                    throw new AdvisorError('busy', `An integrity check (${integrity.mode}) is already running since ${integrity.started_at}`);
-                }
-
-                const mode = request.mode ?? 'quick';
-                integrity = { state: 'running', mode, started_at: new Date().toISOString(), finished_at: null, problems: [] };
-                void runCheck(context, mode);
-                return `Integrity check (${mode}) started`;
+            if (request.action === 'integrity-check' && context.integrityChecks) {
+                const job = await context.integrityChecks.start(request.mode ?? 'quick');
+                return `Integrity check (${job.mode}) started as job ${job.id}`;
             }
 
             throw new AdvisorError('invalid', `Unknown action "${request.action}" on SQLite (accepted: checkpoint, integrity-check)`);

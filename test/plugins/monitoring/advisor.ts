@@ -109,10 +109,12 @@ describe('monitoring: database advisor', () => {
             expect(Number(second.freelist.page_count)).to.be.above(0);
         });
 
-        it('sqlite only: runs an integrity check beside the server and reports it', sqliteOnly, async () => {
+        it('sqlite only: runs an integrity check as a job and reports it', sqliteOnly, async () => {
 
             const started = await act(t, { action: 'integrity-check', mode: 'full', confirm: true });
             expect(started.statusCode, started.payload).to.equal(200);
+            const jobId = /as job ([0-9a-f-]{36})$/.exec((started.result as { message: string }).message)?.[1];
+            expect(jobId).to.exist();
             const done = await eventually(async () => {
 
                 const integrity = (await advise(t)).sqlite.integrity;
@@ -120,6 +122,7 @@ describe('monitoring: database advisor', () => {
             }, 10_000, 'the integrity check to finish');
             expect(done.state).to.equal('ok');
             expect(done.mode).to.equal('full');
+            expect(done.job_id).to.equal(jobId);
             expect(done.problems).to.equal([]);
         });
 

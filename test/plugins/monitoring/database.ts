@@ -17,7 +17,7 @@ describe('monitoring: GET /monitoring/database', () => {
 
     const report = async (): Promise<Record<string, any>> => {
 
-        const res = await t.server.inject({ url: '/monitoring/database', headers: adminHeaders });
+        const res = await t.server.inject({ url: '/monitoring/database?fresh=true', headers: adminHeaders });
         expect(res.statusCode, res.payload).to.equal(200);
         expect(res.headers['cache-control']).to.equal('no-store');
         return res.result as Record<string, any>;
@@ -31,6 +31,22 @@ describe('monitoring: GET /monitoring/database', () => {
     after(async () => {
 
         await t.stop();
+    });
+
+    it('serves the database figures of the last sample with their age, and reads them anew when asked', async () => {
+
+        const first = await report();
+        expect(first.stats_age_s).to.equal(0);
+        await sleep(300);
+        const served = (await t.server.inject({ url: '/monitoring/database', headers: adminHeaders })).result as Record<string, any>;
+        // The same sample, older; the pool figures are of this moment.
+        expect(served.sampled_at).to.equal(first.sampled_at);
+        expect(served.stats_age_s as number).to.be.at.least(0.2);
+        expect(served.pool.max).to.equal(first.pool.max);
+        const again = await report();
+        expect(again.stats_age_s).to.equal(0);
+        expect(again.sampled_at > first.sampled_at).to.be.true();
+        expect((await t.server.inject({ url: '/monitoring/database?fresh=maybe', headers: adminHeaders })).statusCode).to.equal(400);
     });
 
     it('needs the admin token', async () => {
@@ -179,7 +195,7 @@ describe('monitoring: GET /monitoring/database', () => {
             expect(res.headers['retry-after']).to.exist();
             await other.raw('ROLLBACK');
 
-            const body = (await busy.server.inject({ url: '/monitoring/database', headers: adminHeaders })).result as Record<string, any>;
+            const body = (await busy.server.inject({ url: '/monitoring/database?fresh=true', headers: adminHeaders })).result as Record<string, any>;
             expect(body.sqlite.busy_errors).to.equal(1);
             expect(body.sqlite.locked_errors).to.equal(0);
         }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import Os from 'node:os';
 import { expect } from '@hapi/code';
 import * as Lab from '@hapi/lab';
 
@@ -50,6 +51,22 @@ describe('monitoring: GET /metrics', () => {
         }
         finally {
             await open.stop();
+        }
+    });
+
+    it('names this instance in na_instance_info: INSTANCE_NAME, else host:port', async () => {
+
+        const text = (await t.server.inject({ url: '/metrics', headers: adminHeaders })).payload;
+        expect(sample(text, `na_instance_info{app_instance="${Os.hostname()}:${t.server.settings.port ?? 3000}"}`)).to.equal(1);
+
+        const named = await createTestServer({ INSTANCE_NAME: 'api-2 "eu"' });
+        try {
+            const own = (await named.server.inject({ url: '/metrics', headers: adminHeaders })).payload;
+            // One series, the label value escaped as the text format wants.
+            expect(own.match(/^na_instance_info\{.*$/gm)).to.equal(['na_instance_info{app_instance="api-2 \\"eu\\""} 1']);
+        }
+        finally {
+            await named.stop();
         }
     });
 
