@@ -35,6 +35,10 @@ export const CHROMIUM_ARGS = [
 /** Ports this project may listen on in tests (shared machine: stay inside the range). */
 export const PORT_RANGE = { first: 3601, last: 3699 };
 
+// Chromium refuses to load pages from its "unsafe" ports (net::ERR_UNSAFE_PORT);
+// 3659 (Apple SASL) is one inside the range.
+const CHROMIUM_UNSAFE_PORTS = new Set([3659]);
+
 export const SCREENSHOT_DIR = Path.resolve(__dirname, '..', '..', 'test-artifacts', 'screenshots');
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -54,7 +58,7 @@ export async function freePort(): Promise<number> {
     const offset = Math.floor(Math.random() * span);
     for (let i = 0; i < span; ++i) {
         const port = PORT_RANGE.first + ((offset + i) % span);
-        if (await portIsFree(port)) {
+        if (!CHROMIUM_UNSAFE_PORTS.has(port) && await portIsFree(port)) {
             return port;
         }
     }
