@@ -16,7 +16,7 @@
 //      the bare server, alternating;
 //   6. database: GET /monitoring/database p50/p95 on a generated library of
 //      --library resources (100,000) on each dialect, while 10 clients read
-//      resources (target ≥ 100 ms p95).
+//      resources (target ≤ 100 ms p95).
 //
 // Options: --duration <s> (2) --connections <n> (50) --rounds <n> (15)
 //          --load-duration <s> (30) --load-connections <n> (200)
