@@ -255,10 +255,17 @@ describe('migrator: sources and targets that fail', () => {
     describe('with a PostgreSQL server of its own', () => {
 
         let server: OwnPostgres;
+        // Long enough that a copy of one row per batch is still under way
+        // however fast the server restarts (the default library can finish
+        // between the shutdown and the start, and the run then succeeds).
+        let long: ScratchSqlite;
 
         before({ timeout: 120_000 }, async () => {
 
             server = await startOwnPostgres();
+            long = await migrated(scratchSqlite('failures-restart'));
+            cleanup.push(long.drop);
+            await withEngine(long.url, (engine) => insertAwkwardLibrary(engine.knex, 400));
         });
 
         after({ timeout: 60_000 }, async () => {
@@ -276,16 +283,16 @@ describe('migrator: sources and targets that fail', () => {
                 }
             };
 
-            const report = await migrateData({ source: library.url, target: server.url, batchSize: 2, validate: true, onProgress });
+            const report = await migrateData({ source: long.url, target: server.url, batchSize: 1, validate: true, onProgress });
             await restarting;
             expect(restarting).to.not.be.null();
             expect(report.ok).to.be.false();
             expect(reasons(report)).to.match(/lost the target database .* during the run: .*(terminat|Connection|ECONNREFUSED|ECONNRESET|shut)/i);
 
-            const resumed = await migrateData({ source: library.url, target: server.url, resume: true, validate: true });
+            const resumed = await migrateData({ source: long.url, target: server.url, resume: true, validate: true });
             expect(resumed.fatal).to.be.null();
             expect(resumed.ok).to.be.true();
-            expect(await withEngine(server.url, normalizedDump)).to.equal(await withEngine(library.url, normalizedDump));
+            expect(await withEngine(server.url, normalizedDump)).to.equal(await withEngine(long.url, normalizedDump));
         });
 
         it('fails a CLI run when the source server goes away mid-copy, with exit code 1 and the reason', { timeout: 240_000 }, async () => {
