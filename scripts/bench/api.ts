@@ -27,7 +27,7 @@
 // scratch database (the database phase uses <name>_library beside it, also
 // dropped at the end).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import Fs from 'node:fs';
 import Os from 'node:os';
@@ -35,7 +35,7 @@ import Path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import Knex, { type Knex as KnexType } from 'knex';
+import type { Knex as KnexType } from 'knex';
 
 import type { Env } from '../../server/config';
 import { createDatabaseEngine } from '../../server/db/engine';
@@ -45,6 +45,7 @@ import { bindModels } from '../../server/models';
 import { startPgBouncer } from '../../test/helpers/pgbouncer';
 import { createCorpus, insertCorpus } from '../../test/helpers/search-corpus';
 import { positiveInteger } from './options';
+import { onMaintenanceDatabase, startServe, stopServe, type Running } from './servers';
 
 const { values: args } = parseArgs({
     options: {
@@ -78,7 +79,6 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 // Production needs one (the same on every instance); a bench's own, not a secret.
 const BENCH_SESSION_SECRET = 'bench-session-secret-not-a-secret-0123456789';
 const RESOURCES = 1000;
-const SERVE = Path.join(__dirname, 'serve.ts');
 
 let nextPort = positiveInteger('port', args.port, 65_000);
 const children = new Set<ChildProcess>();
@@ -86,21 +86,6 @@ const children = new Set<ChildProcess>();
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 // --- databases -------------------------------------------------------------
-
-/** Runs DDL about the database of `url` from the server's maintenance database. */
-async function onMaintenanceDatabase(url: string, work: (admin: KnexType, name: string) => Promise<void>): Promise<void> {
-
-    const parsed = new URL(url);
-    const name = decodeURIComponent(parsed.pathname.slice(1));
-    parsed.pathname = '/postgres';
-    const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
-    try {
-        await work(admin, name);
-    }
-    finally {
-        await admin.destroy();
-    }
-}
 
 function recreatePostgres(url: string): Promise<void> {
 
@@ -152,35 +137,11 @@ async function prepare(url: string): Promise<string[]> {
 
 // --- servers ---------------------------------------------------------------
 
-interface Running {
-    name: string;
-    port: number;
-    child: ChildProcess;
-}
+async function start(name: string, argv: string[]): Promise<Running> {
 
-function start(name: string, argv: string[]): Promise<Running> {
-
-    const port = nextPort++;
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVE, argv[0]!, String(port), ...argv.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.add(child);
-    return new Promise((resolve, reject) => {
-
-        let output = '';
-        const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-        child.stdout!.on('data', (chunk) => {
-
-            output += String(chunk);
-            if (output.includes(`ready ${port}`)) {
-                clearTimeout(timer);
-                resolve({ name, port, child });
-            }
-        });
-        child.once('exit', (code) => {
-
-            clearTimeout(timer);
-            reject(new Error(`${name} exited with code ${code}`));
-        });
-    });
+    const server = await startServe(name, argv[0]!, nextPort++, argv.slice(1));
+    children.add(server.child);
+    return server;
 }
 
 function startHapi(name: string, env: Env): Promise<Running> {
@@ -191,13 +152,7 @@ function startHapi(name: string, env: Env): Promise<Running> {
 
 async function stop(server: Running): Promise<void> {
 
-    if (server.child.exitCode !== null) {
-        return;
-    }
-
-    const exited = new Promise((resolve) => server.child.once('exit', resolve));
-    server.child.kill('SIGTERM');
-    await exited;
+    await stopServe(server);
     children.delete(server.child);
 }
 

@@ -15,10 +15,8 @@
 //
 // benchReplicaReads(options) runs the same from another script (bench:writes).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import Os from 'node:os';
-import Path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 
@@ -27,6 +25,7 @@ import { createDatabaseEngine } from '../../server/db/engine';
 import { migrationConfig } from '../../server/db/migrations';
 import { startReplicaPair, type ReplicaPair } from '../../test/helpers/replica-pair';
 import { positiveInteger } from './options';
+import { startServe, stopServe, type Running } from './servers';
 
 export interface ReplicaReadsOptions {
     resources?: number;
@@ -59,7 +58,6 @@ export interface ReplicaReadsResult {
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const SESSION_SECRET = 'bench-session-secret-not-a-secret-0123456789';
-const SERVE = Path.join(__dirname, 'serve.ts');
 const DATABASE = 'library';
 const TARGET = 0.9;
 const WORDS = ['river', 'archive', 'lantern', 'harbour', 'meadow', 'copper', 'signal', 'orchard', 'glacier', 'compass', 'ember', 'atlas'];
@@ -99,45 +97,10 @@ async function loadLibrary(url: string, count: number): Promise<void> {
     }
 }
 
-interface Running {
-    name: string;
-    port: number;
-    child: ChildProcess;
-}
-
 function startServer(name: string, port: number, env: Env): Promise<Running> {
 
     const full: Env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', ADMIN_TOKEN, SESSION_SECRET, ENABLE_CONSOLE: '0', AUTO_MIGRATE: '0', SEED_DEMO: '0', DB_POOL_MAX: '10', ...env };
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVE, 'hapi', String(port), JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    return new Promise((resolve, reject) => {
-
-        let output = '';
-        const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-        child.stdout!.on('data', (chunk) => {
-
-            output += String(chunk);
-            if (output.includes(`ready ${port}`)) {
-                clearTimeout(timer);
-                resolve({ name, port, child });
-            }
-        });
-        child.once('exit', (code) => {
-
-            clearTimeout(timer);
-            reject(new Error(`${name} exited with code ${code}`));
-        });
-    });
-}
-
-async function stopServer(server: Running): Promise<void> {
-
-    if (server.child.exitCode !== null) {
-        return;
-    }
-
-    const exited = new Promise((resolve) => server.child.once('exit', resolve));
-    server.child.kill('SIGTERM');
-    await exited;
+    return startServe(name, 'hapi', port, [JSON.stringify(full)]);
 }
 
 async function hit(server: Running, path: (i: number) => string, connections: number, duration: number): Promise<{ rps: number; non200: number }> {
@@ -216,7 +179,7 @@ export async function benchReplicaReads(options: ReplicaReadsOptions = {}): Prom
     }
     finally {
         for (const server of servers) {
-            await stopServer(server);
+            await stopServe(server);
         }
 
         await pair.stop();

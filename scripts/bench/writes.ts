@@ -29,13 +29,10 @@
 // The database named in --pg-url and the same name + _one_row are dropped
 // and recreated, and dropped at the end: use a scratch name.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import Os from 'node:os';
-import Path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import Knex, { type Knex as KnexType } from 'knex';
 import Pg from 'pg';
 
 import { createDatabaseEngine } from '../../server/db/engine';
@@ -43,6 +40,7 @@ import { migrationConfig } from '../../server/db/migrations';
 import { redactUrl } from '../../server/db/url';
 import { positiveInteger } from './options';
 import { benchReplicaReads } from './replica-reads';
+import { onMaintenanceDatabase, startServe, stopServe, type Running } from './servers';
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -88,20 +86,6 @@ export function resourceText(random: () => number): [string, string, string, str
 }
 
 // --- database --------------------------------------------------------------
-
-async function onMaintenanceDatabase(url: string, work: (admin: KnexType, name: string) => Promise<void>): Promise<void> {
-
-    const parsed = new URL(url);
-    const name = decodeURIComponent(parsed.pathname.slice(1));
-    parsed.pathname = '/postgres';
-    const admin = Knex({ client: 'pg', connection: parsed.toString(), pool: { min: 0, max: 1 } });
-    try {
-        await work(admin, name);
-    }
-    finally {
-        await admin.destroy();
-    }
-}
 
 /** A scratch database at the latest schema, or (`before`) at the schema before that migration. */
 export async function prepare(url: string, library: number, before?: string): Promise<void> {
@@ -278,36 +262,17 @@ export async function benchWrites(contenders: Contender[], options: { seconds: n
 
 // --- HTTP ----------------------------------------------------------------------
 
-const SERVE = Path.join(__dirname, 'serve.ts');
 const SHARDS_MIGRATION = '20261204100200_search_stats_shards.ts';
 
-function startServer(url: string, port: number): Promise<ChildProcess> {
+function startServer(url: string, port: number): Promise<Running> {
 
     const env = { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: url, ENABLE_CONSOLE: '0', DB_POOL_MAX: '20' };
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVE, 'hapi', String(port), JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    return new Promise((resolve, reject) => {
-
-        let output = '';
-        const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
-        child.stdout!.on('data', (chunk) => {
-
-            output += String(chunk);
-            if (output.includes(`ready ${port}`)) {
-                clearTimeout(timer);
-                resolve(child);
-            }
-        });
-        child.once('exit', (code) => {
-
-            clearTimeout(timer);
-            reject(new Error(`the server exited with code ${code}`));
-        });
-    });
+    return startServe('the server', 'hapi', port, [JSON.stringify(env)]);
 }
 
 export async function benchHttpWrites(url: string, options: { seconds: number; writers: number[]; port: number }): Promise<Record<string, { rps: number; p99: number; errors: string }>> {
 
-    const child = await startServer(url, options.port);
+    const server = await startServer(url, options.port);
     const random = makeRandom(99);
     const figures: Record<string, { rps: number; p99: number; errors: string }> = {};
     try {
@@ -333,9 +298,7 @@ export async function benchHttpWrites(url: string, options: { seconds: number; w
         }
     }
     finally {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
+        await stopServe(server);
     }
 
     return figures;
