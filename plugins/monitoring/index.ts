@@ -117,11 +117,11 @@ export const plugin: Plugin<MonitoringOptions> = {
         });
         // Long checks get a connection of their own, so the figures above keep coming.
         // (SQLite only: PostgreSQL's equivalent is amcheck, which the route points to.)
-        const integrityChecks = forDialect<(() => IntegrityChecks) | null>(engine.type, {
+        const integrityChecks = forDialect<() => IntegrityChecks | null>(engine.type, {
             sqlite: () => new IntegrityChecks(server.jobs, databaseKey(config.database.url, config.rootDir),
                 () => (statsEngine ? createDatabaseEngine(config.database.url, { min: 0, max: 1, sqliteBusyTimeoutMs: 1_000 }, { baseDir: config.rootDir }) : { knex: engine.knex, destroy: async () => {}, shared: true })),
-            postgres: null
-        })?.() ?? null;
+            postgres: () => null
+        })();
         const advisor = new DatabaseAdvisor(engine, {
             statsKnex: statsEngine?.knex ?? engine.knex,
             appKnex: engine.knex,
@@ -143,7 +143,7 @@ export const plugin: Plugin<MonitoringOptions> = {
 
         // PostgreSQL shows each session's last statement: the route's name
         // in it tells the advisor which route a session belongs to.
-        const uncomment = forDialect<(() => () => void) | null>(engine.type, { postgres: () => commentRoutes(engine.knex), sqlite: null })?.() ?? null;
+        const uncomment = forDialect<() => (() => void) | null>(engine.type, { postgres: () => commentRoutes(engine.knex), sqlite: () => null })();
 
         const history = new MetricsHistory();
         server.events.on('response', (request: Request) => {

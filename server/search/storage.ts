@@ -92,19 +92,20 @@ async function rebuildPostgres(knex: Knex, options: RebuildOptions): Promise<voi
         // first searches are planned on the new data rather than on none.
         // (Migration 20261204000401 rebuilds through here while the
         // statistics are still the tables that later became views.)
-        const { rows: analyzed } = await trx.raw(`
-            SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS tables FROM pg_tables
-            WHERE schemaname = current_schema() AND tablename = ANY(?)`,
-        [['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_lexeme_stats', 'search_corpus_stats']]);
-        await trx.raw(`ANALYZE ${analyzed[0].tables}`);
+        await analyzeExisting(trx, ['resource_search', 'search_lexeme_shards', 'search_corpus_shards', 'search_lexeme_stats', 'search_corpus_stats']);
         await trx.raw('SELECT search_champions_refresh()');
         // (The floors exist from migration 20261204100300 on.)
-        const { rows: lists } = await trx.raw(`
-            SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS tables FROM pg_tables
-            WHERE schemaname = current_schema() AND tablename = ANY(?)`,
-        [['search_champions', 'search_champion_floors']]);
-        await trx.raw(`ANALYZE ${lists[0].tables}`);
+        await analyzeExisting(trx, ['search_champions', 'search_champion_floors']);
     });
+}
+
+/** ANALYZE those of the tables that exist at this point of the migrations. */
+async function analyzeExisting(trx: Knex.Transaction, tables: readonly string[]): Promise<void> {
+
+    const { rows } = await trx.raw(`
+        SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS tables FROM pg_tables
+        WHERE schemaname = current_schema() AND tablename = ANY(?)`, [[...tables]]);
+    await trx.raw(`ANALYZE ${rows[0].tables}`);
 }
 
 async function rebuildSqlite(knex: Knex): Promise<void> {
